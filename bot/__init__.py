@@ -1,0 +1,1 @@
+"""Buurtbot: the chat front door of a village community platform."""

@@ -1,0 +1,72 @@
+"""Button data: a short prefix and a few arguments, checked before anything acts on them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+MAX_DATA_BYTES = 64  # Telegram's limit on callback data
+SEPARATOR = ":"
+
+
+class Tap(StrEnum):
+    """What a button does. The value is what travels in the callback data."""
+
+    MENU = "menu"
+    JOIN_START = "js"
+    JOIN_PICK = "jp"  # args: street id
+    JOIN_RETRY = "jr"
+    JOIN_CONTACT = "jc"
+    APPROVE = "ma"  # args: membership id
+    DECLINE = "md"  # args: membership id
+    LEAVE_PICK = "lp"  # args: network id
+    LEAVE_CONFIRM = "lc"  # args: network id
+    LEAVE_KEEP = "lk"
+    LANGUAGE = "lg"  # args: language code
+    LANGUAGE_MENU = "lm"
+    MY_NETWORKS = "mn"
+    PRIVACY = "pv"
+    HELP = "hp"
+    CANCEL = "cx"
+    PENDING = "pj"
+    INVITE = "iv"
+    INVITE_FOR = "ai"  # args: network id
+    NETWORKS = "nl"
+    NETWORK_NEW = "nn"
+    NETWORK_SAVE = "ns"
+    NETWORK_SHOW = "nw"  # args: network id
+    APPOINT_PICK = "vp"  # args: network id, person id
+
+
+class BadButton(ValueError):
+    """Button data we did not make, or made for another moment."""
+
+
+@dataclass(frozen=True)
+class Pressed:
+    tap: Tap
+    args: tuple[str, ...]
+
+    def int_arg(self, index: int = 0) -> int:
+        try:
+            return int(self.args[index])
+        except (IndexError, ValueError) as error:
+            raise BadButton(f"{self.tap} needs a number at {index}") from error
+
+
+def encode(tap: Tap, *args: object) -> str:
+    data = SEPARATOR.join([tap.value, *(str(arg) for arg in args)])
+    if len(data.encode()) > MAX_DATA_BYTES:
+        raise ValueError(f"button data too long: {data!r}")
+    return data
+
+
+def decode(data: str) -> Pressed:
+    if not data or len(data.encode()) > MAX_DATA_BYTES:
+        raise BadButton("empty or oversized button data")
+    head, *args = data.split(SEPARATOR)
+    try:
+        tap = Tap(head)
+    except ValueError as error:
+        raise BadButton(f"unknown button {head!r}") from error
+    return Pressed(tap, tuple(args))

@@ -1,0 +1,201 @@
+"""The `buurtbot` command: run the bot, the console, and manage networks from a terminal."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sqlite3
+import sys
+from datetime import timedelta
+from pathlib import Path
+from collections.abc import Callable
+from typing import Annotated, TypeVar
+
+import typer
+
+from bot.app import build_bot, run, run_console_door
+from bot.demo import seed_demo
+from bot.networks import split_streets
+from bot.refusals import Refusal
+from bot.renderer import Renderer
+from bot.replies import html_to_plain
+from bot.settings import Settings, SettingsError, load_settings
+from storage.models import JoinPolicy
+
+T = TypeVar("T")
+
+app = typer.Typer(help="Buurtbot: the chat front door of a village community platform.", no_args_is_help=True)
+network_app = typer.Typer(help="Street networks and their streets.", no_args_is_help=True)
+verbinder_app = typer.Typer(help="Buurtverbinders.", no_args_is_help=True)
+app.add_typer(network_app, name="network")
+app.add_typer(verbinder_app, name="verbinder")
+
+
+def _settings() -> Settings:
+    try:
+        settings = load_settings()
+    except SettingsError as error:
+        typer.echo(f"buurtbot: bad setting: {error}", err=True)
+        raise typer.Exit(2) from error
+    logging.basicConfig(
+        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
+    )
+    logging.getLogger("alembic").setLevel(logging.WARNING)  # it announces every store it opens
+    return settings
+
+
+@app.command("run")
+def run_command() -> None:
+    """The main job: the Telegram bot when BOT_TOKEN is set, otherwise the console door."""
+    raise typer.Exit(asyncio.run(run(_settings())))
+
+
+@app.command("console")
+def console_command() -> None:
+    """Talk to the bot in this terminal (or from a script on standard input)."""
+    raise typer.Exit(asyncio.run(run_console_door(_settings())))
+
+
+@app.command("demo")
+def demo_command() -> None:
+    """Seed the small demo village into DATA_DIR."""
+
+    async def seed() -> list[str]:
+        bot = build_bot(_settings(), door="cli")
+        await bot.start()
+        try:
+            return await seed_demo(bot.village)
+        finally:
+            await bot.stop()
+
+    added = asyncio.run(seed())
+    typer.echo(f"added: {', '.join(added)}" if added else "the demo village is already there")
+
+
+@network_app.command("add")
+def network_add(
+    name: str,
+    streets: Annotated[str, typer.Option(help='Streets, comma separated: "Nieuwstraat,Kerkstraat"')],
+    open_join: Annotated[bool, typer.Option("--open", help="Join without a buurtverbinder's approval")] = False,
+) -> None:
+    """Create a street network with its streets."""
+
+    async def add() -> str:
+        bot = build_bot(_settings(), door="cli")
+        await bot.start()
+        try:
+            policy = JoinPolicy.OPEN if open_join else JoinPolicy.APPROVAL
+            network = await bot.village.networks.add(name, split_streets(streets), bot.village.clock.now(), policy)
+            return network.slug
+        finally:
+            await bot.stop()
+
+    slug = _refusals_to_exit(lambda: asyncio.run(add()))
+    typer.echo(f"created {name} ({slug})")
+
+
+@network_app.command("list")
+def network_list() -> None:
+    """List the street networks with their streets and buurtverbinders."""
+
+    async def listing() -> list[str]:
+        bot = build_bot(_settings(), door="cli")
+        await bot.start()
+        try:
+            lines = []
+            village = bot.village
+            for network in await village.networks.all():
+                assert network.id is not None
+                active, pending = await village.networks.member_counts(network.id)
+                verbinders = ", ".join(await village.networks.verbinders(network.id)) or "-"
+                streets = ", ".join(await village.networks.streets_of(network.id))
+                lines.append(
+                    f"{network.slug}\t{network.name}\t{network.join_policy}\tmembers={active} pending={pending}"
+                    f"\tverbinders={verbinders}\tstreets={streets}"
+                )
+            return lines
+        finally:
+            await bot.stop()
+
+    lines = asyncio.run(listing())
+    typer.echo("\n".join(lines) if lines else "no networks yet: buurtbot network add NAME --streets ...")
+
+
+@verbinder_app.command("add")
+def verbinder_add(network: str, telegram_id: int, name: Annotated[str | None, typer.Option()] = None) -> None:
+    """Appoint a buurtverbinder of NETWORK (its slug) by Telegram user id."""
+
+    async def appoint() -> str:
+        bot = build_bot(_settings(), door="cli")
+        await bot.start()
+        try:
+            found = await bot.village.networks.by_slug(network)
+            person = await bot.village.memberships.appoint(
+                found, telegram_id, by=None, now=bot.village.clock.now(), name=name
+            )
+            return f"{person.name} ({telegram_id}) is now buurtverbinder of {found.name}"
+        finally:
+            await bot.stop()
+
+    typer.echo(_refusals_to_exit(lambda: asyncio.run(appoint())))
+
+
+@app.command("invite")
+def invite_command(
+    network: str,
+    uses: Annotated[int, typer.Option(help="How many people may use it; 0 for any number")] = 1,
+    days: Annotated[int, typer.Option(help="Days the link stays valid; 0 for no end")] = 14,
+) -> None:
+    """Print an invite deep link for NETWORK (its slug): whoever opens it joins at once."""
+
+    async def make() -> str:
+        bot = build_bot(_settings(), door="cli")
+        await bot.start()
+        try:
+            village = bot.village
+            found = await village.networks.by_slug(network)
+            invite = await village.memberships.invite(
+                found,
+                created_by=None,
+                now=village.clock.now(),
+                max_uses=uses or None,
+                valid_for=timedelta(days=days) if days else None,
+            )
+            return f"{village.deep_link(invite.code)}\n(console: /start {invite.code})"
+        finally:
+            await bot.stop()
+
+    typer.echo(_refusals_to_exit(lambda: asyncio.run(make())))
+
+
+@app.command("backup")
+def backup_command(target: Path) -> None:
+    """Copy every store, consistently, into TARGET (safe while the bot runs)."""
+    settings = _settings()
+    sources = [settings.directory_path, *sorted(settings.networks_dir.glob("*.db"))]
+    for source in sources:
+        if not source.exists():
+            continue
+        destination = target / source.relative_to(settings.data_dir)
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        live, copy = sqlite3.connect(source), sqlite3.connect(destination)
+        try:
+            live.backup(copy)
+        finally:
+            copy.close()
+            live.close()
+    typer.echo(f"backed up {len(sources)} stores to {target}")
+
+
+def _refusals_to_exit(call: Callable[[], T]) -> T:
+    """Runs a command; a refusal (unknown network, duplicate name...) is printed, exit status 1."""
+    try:
+        return call()
+    except Refusal as refusal:
+        text = Renderer().render(_settings().default_language, f"refusal/{refusal.reason.value}", **refusal.values)
+        typer.echo(f"buurtbot: {html_to_plain(text)}", err=True)
+        raise typer.Exit(1) from refusal
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,45 @@
+"""Every chat command: its English name, its Dutch alias, and the action it stands for."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bot.permissions import Action
+
+
+@dataclass(frozen=True)
+class Command:
+    name: str  # stable English name, used in docs and tests
+    alias: str | None  # what a Dutch resident types
+    action: Action
+    in_menu: bool = True  # shown in Telegram's command menu
+
+    def names(self) -> tuple[str, ...]:
+        return (self.name,) if self.alias is None else (self.name, self.alias)
+
+
+START = Command("start", None, Action.START)
+JOIN = Command("join", "aanmelden", Action.JOIN)
+LEAVE = Command("leave", "afmelden", Action.LEAVE)
+HELP = Command("help", "hulp", Action.HELP)
+CANCEL = Command("cancel", "stop", Action.CANCEL)
+LANGUAGE = Command("language", "taal", Action.LANGUAGE)
+PRIVACY = Command("privacy", None, Action.PRIVACY)
+MENU = Command("menu", None, Action.MENU)
+PENDING = Command("pending", "aanmeldingen", Action.REVIEW_JOINS, in_menu=False)
+INVITE = Command("invite", "uitnodigen", Action.INVITE, in_menu=False)
+NETWORKS = Command("networks", "netwerken", Action.MANAGE_NETWORKS, in_menu=False)
+
+ALL: tuple[Command, ...] = (START, MENU, JOIN, LEAVE, HELP, CANCEL, LANGUAGE, PRIVACY, PENDING, INVITE, NETWORKS)
+
+
+def by_typed_name(name: str) -> Command | None:
+    for command in ALL:
+        if name in command.names():
+            return command
+    return None
+
+
+def shown_name(command: Command, language: str) -> str:
+    """The name a person of this language is shown: the Dutch alias for Dutch speakers."""
+    return command.alias if language == "nl" and command.alias else command.name

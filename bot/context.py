@@ -1,0 +1,116 @@
+"""What a handler gets: the event, who sent it, where they are in a flow, and ways to reply."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from bot.buttons import BadButton, Pressed
+from bot.events import ButtonPress, Event, Message
+from bot.flows import Flow, Step
+from bot.people import Standing
+from bot.refusals import Reason, Refusal
+from bot.replies import Keyboard, Reply, html_to_plain
+from bot.village import Village
+from storage.directory import FlowState
+from storage.models import Person
+
+Labels = Callable[..., str]  # label(name, **values) in one person's language
+KeyboardFor = Callable[[Labels], Keyboard]  # buttons built in the recipient's language
+
+
+@dataclass
+class Context:
+    village: Village
+    event: Event
+    standing: Standing
+    flow: FlowState | None
+    now: datetime
+    argument: str = ""  # what followed a command: `/start <argument>`
+    pressed: Pressed | None = None
+    answered: bool = field(default=False)
+
+    @property
+    def person(self) -> Person:
+        return self.standing.person
+
+    @property
+    def lang(self) -> str:
+        return self.village.renderer.language(self.person.language)
+
+    @property
+    def chat_id(self) -> int:
+        return self.event.chat.id
+
+    @property
+    def text(self) -> str:
+        return self.event.text.strip() if isinstance(self.event, Message) else ""
+
+    def label(self, name: str, /, **values: Any) -> str:
+        return self.village.renderer.label(self.lang, name, **values)
+
+    def labels_for(self, language: str) -> Labels:
+        return functools.partial(self.village.renderer.label, language)
+
+    def render(self, template: str, /, **values: Any) -> Reply:
+        return Reply(self.village.renderer.render(self.lang, template, **values))
+
+    def int_arg(self, index: int = 0) -> int:
+        """A number the pressed button carried; a forged or stale one is refused."""
+        if self.pressed is None:
+            raise Refusal(Reason.STALE_BUTTON)
+        try:
+            return self.pressed.int_arg(index)
+        except BadButton as error:
+            raise Refusal(Reason.STALE_BUTTON) from error
+
+    def in_flow(self, flow: Flow, *steps: Step) -> FlowState:
+        """The current flow state if it is `flow` (at one of `steps`); otherwise the button is stale."""
+        if self.flow is None or self.flow.flow != flow or (steps and self.flow.step not in steps):
+            raise Refusal(Reason.STALE_BUTTON)
+        return self.flow
+
+    # --- replying ---------------------------------------------------------------------------
+
+    async def reply(self, template: str, /, *, buttons: Keyboard = (), **values: Any) -> int | None:
+        text = self.village.renderer.render(self.lang, template, **values)
+        return await self.village.messenger.send(self.chat_id, Reply(text, buttons))
+
+    async def replace(self, template: str, /, *, buttons: Keyboard = (), **values: Any) -> None:
+        """Shows the outcome in place of the message whose button was pressed."""
+        text = self.village.renderer.render(self.lang, template, **values)
+        if isinstance(self.event, ButtonPress) and await self.village.messenger.edit(
+            self.chat_id, self.event.message_id, Reply(text, buttons)
+        ):
+            return
+        await self.village.messenger.send(self.chat_id, Reply(text, buttons))
+
+    async def notice(self, template: str | None = None, /, *, alert: bool = False, **values: Any) -> None:
+        """Answers a button press: a short toast, or a pop-up the user must close."""
+        if not isinstance(self.event, ButtonPress) or self.answered:
+            return
+        self.answered = True
+        text = None
+        if template is not None:
+            text = html_to_plain(self.village.renderer.render(self.lang, template, **values))[:200]
+        await self.village.messenger.answer(self.event.press_id, text, alert=alert)
+
+    async def tell(
+        self, person: Person, template: str, /, *, buttons: KeyboardFor | None = None, **values: Any
+    ) -> int | None:
+        """Writes to someone else, in their own language (their private chat is their id)."""
+        language = self.village.renderer.language(person.language)
+        text = self.village.renderer.render(language, template, **values)
+        keyboard = buttons(self.labels_for(language)) if buttons else ()
+        return await self.village.messenger.send(person.id, Reply(text, keyboard))
+
+    # --- flows ------------------------------------------------------------------------------
+
+    async def enter(self, flow: Flow, step: Step, /, **data: Any) -> None:
+        await self.village.flows.enter(self.person.id, self.chat_id, flow, step, self.now, **data)
+
+    async def leave_flow(self) -> bool:
+        return await self.village.flows.leave(self.person.id, self.chat_id)

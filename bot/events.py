@@ -1,0 +1,82 @@
+"""What a door hands the core: a message or a button press, free of any chat framework."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class ChatKind(StrEnum):
+    PRIVATE = "private"
+    GROUP = "group"
+    SUPERGROUP = "supergroup"
+    CHANNEL = "channel"
+
+
+@dataclass(frozen=True)
+class Sender:
+    """A person writing to the bot, as their chat app describes them."""
+
+    id: int
+    first_name: str
+    last_name: str | None = None
+    username: str | None = None
+    language_code: str | None = None
+
+    @property
+    def full_name(self) -> str:
+        return " ".join(part for part in (self.first_name, self.last_name) if part).strip() or str(self.id)
+
+
+@dataclass(frozen=True)
+class ChatRef:
+    id: int
+    kind: ChatKind = ChatKind.PRIVATE
+    title: str | None = None
+
+    @property
+    def is_private(self) -> bool:
+        return self.kind == ChatKind.PRIVATE
+
+
+@dataclass(frozen=True)
+class Message:
+    """Text someone typed. `update_id` is None for doors without redelivery (the console)."""
+
+    update_id: int | None
+    sender: Sender
+    chat: ChatRef
+    text: str
+    message_id: int = 0
+
+
+@dataclass(frozen=True)
+class ButtonPress:
+    """Someone tapped a button under one of the bot's messages."""
+
+    update_id: int | None
+    sender: Sender
+    chat: ChatRef
+    message_id: int
+    data: str
+    press_id: str
+
+
+Event = Message | ButtonPress
+
+
+@dataclass(frozen=True)
+class CommandCall:
+    name: str
+    argument: str
+
+
+def parse_command(text: str, bot_username: str | None = None) -> CommandCall | None:
+    """`/start abc` → ("start", "abc"); `/help@buurtbot` is ours, `/help@otherbot` is not."""
+    if not text.startswith("/") or len(text) < 2:
+        return None
+    head, _, argument = text.partition(" ")
+    name, _, addressed_to = head[1:].partition("@")
+    if addressed_to and bot_username and addressed_to.casefold() != bot_username.casefold():
+        return None
+    return CommandCall(name.casefold(), argument.strip())

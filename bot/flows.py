@@ -1,0 +1,46 @@
+"""Multi-step conversations: which flow a person is in, kept in the directory store."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from bot.limits import FLOW_TTL
+from storage.directory import DirectoryStore, FlowState
+
+
+class Flow(StrEnum):
+    JOIN = "join"
+    NEW_NETWORK = "new_network"
+
+
+class Step(StrEnum):
+    STREET = "street"  # waiting for the street name
+    CHOOSE = "choose"  # street choices shown, waiting for a tap
+    NAME = "name"
+    STREETS = "streets"
+    CONFIRM = "confirm"
+
+
+class Flows:
+    def __init__(self, directory: DirectoryStore) -> None:
+        self._directory = directory
+
+    async def current(self, person_id: int, chat_id: int, now: datetime) -> FlowState | None:
+        """The flow the person is in, or None; a stale flow is forgotten."""
+        state = await self._directory.flow(person_id, chat_id)
+        if state is not None and now - state.updated_at > FLOW_TTL:
+            await self._directory.clear_flow(person_id, chat_id)
+            return None
+        return state
+
+    async def enter(
+        self, person_id: int, chat_id: int, flow: Flow, step: Step, now: datetime, **data: Any
+    ) -> None:
+        await self._directory.save_flow(
+            person_id=person_id, chat_id=chat_id, flow=flow, step=step, data=data, now=now
+        )
+
+    async def leave(self, person_id: int, chat_id: int) -> bool:
+        return await self._directory.clear_flow(person_id, chat_id)

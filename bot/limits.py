@@ -1,0 +1,14 @@
+"""Limits on what people type and on how long things live, each defined once."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+STREET_TEXT_MAX = 80  # longer than any street name in the Netherlands
+NETWORK_NAME_MAX = 60
+STREET_LIST_MAX = 200  # streets in one network
+FLOW_TTL = timedelta(days=2)  # a half-finished flow older than this is forgotten
+INVITE_TTL = timedelta(days=14)
+INVITE_USES = 1
+UPDATE_MEMORY = timedelta(days=2)  # how long update ids are remembered against redelivery
+PENDING_PAGE = 10

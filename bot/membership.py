@@ -1,0 +1,221 @@
+"""Joining and leaving a network: requests, approvals, invites, appointments, all audited."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+from bot.limits import INVITE_TTL, INVITE_USES
+from bot.people import Standing
+from bot.permissions import Action
+from bot.refusals import Reason, Refusal
+from storage.models import Invite, MemberRole, Membership, MembershipStatus, Network, Person
+from storage.stores import Stores
+
+
+class JoinOutcome(StrEnum):
+    JOINED = "joined"
+    PENDING = "pending"
+    ALREADY_MEMBER = "already_member"
+    ALREADY_PENDING = "already_pending"
+
+
+@dataclass(frozen=True)
+class JoinResult:
+    outcome: JoinOutcome
+    network: Network
+    membership: Membership
+    reviewers: tuple[Person, ...] = ()  # buurtverbinders to ask, when the join waits for one
+
+
+@dataclass(frozen=True)
+class Decision:
+    approved: bool
+    network: Network
+    resident: Person
+    membership: Membership
+
+
+class AuditAction(StrEnum):
+    APPROVED = "join_approved"
+    DECLINED = "join_declined"
+    JOINED_BY_INVITE = "joined_by_invite"
+    INVITE_CREATED = "invite_created"
+    APPOINTED = "verbinder_appointed"
+    LEFT = "member_left"
+
+
+class Memberships:
+    def __init__(self, stores: Stores, *, community_managers: frozenset[int]) -> None:
+        self._stores = stores
+        self._community_managers = community_managers
+
+    async def request(self, person: Person, *, network_id: int, street_id: int | None, now: datetime) -> JoinResult:
+        directory = self._stores.directory
+        network = await directory.network(network_id)
+        if network is None:
+            raise Refusal(Reason.STALE_BUTTON)
+        existing = await directory.membership_of(person.id, network_id)
+        if existing is not None and existing.status == MembershipStatus.ACTIVE:
+            return JoinResult(JoinOutcome.ALREADY_MEMBER, network, existing)
+        if existing is not None and existing.status == MembershipStatus.PENDING:
+            return JoinResult(JoinOutcome.ALREADY_PENDING, network, existing)
+        await directory.record_consent(person.id, now)
+        if network.join_policy == "open":
+            membership = await directory.request_membership(
+                person_id=person.id, network_id=network_id, street_id=street_id, status=MembershipStatus.ACTIVE, now=now
+            )
+            return JoinResult(JoinOutcome.JOINED, network, membership)
+        membership = await directory.request_membership(
+            person_id=person.id, network_id=network_id, street_id=street_id, status=MembershipStatus.PENDING, now=now
+        )
+        return JoinResult(JoinOutcome.PENDING, network, membership, tuple(await self.reviewers(network_id)))
+
+    async def reviewers(self, network_id: int) -> list[Person]:
+        """Who decides on joins: the network's buurtverbinders, else the community managers."""
+        directory = self._stores.directory
+        verbinders = list(await directory.people_with_role(network_id, MemberRole.BUURTVERBINDER))
+        if verbinders:
+            return verbinders
+        managers = [await directory.get_person(person_id) for person_id in sorted(self._community_managers)]
+        return [person for person in managers if person is not None]
+
+    async def decide(self, actor: Standing, membership_id: int, *, approve: bool, now: datetime) -> Decision:
+        directory = self._stores.directory
+        membership = await directory.membership(membership_id)
+        if membership is None:
+            raise Refusal(Reason.STALE_BUTTON)
+        network = await directory.network(membership.network_id)
+        resident = await directory.get_person(membership.person_id)
+        if network is None or resident is None:
+            raise Refusal(Reason.STALE_BUTTON)
+        if not actor.may_in(network.id or 0, Action.REVIEW_JOINS):
+            raise Refusal(Reason.NOT_YOUR_NETWORK, network=network.name)
+        status = MembershipStatus.ACTIVE if approve else MembershipStatus.DECLINED
+        decided = await directory.decide_membership(
+            membership_id=membership_id, expected=MembershipStatus.PENDING, status=status, by=actor.person.id, now=now
+        )
+        if not decided:
+            raise Refusal(Reason.ALREADY_DECIDED, name=resident.name)
+        action = AuditAction.APPROVED if approve else AuditAction.DECLINED
+        await self._audit(network, actor.person.id, action, resident.id, now)
+        return Decision(approve, network, resident, membership)
+
+    async def pending(self, actor: Standing) -> list[tuple[Membership, Person, Network]]:
+        """Joins waiting in the networks this person may review."""
+        directory = self._stores.directory
+        waiting = []
+        for network in await directory.networks():
+            if network.id is None or not actor.may_in(network.id, Action.REVIEW_JOINS):
+                continue
+            for membership, person in await directory.pending_joins(network.id):
+                waiting.append((membership, person, network))
+        return waiting
+
+    async def leave(self, standing: Standing, network_id: int, now: datetime) -> Network:
+        directory = self._stores.directory
+        view = next((v for v in standing.active if v.network.id == network_id), None)
+        if view is None:
+            raise Refusal(Reason.NOT_MEMBER)
+        if view.membership.role == MemberRole.BUURTVERBINDER:
+            verbinders = await directory.people_with_role(network_id, MemberRole.BUURTVERBINDER)
+            if len(verbinders) <= 1:
+                raise Refusal(Reason.LAST_VERBINDER, network=view.network.name)
+        assert view.membership.id is not None
+        await directory.decide_membership(
+            membership_id=view.membership.id,
+            expected=MembershipStatus.ACTIVE,
+            status=MembershipStatus.LEFT,
+            by=standing.person.id,
+            now=now,
+        )
+        await self._audit(view.network, standing.person.id, AuditAction.LEFT, standing.person.id, now)
+        return view.network
+
+    # --- invites -------------------------------------------------------------------------
+
+    async def invite(
+        self,
+        network: Network,
+        *,
+        created_by: int | None,
+        now: datetime,
+        max_uses: int | None = INVITE_USES,
+        valid_for: object = INVITE_TTL,
+    ) -> Invite:
+        assert network.id is not None
+        code = secrets.token_urlsafe(9)  # 12 characters of [A-Za-z0-9_-], as deep links allow
+        expires_at = now + valid_for if valid_for is not None else None  # type: ignore[operator]
+        invite = await self._stores.directory.add_invite(
+            code=code, network_id=network.id, created_by=created_by, max_uses=max_uses, expires_at=expires_at, now=now
+        )
+        await self._audit(network, created_by, AuditAction.INVITE_CREATED, None, now)
+        return invite
+
+    async def join_by_invite(self, person: Person, code: str, now: datetime) -> JoinResult:
+        directory = self._stores.directory
+        invite = await directory.invite(code) if len(code) <= 32 else None
+        if invite is None:
+            raise Refusal(Reason.UNKNOWN_INVITE)
+        network = await directory.network(invite.network_id)
+        if network is None:
+            raise Refusal(Reason.UNKNOWN_INVITE)
+        existing = await directory.membership_of(person.id, invite.network_id)
+        if existing is not None and existing.status == MembershipStatus.ACTIVE:
+            return JoinResult(JoinOutcome.ALREADY_MEMBER, network, existing)
+        if not await directory.use_invite(code, now):
+            raise Refusal(Reason.INVITE_USED_UP, network=network.name)
+        await directory.record_consent(person.id, now)
+        membership = await directory.request_membership(
+            person_id=person.id,
+            network_id=invite.network_id,
+            street_id=existing.street_id if existing else None,
+            status=MembershipStatus.ACTIVE,
+            now=now,
+        )
+        await self._audit(network, invite.created_by, AuditAction.JOINED_BY_INVITE, person.id, now)
+        return JoinResult(JoinOutcome.JOINED, network, membership)
+
+    # --- buurtverbinders -----------------------------------------------------------------
+
+    async def appoint(
+        self, network: Network, person_id: int, *, by: int | None, now: datetime, name: str | None = None,
+        language: str = "nl",
+    ) -> Person:
+        """Makes someone buurtverbinder of the network (a member if they were not yet)."""
+        directory = self._stores.directory
+        assert network.id is not None
+        person = await directory.get_person(person_id)
+        if person is None:
+            # Appointed from the command line before they ever wrote to the bot; their real
+            # name arrives with their first message.
+            person = await directory.upsert_person(
+                person_id=person_id, name=name or str(person_id), username=None, language=language, now=now
+            )
+        membership = await directory.membership_of(person_id, network.id)
+        if membership is None or membership.status != MembershipStatus.ACTIVE:
+            membership = await directory.request_membership(
+                person_id=person_id,
+                network_id=network.id,
+                street_id=membership.street_id if membership else None,
+                status=MembershipStatus.ACTIVE,
+                role=MemberRole.BUURTVERBINDER,
+                now=now,
+            )
+        else:
+            assert membership.id is not None
+            await directory.set_role(membership_id=membership.id, role=MemberRole.BUURTVERBINDER)
+        await self._audit(network, by, AuditAction.APPOINTED, person_id, now)
+        return person
+
+    async def members(self, network_id: int) -> Sequence[Person]:
+        return await self._stores.directory.people_with_role(network_id, MemberRole.MEMBER)
+
+    async def _audit(
+        self, network: Network, actor_id: int | None, action: AuditAction, subject_id: int | None, now: datetime
+    ) -> None:
+        async with self._stores.network(network.slug) as store:
+            await store.audit(actor_id=actor_id, action=action, subject_id=subject_id, now=now)

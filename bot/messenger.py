@@ -1,0 +1,89 @@
+"""Sends interactive replies through the door, riding out rate limits and hiccups."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+from bot.port import (
+    BlockedByUser,
+    ChatNotFound,
+    MessageGone,
+    MessageNotModified,
+    OutboundPort,
+    RateLimited,
+    TransientDoorError,
+)
+from bot.replies import Reply
+
+log = logging.getLogger(__name__)
+
+ATTEMPTS = 4
+BACKOFF_S = 0.5  # doubled after every transient failure
+LONGEST_WAIT_S = 30.0  # an interactive reply will not wait longer than this for a rate limit
+
+T = TypeVar("T")
+
+
+class Messenger:
+    """The core's way out: one door attached, retries handled, unreachable people logged."""
+
+    def __init__(self) -> None:
+        self._port: OutboundPort | None = None
+
+    def attach(self, port: OutboundPort) -> None:
+        self._port = port
+
+    @property
+    def port(self) -> OutboundPort:
+        if self._port is None:
+            raise RuntimeError("no door attached to the messenger")
+        return self._port
+
+    async def send(self, chat_id: int, reply: Reply) -> int | None:
+        """The message id, or None when the chat cannot be reached (blocked, gone)."""
+        try:
+            return await _with_retries(lambda: self.port.send(chat_id, reply))
+        except (BlockedByUser, ChatNotFound) as error:
+            log.info("chat %s unreachable: %s", chat_id, error)
+            return None
+
+    async def edit(self, chat_id: int, message_id: int, reply: Reply) -> bool:
+        try:
+            await _with_retries(lambda: self.port.edit(chat_id, message_id, reply))
+        except MessageNotModified:
+            return True
+        except MessageGone:
+            return False
+        except (BlockedByUser, ChatNotFound) as error:
+            log.info("chat %s unreachable for an edit: %s", chat_id, error)
+            return False
+        return True
+
+    async def answer(self, press_id: str, text: str | None = None, *, alert: bool = False) -> None:
+        try:
+            await _with_retries(lambda: self.port.answer_press(press_id, text, alert=alert))
+        except (BlockedByUser, ChatNotFound, MessageGone) as error:
+            # A press answered too late (Telegram allows about 15 s) is harmless.
+            log.info("could not answer button press %s: %s", press_id, error)
+
+
+async def _with_retries(call: Callable[[], Awaitable[T]]) -> T:
+    delay = BACKOFF_S
+    for attempt in range(1, ATTEMPTS + 1):
+        try:
+            return await call()
+        except RateLimited as error:
+            if attempt == ATTEMPTS or error.retry_after > LONGEST_WAIT_S:
+                raise
+            log.warning("rate limited; waiting %ss", error.retry_after)
+            await asyncio.sleep(error.retry_after)
+        except TransientDoorError as error:
+            if attempt == ATTEMPTS:
+                raise
+            log.warning("transient failure (attempt %s): %s", attempt, error)
+            await asyncio.sleep(delay)
+            delay *= 2
+    raise AssertionError("unreachable")

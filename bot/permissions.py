@@ -1,0 +1,57 @@
+"""Who may do what: one table of role × action, checked before a handler runs."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from enum import StrEnum
+
+
+class Role(StrEnum):
+    STRANGER = "stranger"  # anyone who writes to the bot
+    RESIDENT = "resident"  # an active member of at least one network
+    BUURTVERBINDER = "buurtverbinder"
+    COMMUNITY_MANAGER = "community_manager"
+
+
+class Action(StrEnum):
+    START = "start"
+    JOIN = "join"
+    LEAVE = "leave"
+    HELP = "help"
+    CANCEL = "cancel"
+    LANGUAGE = "language"
+    PRIVACY = "privacy"
+    MENU = "menu"
+    MY_NETWORKS = "my_networks"
+    ASK_CONTACT = "ask_contact"
+    REVIEW_JOINS = "review_joins"
+    INVITE = "invite"
+    MANAGE_NETWORKS = "manage_networks"
+    APPOINT_VERBINDER = "appoint_verbinder"
+
+
+_EVERYONE = frozenset(Role)
+_MEMBERS = frozenset({Role.RESIDENT, Role.BUURTVERBINDER, Role.COMMUNITY_MANAGER})
+_CONNECTORS = frozenset({Role.BUURTVERBINDER, Role.COMMUNITY_MANAGER})
+_MANAGERS = frozenset({Role.COMMUNITY_MANAGER})
+
+PERMISSIONS: Mapping[Action, frozenset[Role]] = {
+    Action.START: _EVERYONE,
+    Action.JOIN: _EVERYONE,
+    Action.HELP: _EVERYONE,
+    Action.CANCEL: _EVERYONE,
+    Action.LANGUAGE: _EVERYONE,
+    Action.PRIVACY: _EVERYONE,
+    Action.MENU: _EVERYONE,
+    Action.ASK_CONTACT: _EVERYONE,
+    Action.MY_NETWORKS: _EVERYONE,
+    Action.LEAVE: _MEMBERS,
+    Action.REVIEW_JOINS: _CONNECTORS,
+    Action.INVITE: _CONNECTORS,
+    Action.MANAGE_NETWORKS: _MANAGERS,
+    Action.APPOINT_VERBINDER: _MANAGERS,
+}
+
+
+def may(roles: frozenset[Role], action: Action) -> bool:
+    return bool(PERMISSIONS[action] & roles)

@@ -1,0 +1,67 @@
+"""The one small port through which the core acts in a chat app, and the errors it may raise."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from bot.replies import Reply
+
+
+class DoorError(Exception):
+    """A chat app refused or failed an outbound call."""
+
+
+class BlockedByUser(DoorError):
+    """The person blocked the bot or deleted their account: do not try again."""
+
+
+class ChatNotFound(DoorError):
+    """The chat does not exist (any more) or the bot is not in it."""
+
+
+class RateLimited(DoorError):
+    def __init__(self, retry_after: float) -> None:
+        super().__init__(f"rate limited, retry after {retry_after}s")
+        self.retry_after = retry_after
+
+
+class TransientDoorError(DoorError):
+    """A network hiccup or a server error: worth retrying."""
+
+
+class MessageGone(DoorError):
+    """The message to edit no longer exists, or can no longer be edited."""
+
+
+class MessageNotModified(DoorError):
+    """An edit that would not change anything; harmless."""
+
+
+@dataclass(frozen=True)
+class MenuCommand:
+    command: str
+    description: str
+
+
+@dataclass(frozen=True)
+class CommandMenu:
+    """The command menu for one language; `language=None` is what everyone else sees."""
+
+    language: str | None
+    commands: Sequence[MenuCommand]
+
+
+class OutboundPort(Protocol):
+    """What the core asks of a door. Every door (Telegram runtimes, console, memory) has one."""
+
+    async def send(self, chat_id: int, reply: Reply) -> int:
+        """Sends a message; returns its message id."""
+        ...
+
+    async def edit(self, chat_id: int, message_id: int, reply: Reply) -> None: ...
+
+    async def answer_press(self, press_id: str, text: str | None = None, *, alert: bool = False) -> None: ...
+
+    async def set_commands(self, menus: Sequence[CommandMenu]) -> None: ...

@@ -1,0 +1,33 @@
+"""A refusal: something a user asked that the rules do not allow; they get a clear reply."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any
+
+
+class Reason(StrEnum):
+    """Each reason has a template `refusal/<value>.html` in every language."""
+
+    NOT_ALLOWED = "not_allowed"
+    NOT_YOUR_NETWORK = "not_your_network"
+    ALREADY_DECIDED = "already_decided"
+    STALE_BUTTON = "stale_button"
+    UNKNOWN_INVITE = "unknown_invite"
+    INVITE_USED_UP = "invite_used_up"
+    TOO_LONG = "too_long"
+    LAST_VERBINDER = "last_verbinder"
+    NOT_MEMBER = "not_member"
+    UNKNOWN_NETWORK = "unknown_network"
+    DUPLICATE_NETWORK = "duplicate_network"
+    NO_STREETS = "no_streets"
+    PRIVATE_ONLY = "private_only"
+
+
+class Refusal(Exception):
+    """Raised by a service; the router renders `refusal/<reason>` for the user, nothing changes."""
+
+    def __init__(self, reason: Reason, **values: Any) -> None:
+        super().__init__(reason.value)
+        self.reason = reason
+        self.values = values

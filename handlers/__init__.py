@@ -1,0 +1,13 @@
+"""Handlers: thin functions per area that read an event, call a service, render and reply."""
+
+from __future__ import annotations
+
+from bot.router import Router
+from handlers import admin, common, onboarding, privacy
+
+
+def build_router() -> Router:
+    router = Router()
+    for area in (common, onboarding, admin, privacy):
+        area.register(router)
+    return router

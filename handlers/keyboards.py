@@ -1,0 +1,31 @@
+"""Keyboards more than one area shows: the main menu and a lone cancel button."""
+
+from __future__ import annotations
+
+from bot.buttons import Tap, encode
+from bot.context import Labels
+from bot.people import Standing
+from bot.permissions import Action
+from bot.replies import Button, Keyboard, keyboard
+
+
+def main_menu(label: Labels, standing: Standing) -> Keyboard:
+    """Large plain buttons, one per row; what a person sees depends on what they may do."""
+    rows: list[Button] = []
+    if standing.active:
+        rows.append(Button(label("menu_my_networks"), encode(Tap.MY_NETWORKS)))
+    else:
+        rows.append(Button(label("menu_join"), encode(Tap.JOIN_START)))
+    if standing.may(Action.REVIEW_JOINS):
+        rows.append(Button(label("menu_pending"), encode(Tap.PENDING)))
+        rows.append(Button(label("menu_invite"), encode(Tap.INVITE)))
+    if standing.may(Action.MANAGE_NETWORKS):
+        rows.append(Button(label("menu_networks"), encode(Tap.NETWORKS)))
+    rows.append(Button(label("menu_language"), encode(Tap.LANGUAGE_MENU)))
+    rows.append(Button(label("menu_privacy"), encode(Tap.PRIVACY)))
+    rows.append(Button(label("menu_help"), encode(Tap.HELP)))
+    return keyboard(*rows)
+
+
+def cancel_only(label: Labels) -> Keyboard:
+    return keyboard(Button(label("cancel"), encode(Tap.CANCEL)))

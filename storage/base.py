@@ -1,0 +1,51 @@
+"""What every store shares: an engine opened lazily, short transactions, migrations on open."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from storage.engine import make_engine
+from storage.migrations import Migration, upgrade
+
+
+class Store:
+    """One database: opened by `open()`, used in short `transaction()`s, closed by `close()`."""
+
+    def __init__(self, url: str, migrations: Sequence[Migration]) -> None:
+        self.url = url
+        self._migrations = migrations
+        self._engine: AsyncEngine | None = None
+        self._sessions: async_sessionmaker[AsyncSession] | None = None
+
+    async def open(self) -> None:
+        if self._engine is not None:
+            return
+        engine = make_engine(self.url)
+        async with engine.begin() as connection:
+            await connection.run_sync(upgrade, self._migrations)
+        self._engine = engine
+        self._sessions = async_sessionmaker(engine, class_=AsyncSession, expire_on_commit=False)
+
+    async def close(self) -> None:
+        if self._engine is not None:
+            await self._engine.dispose()
+        self._engine = None
+        self._sessions = None
+
+    @property
+    def engine(self) -> AsyncEngine:
+        if self._engine is None:
+            raise RuntimeError(f"store {self.url} is not open")
+        return self._engine
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[AsyncSession]:
+        """A session whose work is committed on success and rolled back on error."""
+        if self._sessions is None:
+            raise RuntimeError(f"store {self.url} is not open")
+        async with self._sessions() as session, session.begin():
+            yield session

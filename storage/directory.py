@@ -1,0 +1,337 @@
+"""The directory store: networks and streets, people, memberships, flows, invites, update ids."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, func, update
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import col, select
+
+from storage.base import Store
+from storage.engine import sqlite_url
+from storage.migrations.directory import MIGRATIONS
+from storage.models import (
+    ContactRequest,
+    Conversation,
+    Invite,
+    JoinPolicy,
+    MemberRole,
+    Membership,
+    MembershipStatus,
+    Network,
+    Person,
+    ProcessedUpdate,
+    Street,
+)
+
+
+class DuplicateNetworkError(Exception):
+    """A network with that slug already exists."""
+
+
+@dataclass(frozen=True)
+class MembershipView:
+    """A membership with the network (and street) it belongs to."""
+
+    membership: Membership
+    network: Network
+    street: Street | None
+
+
+@dataclass(frozen=True)
+class FlowState:
+    flow: str
+    step: str
+    data: dict[str, Any]
+    updated_at: datetime
+
+
+class DirectoryStore(Store):
+    def __init__(self, url: str) -> None:
+        super().__init__(url, MIGRATIONS)
+
+    @classmethod
+    def at(cls, path: Any) -> DirectoryStore:
+        return cls(sqlite_url(path))
+
+    # --- people --------------------------------------------------------------------------
+
+    async def upsert_person(
+        self, *, person_id: int, name: str, username: str | None, language: str, now: datetime
+    ) -> Person:
+        """Record someone we heard from; keeps their chosen language, refreshes their name."""
+        async with self.transaction() as session:
+            person = await session.get(Person, person_id)
+            if person is None:
+                person = Person(id=person_id, name=name, username=username, language=language, created_at=now)
+                session.add(person)
+            elif person.name != name or person.username != username:
+                person.name = name
+                person.username = username
+            return person
+
+    async def get_person(self, person_id: int) -> Person | None:
+        async with self.transaction() as session:
+            return await session.get(Person, person_id)
+
+    async def set_language(self, person_id: int, language: str) -> None:
+        async with self.transaction() as session:
+            await session.execute(update(Person).where(col(Person.id) == person_id).values(language=language))
+
+    async def record_consent(self, person_id: int, now: datetime) -> None:
+        async with self.transaction() as session:
+            await session.execute(
+                update(Person)
+                .where(col(Person.id) == person_id, col(Person.consented_at).is_(None))
+                .values(consented_at=now)
+            )
+
+    # --- networks and streets ------------------------------------------------------------
+
+    async def add_network(
+        self, *, slug: str, name: str, streets: Iterable[str], join_policy: JoinPolicy, now: datetime
+    ) -> Network:
+        try:
+            async with self.transaction() as session:
+                network = Network(slug=slug, name=name, join_policy=join_policy, created_at=now)
+                session.add(network)
+                await session.flush()
+                assert network.id is not None
+                for street in dict.fromkeys(streets):
+                    session.add(Street(network_id=network.id, name=street))
+                return network
+        except IntegrityError as error:
+            raise DuplicateNetworkError(slug) from error
+
+    async def add_streets(self, network_id: int, names: Iterable[str]) -> list[str]:
+        """Adds the streets the network does not have yet; returns those added."""
+        async with self.transaction() as session:
+            known = set((await session.exec(select(Street.name).where(Street.network_id == network_id))).all())
+            added = [name for name in dict.fromkeys(names) if name not in known]
+            session.add_all(Street(network_id=network_id, name=name) for name in added)
+            return added
+
+    async def networks(self) -> Sequence[Network]:
+        async with self.transaction() as session:
+            return (await session.exec(select(Network).order_by(col(Network.name)))).all()
+
+    async def network_by_slug(self, slug: str) -> Network | None:
+        async with self.transaction() as session:
+            return (await session.exec(select(Network).where(Network.slug == slug))).first()
+
+    async def network(self, network_id: int) -> Network | None:
+        async with self.transaction() as session:
+            return await session.get(Network, network_id)
+
+    async def streets(self) -> Sequence[tuple[Street, Network]]:
+        async with self.transaction() as session:
+            query = select(Street, Network).join(Network, col(Network.id) == col(Street.network_id))
+            return (await session.exec(query.order_by(col(Street.name)))).all()
+
+    async def streets_of(self, network_id: int) -> Sequence[Street]:
+        async with self.transaction() as session:
+            query = select(Street).where(Street.network_id == network_id).order_by(col(Street.name))
+            return (await session.exec(query)).all()
+
+    async def street(self, street_id: int) -> Street | None:
+        async with self.transaction() as session:
+            return await session.get(Street, street_id)
+
+    # --- memberships ---------------------------------------------------------------------
+
+    async def memberships_of(self, person_id: int) -> list[MembershipView]:
+        async with self.transaction() as session:
+            query = (
+                select(Membership, Network, Street)
+                .join(Network, col(Network.id) == col(Membership.network_id))
+                .outerjoin(Street, col(Street.id) == col(Membership.street_id))
+                .where(Membership.person_id == person_id)
+                .order_by(col(Network.name))
+            )
+            return [MembershipView(m, n, s) for m, n, s in (await session.exec(query)).all()]
+
+    async def membership(self, membership_id: int) -> Membership | None:
+        async with self.transaction() as session:
+            return await session.get(Membership, membership_id)
+
+    async def membership_of(self, person_id: int, network_id: int) -> Membership | None:
+        async with self.transaction() as session:
+            query = select(Membership).where(Membership.person_id == person_id, Membership.network_id == network_id)
+            return (await session.exec(query)).first()
+
+    async def request_membership(
+        self,
+        *,
+        person_id: int,
+        network_id: int,
+        street_id: int | None,
+        status: MembershipStatus,
+        role: MemberRole = MemberRole.MEMBER,
+        now: datetime,
+    ) -> Membership:
+        """Creates the membership, or renews one that was declined or left."""
+        async with self.transaction() as session:
+            query = select(Membership).where(Membership.person_id == person_id, Membership.network_id == network_id)
+            membership = (await session.exec(query)).first()
+            if membership is None:
+                membership = Membership(person_id=person_id, network_id=network_id, created_at=now)
+                session.add(membership)
+            membership.street_id = street_id
+            membership.status = status
+            membership.role = role
+            membership.created_at = now
+            membership.decided_at = now if status == MembershipStatus.ACTIVE else None
+            membership.decided_by = None
+            await session.flush()
+            return membership
+
+    async def decide_membership(
+        self, *, membership_id: int, expected: MembershipStatus, status: MembershipStatus, by: int | None, now: datetime
+    ) -> bool:
+        """Moves a membership from `expected` to `status`; False if someone else got there first."""
+        async with self.transaction() as session:
+            result = await session.execute(
+                update(Membership)
+                .where(col(Membership.id) == membership_id, col(Membership.status) == expected)
+                .values(status=status, decided_at=now, decided_by=by)
+            )
+            return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    async def set_role(self, *, membership_id: int, role: MemberRole) -> None:
+        async with self.transaction() as session:
+            await session.execute(update(Membership).where(col(Membership.id) == membership_id).values(role=role))
+
+    async def people_with_role(self, network_id: int, role: MemberRole) -> Sequence[Person]:
+        async with self.transaction() as session:
+            query = (
+                select(Person)
+                .join(Membership, col(Membership.person_id) == col(Person.id))
+                .where(
+                    Membership.network_id == network_id,
+                    Membership.role == role,
+                    Membership.status == MembershipStatus.ACTIVE,
+                )
+                .order_by(col(Person.name))
+            )
+            return (await session.exec(query)).all()
+
+    async def count_members(self, network_id: int, status: MembershipStatus) -> int:
+        async with self.transaction() as session:
+            query = select(func.count()).select_from(Membership).where(
+                Membership.network_id == network_id, Membership.status == status
+            )
+            return int((await session.exec(query)).one())
+
+    async def pending_joins(self, network_id: int) -> Sequence[tuple[Membership, Person]]:
+        async with self.transaction() as session:
+            query = (
+                select(Membership, Person)
+                .join(Person, col(Person.id) == col(Membership.person_id))
+                .where(Membership.network_id == network_id, Membership.status == MembershipStatus.PENDING)
+                .order_by(col(Membership.created_at))
+            )
+            return (await session.exec(query)).all()
+
+    # --- conversations -------------------------------------------------------------------
+
+    async def flow(self, person_id: int, chat_id: int) -> FlowState | None:
+        async with self.transaction() as session:
+            row = await session.get(Conversation, (person_id, chat_id))
+            if row is None:
+                return None
+            return FlowState(row.flow, row.step, json.loads(row.data), row.updated_at)
+
+    async def save_flow(
+        self, *, person_id: int, chat_id: int, flow: str, step: str, data: dict[str, Any], now: datetime
+    ) -> None:
+        async with self.transaction() as session:
+            row = await session.get(Conversation, (person_id, chat_id))
+            if row is None:
+                row = Conversation(person_id=person_id, chat_id=chat_id, flow=flow, step=step, updated_at=now)
+                session.add(row)
+            row.flow, row.step, row.data, row.updated_at = flow, step, json.dumps(data), now
+
+    async def clear_flow(self, person_id: int, chat_id: int) -> bool:
+        async with self.transaction() as session:
+            result = await session.execute(
+                delete(Conversation).where(
+                    col(Conversation.person_id) == person_id, col(Conversation.chat_id) == chat_id
+                )
+            )
+            return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    # --- invites -------------------------------------------------------------------------
+
+    async def add_invite(
+        self,
+        *,
+        code: str,
+        network_id: int,
+        created_by: int | None,
+        max_uses: int | None,
+        expires_at: datetime | None,
+        now: datetime,
+    ) -> Invite:
+        async with self.transaction() as session:
+            invite = Invite(
+                code=code,
+                network_id=network_id,
+                created_by=created_by,
+                created_at=now,
+                expires_at=expires_at,
+                max_uses=max_uses,
+            )
+            session.add(invite)
+            return invite
+
+    async def invite(self, code: str) -> Invite | None:
+        async with self.transaction() as session:
+            return await session.get(Invite, code)
+
+    async def use_invite(self, code: str, now: datetime) -> bool:
+        """Counts one use of a valid invite; False if it is unknown, revoked, expired or used up."""
+        async with self.transaction() as session:
+            result = await session.execute(
+                update(Invite)
+                .where(
+                    col(Invite.code) == code,
+                    col(Invite.revoked_at).is_(None),
+                    (col(Invite.expires_at).is_(None)) | (col(Invite.expires_at) > now),
+                    (col(Invite.max_uses).is_(None)) | (col(Invite.uses) < col(Invite.max_uses)),
+                )
+                .values(uses=col(Invite.uses) + 1)
+            )
+            return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    # --- contact requests and processed updates --------------------------------------------
+
+    async def add_contact_request(self, *, person_id: int, street_text: str, now: datetime) -> ContactRequest:
+        async with self.transaction() as session:
+            request = ContactRequest(person_id=person_id, street_text=street_text, created_at=now)
+            session.add(request)
+            return request
+
+    async def open_contact_requests(self) -> Sequence[ContactRequest]:
+        async with self.transaction() as session:
+            query = select(ContactRequest).where(col(ContactRequest.handled_at).is_(None))
+            return (await session.exec(query.order_by(col(ContactRequest.created_at)))).all()
+
+    async def claim_update(self, *, door: str, update_id: int, now: datetime) -> bool:
+        """Remembers an update id; False if it was seen before (a redelivery)."""
+        try:
+            async with self.transaction() as session:
+                session.add(ProcessedUpdate(door=door, update_id=update_id, received_at=now))
+        except IntegrityError:
+            return False
+        return True
+
+    async def forget_updates_before(self, cutoff: datetime) -> int:
+        async with self.transaction() as session:
+            result = await session.execute(delete(ProcessedUpdate).where(col(ProcessedUpdate.received_at) < cutoff))
+            return int(result.rowcount)  # type: ignore[attr-defined]
+

@@ -1,0 +1,91 @@
+"""Migrations of the directory store (networks, streets, people, memberships, flows)."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic.operations import Operations
+
+from storage.migrations import Migration
+from storage.types import UtcDateTime
+
+
+def _create_tables(op: Operations) -> None:
+    op.create_table(
+        "network",
+        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column("slug", sa.String(64), nullable=False, unique=True),
+        sa.Column("name", sa.String(120), nullable=False),
+        sa.Column("join_policy", sa.String(16), nullable=False),
+        sa.Column("created_at", UtcDateTime, nullable=False),
+    )
+    op.create_table(
+        "street",
+        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column("network_id", sa.Integer, sa.ForeignKey("network.id", ondelete="CASCADE"), nullable=False),
+        sa.Column("name", sa.String(120), nullable=False),
+        sa.UniqueConstraint("network_id", "name"),
+    )
+    op.create_index("ix_street_network_id", "street", ["network_id"])
+    op.create_table(
+        "person",
+        sa.Column("id", sa.BigInteger, primary_key=True, autoincrement=False),
+        sa.Column("name", sa.String(200), nullable=False),
+        sa.Column("username", sa.String(64), nullable=True),
+        sa.Column("language", sa.String(8), nullable=False),
+        sa.Column("created_at", UtcDateTime, nullable=False),
+        sa.Column("consented_at", UtcDateTime, nullable=True),
+    )
+    op.create_table(
+        "membership",
+        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column("person_id", sa.BigInteger, sa.ForeignKey("person.id", ondelete="CASCADE"), nullable=False),
+        sa.Column("network_id", sa.Integer, sa.ForeignKey("network.id", ondelete="CASCADE"), nullable=False),
+        sa.Column("street_id", sa.Integer, sa.ForeignKey("street.id", ondelete="SET NULL"), nullable=True),
+        sa.Column("role", sa.String(16), nullable=False),
+        sa.Column("status", sa.String(16), nullable=False),
+        sa.Column("created_at", UtcDateTime, nullable=False),
+        sa.Column("decided_at", UtcDateTime, nullable=True),
+        sa.Column("decided_by", sa.BigInteger, nullable=True),
+        sa.UniqueConstraint("person_id", "network_id"),
+    )
+    op.create_index("ix_membership_person_id", "membership", ["person_id"])
+    op.create_index("ix_membership_network_id", "membership", ["network_id"])
+    op.create_table(
+        "conversation",
+        sa.Column("person_id", sa.BigInteger, primary_key=True, autoincrement=False),
+        sa.Column("chat_id", sa.BigInteger, primary_key=True, autoincrement=False),
+        sa.Column("flow", sa.String(32), nullable=False),
+        sa.Column("step", sa.String(32), nullable=False),
+        sa.Column("data", sa.Text, nullable=False),
+        sa.Column("updated_at", UtcDateTime, nullable=False),
+    )
+    op.create_table(
+        "invite",
+        sa.Column("code", sa.String(32), primary_key=True),
+        sa.Column("network_id", sa.Integer, sa.ForeignKey("network.id", ondelete="CASCADE"), nullable=False),
+        sa.Column("created_by", sa.BigInteger, nullable=True),
+        sa.Column("created_at", UtcDateTime, nullable=False),
+        sa.Column("expires_at", UtcDateTime, nullable=True),
+        sa.Column("max_uses", sa.Integer, nullable=True),
+        sa.Column("uses", sa.Integer, nullable=False),
+        sa.Column("revoked_at", UtcDateTime, nullable=True),
+    )
+    op.create_index("ix_invite_network_id", "invite", ["network_id"])
+    op.create_table(
+        "contact_request",
+        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column("person_id", sa.BigInteger, sa.ForeignKey("person.id", ondelete="CASCADE"), nullable=False),
+        sa.Column("street_text", sa.String(200), nullable=False),
+        sa.Column("created_at", UtcDateTime, nullable=False),
+        sa.Column("handled_at", UtcDateTime, nullable=True),
+    )
+    op.create_table(
+        "processed_update",
+        sa.Column("door", sa.String(16), primary_key=True),
+        sa.Column("update_id", sa.BigInteger, primary_key=True, autoincrement=False),
+        sa.Column("received_at", UtcDateTime, nullable=False),
+    )
+    op.create_index("ix_processed_update_received_at", "processed_update", ["received_at"])
+
+
+MIGRATIONS = (Migration(1, "networks, streets, people, memberships, flows, invites", _create_tables),)

@@ -1,0 +1,140 @@
+"""The tables: directory tables (networks, people, memberships, flows) and network tables."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import BigInteger, Column, ForeignKey, Integer, String, Table, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from storage.types import UtcDateTime
+
+
+class JoinPolicy(StrEnum):
+    APPROVAL = "approval"  # a buurtverbinder approves every joiner
+    OPEN = "open"  # anyone living in one of the streets joins at once
+
+
+class MemberRole(StrEnum):
+    MEMBER = "member"
+    BUURTVERBINDER = "buurtverbinder"
+
+
+class MembershipStatus(StrEnum):
+    PENDING = "pending"
+    ACTIVE = "active"
+    DECLINED = "declined"
+    LEFT = "left"
+
+
+# --- directory store -------------------------------------------------------------------------
+
+
+class Network(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    slug: str = Field(sa_type=String(64), unique=True)
+    name: str = Field(sa_type=String(120))
+    join_policy: str = Field(default=JoinPolicy.APPROVAL, sa_type=String(16))
+    created_at: datetime = Field(sa_type=UtcDateTime)
+
+
+class Street(SQLModel, table=True):
+    __table_args__ = (UniqueConstraint("network_id", "name"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    network_id: int = Field(sa_column=Column(Integer, ForeignKey("network.id", ondelete="CASCADE"), nullable=False, index=True))
+    name: str = Field(sa_type=String(120))
+
+
+class Person(SQLModel, table=True):
+    """Someone who has talked to the bot; `id` is their Telegram user id."""
+
+    id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    name: str = Field(sa_type=String(200))
+    username: str | None = Field(default=None, sa_type=String(64))
+    language: str = Field(sa_type=String(8))
+    created_at: datetime = Field(sa_type=UtcDateTime)
+    consented_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+
+
+class Membership(SQLModel, table=True):
+    __table_args__ = (UniqueConstraint("person_id", "network_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    person_id: int = Field(sa_column=Column(BigInteger, ForeignKey("person.id", ondelete="CASCADE"), nullable=False, index=True))
+    network_id: int = Field(sa_column=Column(Integer, ForeignKey("network.id", ondelete="CASCADE"), nullable=False, index=True))
+    street_id: int | None = Field(default=None, sa_column=Column(Integer, ForeignKey("street.id", ondelete="SET NULL"), nullable=True))
+    role: str = Field(default=MemberRole.MEMBER, sa_type=String(16))
+    status: str = Field(default=MembershipStatus.PENDING, sa_type=String(16))
+    created_at: datetime = Field(sa_type=UtcDateTime)
+    decided_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    decided_by: int | None = Field(default=None, sa_type=BigInteger)
+
+
+class Conversation(SQLModel, table=True):
+    """Where a person is in a multi-step flow, per chat, so a restart loses nothing."""
+
+    person_id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    chat_id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    flow: str = Field(sa_type=String(32))
+    step: str = Field(sa_type=String(32))
+    data: str = Field(default="{}", sa_type=Text)
+    updated_at: datetime = Field(sa_type=UtcDateTime)
+
+
+class Invite(SQLModel, table=True):
+    code: str = Field(sa_type=String(32), primary_key=True)
+    network_id: int = Field(sa_column=Column(Integer, ForeignKey("network.id", ondelete="CASCADE"), nullable=False, index=True))
+    created_by: int | None = Field(default=None, sa_type=BigInteger)
+    created_at: datetime = Field(sa_type=UtcDateTime)
+    expires_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    max_uses: int | None = Field(default=None)
+    uses: int = Field(default=0)
+    revoked_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+
+
+class ContactRequest(SQLModel, table=True):
+    """A resident who could not find their street asked a person to get in touch."""
+
+    __tablename__ = "contact_request"
+
+    id: int | None = Field(default=None, primary_key=True)
+    person_id: int = Field(sa_column=Column(BigInteger, ForeignKey("person.id", ondelete="CASCADE"), nullable=False))
+    street_text: str = Field(sa_type=String(200))
+    created_at: datetime = Field(sa_type=UtcDateTime)
+    handled_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+
+
+class ProcessedUpdate(SQLModel, table=True):
+    """Update ids already handled, so Telegram's redeliveries change nothing."""
+
+    __tablename__ = "processed_update"
+
+    door: str = Field(sa_type=String(16), primary_key=True)
+    update_id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    received_at: datetime = Field(sa_type=UtcDateTime, index=True)
+
+
+# --- network store ---------------------------------------------------------------------------
+
+
+class AuditEntry(SQLModel, table=True):
+    """An admin action in a network: who did what to whom, never the content."""
+
+    __tablename__ = "audit_entry"
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = Field(sa_type=UtcDateTime)
+    actor_id: int | None = Field(default=None, sa_type=BigInteger)
+    action: str = Field(sa_type=String(32))
+    subject_id: int | None = Field(default=None, sa_type=BigInteger)
+    detail: str = Field(default="", sa_type=String(200))
+
+
+def _tables(*models: type[SQLModel]) -> tuple[Table, ...]:
+    return tuple(model.__table__ for model in models)  # type: ignore[attr-defined]
+
+
+DIRECTORY_TABLES = _tables(Network, Street, Person, Membership, Conversation, Invite, ContactRequest, ProcessedUpdate)
+NETWORK_TABLES = _tables(AuditEntry)
