@@ -81,11 +81,11 @@ class DirectoryStore(Store):
 
     async def set_language(self, person_id: int, language: str) -> None:
         async with self.transaction() as session:
-            await session.execute(update(Person).where(col(Person.id) == person_id).values(language=language))
+            await session.exec(update(Person).where(col(Person.id) == person_id).values(language=language))
 
     async def record_consent(self, person_id: int, now: datetime) -> None:
         async with self.transaction() as session:
-            await session.execute(
+            await session.exec(
                 update(Person)
                 .where(col(Person.id) == person_id, col(Person.consented_at).is_(None))
                 .values(consented_at=now)
@@ -195,16 +195,16 @@ class DirectoryStore(Store):
     ) -> bool:
         """Moves a membership from `expected` to `status`; False if someone else got there first."""
         async with self.transaction() as session:
-            result = await session.execute(
+            result = await session.exec(
                 update(Membership)
                 .where(col(Membership.id) == membership_id, col(Membership.status) == expected)
                 .values(status=status, decided_at=now, decided_by=by)
             )
-            return bool(result.rowcount)  # type: ignore[attr-defined]
+            return bool(result.rowcount)
 
     async def set_role(self, *, membership_id: int, role: MemberRole) -> None:
         async with self.transaction() as session:
-            await session.execute(update(Membership).where(col(Membership.id) == membership_id).values(role=role))
+            await session.exec(update(Membership).where(col(Membership.id) == membership_id).values(role=role))
 
     async def people_with_role(self, network_id: int, role: MemberRole) -> Sequence[Person]:
         async with self.transaction() as session:
@@ -258,12 +258,12 @@ class DirectoryStore(Store):
 
     async def clear_flow(self, person_id: int, chat_id: int) -> bool:
         async with self.transaction() as session:
-            result = await session.execute(
+            result = await session.exec(
                 delete(Conversation).where(
                     col(Conversation.person_id) == person_id, col(Conversation.chat_id) == chat_id
                 )
             )
-            return bool(result.rowcount)  # type: ignore[attr-defined]
+            return bool(result.rowcount)
 
     # --- invites -------------------------------------------------------------------------
 
@@ -296,7 +296,7 @@ class DirectoryStore(Store):
     async def use_invite(self, code: str, now: datetime) -> bool:
         """Counts one use of a valid invite; False if it is unknown, revoked, expired or used up."""
         async with self.transaction() as session:
-            result = await session.execute(
+            result = await session.exec(
                 update(Invite)
                 .where(
                     col(Invite.code) == code,
@@ -306,7 +306,7 @@ class DirectoryStore(Store):
                 )
                 .values(uses=col(Invite.uses) + 1)
             )
-            return bool(result.rowcount)  # type: ignore[attr-defined]
+            return bool(result.rowcount)
 
     # --- contact requests and processed updates --------------------------------------------
 
@@ -332,6 +332,6 @@ class DirectoryStore(Store):
 
     async def forget_updates_before(self, cutoff: datetime) -> int:
         async with self.transaction() as session:
-            result = await session.execute(delete(ProcessedUpdate).where(col(ProcessedUpdate.received_at) < cutoff))
-            return int(result.rowcount)  # type: ignore[attr-defined]
+            result = await session.exec(delete(ProcessedUpdate).where(col(ProcessedUpdate.received_at) < cutoff))
+            return int(result.rowcount)
 

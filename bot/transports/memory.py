@@ -100,11 +100,13 @@ class MemoryDoor:
 class Simulator:
     """Simulated people talking to a bot through a memory door."""
 
-    def __init__(self, bot: Buurtbot, door: MemoryDoor, *, with_update_ids: bool = True) -> None:
+    def __init__(
+        self, bot: Buurtbot, door: MemoryDoor, *, with_update_ids: bool = True, first_update_id: int = 1000
+    ) -> None:
         self.bot = bot
         self.door = door
         self._with_update_ids = with_update_ids
-        self._update_ids = itertools.count(1000)
+        self._update_ids = itertools.count(first_update_id)
         self._press_ids = itertools.count(1)
 
     def person(self, name: str, *, language: str = "nl", user_id: int | None = None) -> SimulatedPerson:
