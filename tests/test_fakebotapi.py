@@ -148,7 +148,9 @@ async def test_aiogram_send_and_edit_inline_keyboard(api: FakeBotAPI, aiobot: Bo
 
 
 async def test_ptb_send_edit_and_callback(api: FakeBotAPI, ptb: telegram.Bot) -> None:
-    markup = telegram.InlineKeyboardMarkup([[telegram.InlineKeyboardButton("Ja", callback_data="ja")]])
+    markup = telegram.InlineKeyboardMarkup(
+        [[telegram.InlineKeyboardButton("Ja", callback_data="ja")]]
+    )
     first = await ptb.send_message(42, "Hallo", reply_markup=markup)
     second = await ptb.send_message(42, "Nog eens")
     assert (first.message_id, second.message_id) == (1, 2)
@@ -170,7 +172,7 @@ async def test_ptb_send_edit_and_callback(api: FakeBotAPI, ptb: telegram.Bot) ->
     assert await update.callback_query.answer("Genoteerd", show_alert=True)
     assert api.callback_answers[0]["text"] == "Genoteerd"
     assert api.callback_answers[0]["show_alert"] is True
-    with pytest.raises(telegram.error.BadRequest, match="(?i)query is too old"):
+    with pytest.raises(telegram.error.BadRequest, match=r"(?i)query is too old"):
         await update.callback_query.answer()
     with pytest.raises(ValueError, match="no button"):
         api.press_button(7, (42, first.message_id), "bestaat-niet")
@@ -378,7 +380,7 @@ async def test_join_requests_invite_links_and_members(
     assert (link.name, link.creates_join_request, link.is_revoked) == ("Straat", True, False)
     api.push_chat_join_request(11, -100777, bio="Buurman", invite_link=link.invite_link)
     api.push_chat_join_request(12, -100777)
-    (first, second) = await ptb.get_updates()
+    first, _ = await ptb.get_updates()
     assert first.chat_join_request is not None
     assert first.chat_join_request.invite_link.name == "Straat"
     assert await ptb.approve_chat_join_request(-100777, 11)
@@ -418,7 +420,7 @@ async def test_my_chat_member_pin_delete(api: FakeBotAPI, ptb: telegram.Bot) -> 
     assert await ptb.unpin_chat_message(-100200)
     assert await ptb.delete_message(-100200, message.message_id)
     assert api.sent[0]["deleted"] is True
-    with pytest.raises(telegram.error.BadRequest, match="(?i)message to delete not found"):
+    with pytest.raises(telegram.error.BadRequest, match=r"(?i)message to delete not found"):
         await ptb.delete_message(-100200, message.message_id)
 
 
@@ -437,7 +439,7 @@ async def test_webhook_settings_and_delivery(api: FakeBotAPI, ptb: telegram.Bot)
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
     try:
-        with pytest.raises(telegram.error.BadRequest, match="(?i)https url must be provided"):
+        with pytest.raises(telegram.error.BadRequest, match=r"(?i)https url must be provided"):
             await ptb.set_webhook("http://example.org/tg")
         assert await ptb.set_webhook("https://buurt.example/tg", secret_token="geheim_1")
         assert api.webhook["secret_token"] == "geheim_1"

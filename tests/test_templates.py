@@ -1,0 +1,122 @@
+"""Every template renders in both languages with sample data, and user input is escaped."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from jinja2 import meta
+
+from bot import commands
+from bot.refusals import Reason
+from bot.renderer import LABELS, Renderer
+from bot.settings import LANGUAGES
+
+HOSTILE = '<b>Anna</b> & "Piet" <a href="http://evil">klik</a>'
+
+SAMPLES: dict[str, Any] = {
+    "name": HOSTILE,
+    "username": "anna_<x>",
+    "network": "Breugel-Noord & <i>Co</i>",
+    "street": "Kerkstraat <script>",
+    "typed": "<b>Dorpsstraat</b>",
+    "verbinder": "Jan <u>",
+    "commands": [("hulp", "Wat kan ik hier doen?"), ("start", "<b>x</b>")],
+    "memberships": [
+        ("Breugel-Noord", "Kerkstraat", "active", "member"),
+        ("Son-Centrum", None, "active", "buurtverbinder"),
+        ("'t Zand", "Zandstraat", "pending", "member"),
+        ("Oud", None, "declined", "member"),
+        ("Weg", None, "left", "member"),
+    ],
+    "networks": [("Breugel-Noord", 12, 2), ("Son-Centrum", 3, 0)],
+    "streets": ["Kerkstraat", "Nieuwstraat <b>"],
+    "verbinders": ["Jan", "Marieke"],
+    "count": 3,
+    "shown": 2,
+    "approved": True,
+    "link": "https://t.me/buurtbot?start=abc",
+    "code": "abc",
+    "uses": 1,
+    "expires_at": datetime(2026, 12, 12, 10, 0, tzinfo=UTC),
+    "limit": 80,
+    "slug": "breugel-noord",
+    "members": 12,
+    "has_suggestions": True,
+    "bot": "buurtbot",
+}
+
+
+@pytest.fixture(scope="module")
+def renderer() -> Renderer:
+    return Renderer()
+
+
+def variables(renderer: Renderer, language: str, name: str) -> set[str]:
+    environment = renderer._environments[language]
+    assert environment.loader is not None
+    source = environment.loader.get_source(environment, f"{name}.html")[0]
+    return meta.find_undeclared_variables(environment.parse(source))
+
+
+def test_both_languages_have_the_same_templates_and_labels(renderer: Renderer) -> None:
+    assert renderer.message_names("nl") == renderer.message_names("en")
+    assert renderer.label_names("nl") == renderer.label_names("en")
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_every_template_renders_with_sample_data_and_escapes_what_users_typed(
+    renderer: Renderer, language: str
+) -> None:
+    names = renderer.message_names(language)
+    assert len(names) > 40
+    for name in names:
+        wanted = variables(renderer, language, name)
+        assert wanted <= SAMPLES.keys(), f"{language}/{name} needs samples for {wanted - SAMPLES.keys()}"
+        text = renderer.render(language, name, **{key: SAMPLES[key] for key in wanted})
+        assert text.strip(), f"{language}/{name} rendered empty"
+        assert "<script>" not in text and 'href="http://evil"' not in text, f"{language}/{name} let markup in"
+        for value in ("name", "network", "street", "typed"):
+            if value in wanted:
+                assert "&lt;" in text, f"{language}/{name} did not escape {value}"
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_every_template_fails_loudly_when_a_value_is_missing(renderer: Renderer, language: str) -> None:
+    for name in renderer.message_names(language):
+        wanted = variables(renderer, language, name)
+        for missing in wanted:
+            values = {key: SAMPLES[key] for key in wanted if key != missing}
+            with pytest.raises(Exception, match="undefined"):
+                renderer.render(language, name, **values)
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_labels_are_plain_text_that_fits_a_button(renderer: Renderer, language: str) -> None:
+    for name in renderer.label_names(language):
+        macro = getattr(renderer._labels(language), name)
+        values = {argument: "A&B" for argument in macro.arguments}
+        label = renderer.label(language, name, **values)
+        assert label and "&amp;" not in label and len(label) <= 64, (language, name, label)
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_every_command_and_refusal_has_its_words(renderer: Renderer, language: str) -> None:
+    for command in commands.ALL:
+        assert renderer.label(language, f"command_{command.name}")
+    names = renderer.message_names(language)
+    for reason in Reason:
+        assert f"refusal/{reason.value}" in names
+
+
+def test_the_labels_file_is_not_a_message(renderer: Renderer) -> None:
+    assert LABELS.endswith(".txt")
+    assert renderer.label("nl", "street_in_network", street="A&B", network="<N>") == "A&B (<N>)"
+
+
+def test_dates_are_shown_in_dutch_and_in_amsterdam_time(renderer: Renderer) -> None:
+    late = datetime(2026, 12, 12, 23, 30, tzinfo=UTC)  # already the 13th in Son en Breugel
+    text = renderer.render("nl", "admin/invite_link", **{**SAMPLES, "expires_at": late})
+    assert "13 december 2026" in text
+    assert "December 13, 2026" in renderer.render("en", "admin/invite_link", **{**SAMPLES, "expires_at": late})
