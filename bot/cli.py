@@ -6,9 +6,9 @@ import asyncio
 import logging
 import sqlite3
 import sys
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
-from collections.abc import Callable
 from typing import Annotated, TypeVar
 
 import typer

@@ -18,7 +18,9 @@ class DemoNetwork:
 
 DEMO_VILLAGE = (
     DemoNetwork("Breugel-Noord", ("Nieuwstraat", "Kerkstraat", "Dommelstraat", "Hooghuisstraat"), "Jan"),
-    DemoNetwork("Son-Centrum", ("Markt", "Molenstraat", "Kloosterstraat", "Europalaan", "Sint Genovevalaan"), "Marieke"),
+    DemoNetwork(
+        "Son-Centrum", ("Markt", "Molenstraat", "Kloosterstraat", "Europalaan", "Sint Genovevalaan"), "Marieke"
+    ),
     DemoNetwork("'t Zand", ("Zandstraat", "Boslaan", "Van den Elsenstraat", "Lieshoutseweg"), "Henk"),
 )
 

@@ -35,12 +35,8 @@ class Flows:
             return None
         return state
 
-    async def enter(
-        self, person_id: int, chat_id: int, flow: Flow, step: Step, now: datetime, **data: Any
-    ) -> None:
-        await self._directory.save_flow(
-            person_id=person_id, chat_id=chat_id, flow=flow, step=step, data=data, now=now
-        )
+    async def enter(self, person_id: int, chat_id: int, flow: Flow, step: Step, now: datetime, **data: Any) -> None:
+        await self._directory.save_flow(person_id=person_id, chat_id=chat_id, flow=flow, step=step, data=data, now=now)
 
     async def leave(self, person_id: int, chat_id: int) -> bool:
         return await self._directory.clear_flow(person_id, chat_id)

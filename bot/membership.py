@@ -182,7 +182,13 @@ class Memberships:
     # --- buurtverbinders -----------------------------------------------------------------
 
     async def appoint(
-        self, network: Network, person_id: int, *, by: int | None, now: datetime, name: str | None = None,
+        self,
+        network: Network,
+        person_id: int,
+        *,
+        by: int | None,
+        now: datetime,
+        name: str | None = None,
         language: str = "nl",
     ) -> Person:
         """Makes someone buurtverbinder of the network (a member if they were not yet)."""

@@ -57,9 +57,7 @@ class Standing:
         return may(self.roles_in(network_id), action)
 
     def verbinder_of(self) -> list[Network]:
-        return [
-            view.network for view in self.active if view.membership.role == MemberRole.BUURTVERBINDER
-        ]
+        return [view.network for view in self.active if view.membership.role == MemberRole.BUURTVERBINDER]
 
 
 def language_for(language_code: str | None, default: str) -> str:

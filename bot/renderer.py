@@ -9,7 +9,6 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_date, format_datetime
-
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, Template, select_autoescape
 
 from bot.settings import LANGUAGES

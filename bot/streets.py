@@ -44,8 +44,7 @@ def normalise(text: str) -> str:
     words = [_ABBREVIATIONS.get(word, word) for word in text.split()]
     text = " ".join(words)
     text = re.sub(r"(\w)(str|ln|wg)$", lambda m: m.group(1) + _ABBREVIATIONS[m.group(2)], text)
-    text = _PLACE_NAMES.sub("", text).strip() or text.strip()
-    return text
+    return _PLACE_NAMES.sub("", text).strip() or text.strip()
 
 
 def compact(text: str) -> str:

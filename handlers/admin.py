@@ -47,7 +47,9 @@ async def decline(ctx: Context) -> None:
 
 async def _decide(ctx: Context, *, approve: bool) -> None:
     decision = await ctx.village.memberships.decide(ctx.standing, ctx.int_arg(), approve=approve, now=ctx.now)
-    await ctx.replace("admin/join_decided", approved=approve, name=decision.resident.name, network=decision.network.name)
+    await ctx.replace(
+        "admin/join_decided", approved=approve, name=decision.resident.name, network=decision.network.name
+    )
     resident = decision.resident
     standing = await ctx.village.people.standing(resident)
     template = "onboarding/approved" if approve else "onboarding/declined"

@@ -222,8 +222,10 @@ class DirectoryStore(Store):
 
     async def count_members(self, network_id: int, status: MembershipStatus) -> int:
         async with self.transaction() as session:
-            query = select(func.count()).select_from(Membership).where(
-                Membership.network_id == network_id, Membership.status == status
+            query = (
+                select(func.count())
+                .select_from(Membership)
+                .where(Membership.network_id == network_id, Membership.status == status)
             )
             return int((await session.exec(query)).one())
 
@@ -334,4 +336,3 @@ class DirectoryStore(Store):
         async with self.transaction() as session:
             result = await session.exec(delete(ProcessedUpdate).where(col(ProcessedUpdate.received_at) < cutoff))
             return int(result.rowcount)
-

@@ -43,7 +43,9 @@ class Street(SQLModel, table=True):
     __table_args__ = (UniqueConstraint("network_id", "name"),)
 
     id: int | None = Field(default=None, primary_key=True)
-    network_id: int = Field(sa_column=Column(Integer, ForeignKey("network.id", ondelete="CASCADE"), nullable=False, index=True))
+    network_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("network.id", ondelete="CASCADE"), nullable=False, index=True)
+    )
     name: str = Field(sa_type=String(120))
 
 
@@ -62,9 +64,15 @@ class Membership(SQLModel, table=True):
     __table_args__ = (UniqueConstraint("person_id", "network_id"),)
 
     id: int | None = Field(default=None, primary_key=True)
-    person_id: int = Field(sa_column=Column(BigInteger, ForeignKey("person.id", ondelete="CASCADE"), nullable=False, index=True))
-    network_id: int = Field(sa_column=Column(Integer, ForeignKey("network.id", ondelete="CASCADE"), nullable=False, index=True))
-    street_id: int | None = Field(default=None, sa_column=Column(Integer, ForeignKey("street.id", ondelete="SET NULL"), nullable=True))
+    person_id: int = Field(
+        sa_column=Column(BigInteger, ForeignKey("person.id", ondelete="CASCADE"), nullable=False, index=True)
+    )
+    network_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("network.id", ondelete="CASCADE"), nullable=False, index=True)
+    )
+    street_id: int | None = Field(
+        default=None, sa_column=Column(Integer, ForeignKey("street.id", ondelete="SET NULL"), nullable=True)
+    )
     role: str = Field(default=MemberRole.MEMBER, sa_type=String(16))
     status: str = Field(default=MembershipStatus.PENDING, sa_type=String(16))
     created_at: datetime = Field(sa_type=UtcDateTime)
@@ -85,7 +93,9 @@ class Conversation(SQLModel, table=True):
 
 class Invite(SQLModel, table=True):
     code: str = Field(sa_type=String(32), primary_key=True)
-    network_id: int = Field(sa_column=Column(Integer, ForeignKey("network.id", ondelete="CASCADE"), nullable=False, index=True))
+    network_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("network.id", ondelete="CASCADE"), nullable=False, index=True)
+    )
     created_by: int | None = Field(default=None, sa_type=BigInteger)
     created_at: datetime = Field(sa_type=UtcDateTime)
     expires_at: datetime | None = Field(default=None, sa_type=UtcDateTime)

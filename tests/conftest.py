@@ -14,7 +14,7 @@ from bot.clock import ManualClock
 from bot.core import Buurtbot
 from bot.settings import Settings
 from bot.transports.memory import MemoryDoor, SimulatedPerson, Simulator
-from storage.models import JoinPolicy, Network
+from storage.models import Network
 
 CM_ID = 4242  # the community manager's Telegram id in these tests
 

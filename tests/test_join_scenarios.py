@@ -266,7 +266,9 @@ async def test_a_resident_cannot_use_admin_commands(village: Village) -> None:
 
 
 async def test_leaving_asks_for_confirmation(village: Village) -> None:
-    invite = await village.bot.village.memberships.invite(village.noord, created_by=None, now=village.bot.village.clock.now())
+    invite = await village.bot.village.memberships.invite(
+        village.noord, created_by=None, now=village.bot.village.clock.now()
+    )
     piet = village.person("Piet")
     await piet.says(f"/start {invite.code}")
     await piet.says("/afmelden")

@@ -99,8 +99,12 @@ async def test_sqlite_runs_in_wal_mode_with_foreign_keys_and_a_busy_timeout(stor
 
 async def test_each_network_has_its_own_store_file_and_they_stay_separate(stores: Stores) -> None:
     directory = stores.directory
-    await directory.add_network(slug="breugel-noord", name="Breugel-Noord", streets=["Kerkstraat"], join_policy=JoinPolicy.APPROVAL, now=NOW)
-    await directory.add_network(slug="son-centrum", name="Son-Centrum", streets=["Markt"], join_policy=JoinPolicy.APPROVAL, now=NOW)
+    await directory.add_network(
+        slug="breugel-noord", name="Breugel-Noord", streets=["Kerkstraat"], join_policy=JoinPolicy.APPROVAL, now=NOW
+    )
+    await directory.add_network(
+        slug="son-centrum", name="Son-Centrum", streets=["Markt"], join_policy=JoinPolicy.APPROVAL, now=NOW
+    )
     async with stores.network("breugel-noord") as noord:
         await noord.audit(actor_id=1, action="join_approved", subject_id=2, now=NOW)
         await noord.audit(actor_id=1, action="join_declined", subject_id=3, now=NOW)
@@ -109,7 +113,10 @@ async def test_each_network_has_its_own_store_file_and_they_stay_separate(stores
 
     assert stores.network_path("breugel-noord").exists() and stores.network_path("son-centrum").exists()
     with sqlite3.connect(stores.network_path("breugel-noord")) as raw:
-        assert raw.execute("SELECT action FROM audit_entry ORDER BY id").fetchall() == [("join_approved",), ("join_declined",)]
+        assert raw.execute("SELECT action FROM audit_entry ORDER BY id").fetchall() == [
+            ("join_approved",),
+            ("join_declined",),
+        ]
     with sqlite3.connect(stores.network_path("son-centrum")) as raw:
         assert raw.execute("SELECT action, actor_id FROM audit_entry").fetchall() == [("invite_created", 9)]
 
@@ -140,7 +147,9 @@ async def test_datetimes_come_back_aware_and_in_utc(stores: Stores) -> None:
 
 
 async def test_network_slugs_are_unique(stores: Stores) -> None:
-    await stores.directory.add_network(slug="zand", name="Zand", streets=["Zandstraat"], join_policy=JoinPolicy.OPEN, now=NOW)
+    await stores.directory.add_network(
+        slug="zand", name="Zand", streets=["Zandstraat"], join_policy=JoinPolicy.OPEN, now=NOW
+    )
     with pytest.raises(DuplicateNetworkError):
         await stores.directory.add_network(slug="zand", name="Zand", streets=[], join_policy=JoinPolicy.OPEN, now=NOW)
     assert [n.slug for n in await stores.directory.networks()] == ["zand"]
@@ -148,12 +157,14 @@ async def test_network_slugs_are_unique(stores: Stores) -> None:
 
 async def test_a_membership_decision_happens_once(stores: Stores) -> None:
     directory = stores.directory
-    network = await directory.add_network(slug="n", name="N", streets=["Kerkstraat"], join_policy=JoinPolicy.APPROVAL, now=NOW)
+    network = await directory.add_network(
+        slug="n", name="N", streets=["Kerkstraat"], join_policy=JoinPolicy.APPROVAL, now=NOW
+    )
     await directory.upsert_person(person_id=1, name="Anna", username=None, language="nl", now=NOW)
     membership = await directory.request_membership(
         person_id=1, network_id=network.id or 0, street_id=None, status=MembershipStatus.PENDING, now=NOW
     )
-    decide = dict(membership_id=membership.id or 0, expected=MembershipStatus.PENDING, by=2, now=NOW)
+    decide = {"membership_id": membership.id or 0, "expected": MembershipStatus.PENDING, "by": 2, "now": NOW}
     assert await directory.decide_membership(status=MembershipStatus.ACTIVE, **decide) is True  # type: ignore[arg-type]
     assert await directory.decide_membership(status=MembershipStatus.DECLINED, **decide) is False  # type: ignore[arg-type]
     again = await directory.membership(membership.id or 0)
@@ -162,9 +173,13 @@ async def test_a_membership_decision_happens_once(stores: Stores) -> None:
 
 async def test_deleting_a_network_removes_its_streets_and_memberships(stores: Stores) -> None:
     directory = stores.directory
-    network = await directory.add_network(slug="n", name="N", streets=["Kerkstraat"], join_policy=JoinPolicy.APPROVAL, now=NOW)
+    network = await directory.add_network(
+        slug="n", name="N", streets=["Kerkstraat"], join_policy=JoinPolicy.APPROVAL, now=NOW
+    )
     await directory.upsert_person(person_id=1, name="Anna", username=None, language="nl", now=NOW)
-    await directory.request_membership(person_id=1, network_id=network.id or 0, street_id=None, status=MembershipStatus.ACTIVE, now=NOW)
+    await directory.request_membership(
+        person_id=1, network_id=network.id or 0, street_id=None, status=MembershipStatus.ACTIVE, now=NOW
+    )
     async with directory.engine.begin() as connection:
         await connection.exec_driver_sql("DELETE FROM network")
     assert await directory.streets() == []

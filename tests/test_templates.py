@@ -96,7 +96,7 @@ def test_every_template_fails_loudly_when_a_value_is_missing(renderer: Renderer,
 def test_labels_are_plain_text_that_fits_a_button(renderer: Renderer, language: str) -> None:
     for name in renderer.label_names(language):
         macro = getattr(renderer._labels(language), name)
-        values = {argument: "A&B" for argument in macro.arguments}
+        values = dict.fromkeys(macro.arguments, "A&B")
         label = renderer.label(language, name, **values)
         assert label and "&amp;" not in label and len(label) <= 64, (language, name, label)
 

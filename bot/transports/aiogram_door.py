@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from typing import TypeVar
@@ -78,7 +79,7 @@ class AiogramPort:
     async def set_commands(self, menus: Sequence[CommandMenu]) -> None:
         for menu in menus:
             commands = [BotCommand(command=c.command, description=c.description) for c in menu.commands]
-            await _mapped(lambda: self.bot.set_my_commands(commands, language_code=menu.language))
+            await _mapped(functools.partial(self.bot.set_my_commands, commands, language_code=menu.language))
 
 
 def _markup(reply: Reply) -> InlineKeyboardMarkup | None:
@@ -152,7 +153,9 @@ class AiogramDoor:
         else:
             chat = _chat(query.message)
             message_id = query.message.message_id
-        event = ButtonPress(event_update.update_id, _sender(query.from_user), chat, message_id, query.data or "", query.id)
+        event = ButtonPress(
+            event_update.update_id, _sender(query.from_user), chat, message_id, query.data or "", query.id
+        )
         await self.core.submit(event)
 
     async def poll(self, bot: Bot) -> None:
