@@ -172,10 +172,11 @@ def invite_command(
 def backup_command(target: Path) -> None:
     """Copy every store, consistently, into TARGET (safe while the bot runs)."""
     settings = _settings()
-    sources = [settings.directory_path, *sorted(settings.networks_dir.glob("*.db"))]
+    sources = [path for path in (settings.directory_path, *sorted(settings.networks_dir.glob("*.db"))) if path.exists()]
+    if not sources:
+        typer.echo(f"buurtbot: no stores in {settings.data_dir} to back up", err=True)
+        raise typer.Exit(1)
     for source in sources:
-        if not source.exists():
-            continue
         destination = target / source.relative_to(settings.data_dir)
         destination.parent.mkdir(parents=True, exist_ok=True)
         live, copy = sqlite3.connect(source), sqlite3.connect(destination)
@@ -192,7 +193,8 @@ def _refusals_to_exit(call: Callable[[], T]) -> T:
     try:
         return call()
     except Refusal as refusal:
-        text = Renderer().render(_settings().default_language, f"refusal/{refusal.reason.value}", **refusal.values)
+        language = load_settings().default_language
+        text = Renderer().render(language, f"refusal/{refusal.reason.value}", **refusal.values)
         typer.echo(f"buurtbot: {html_to_plain(text)}", err=True)
         raise typer.Exit(1) from refusal
 

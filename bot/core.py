@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from bot import commands
 from bot.context import Context
 from bot.events import ButtonPress, Event
+from bot.limits import UPDATE_MEMORY
 from bot.port import CommandMenu, MenuCommand, OutboundPort
 from bot.refusals import Refusal
 from bot.router import Router
@@ -35,6 +36,9 @@ class Buurtbot:
 
     async def start(self) -> None:
         await self.village.stores.open()
+        # Telegram redelivers for at most a day; older update ids need not be remembered.
+        cutoff = self.village.clock.now() - UPDATE_MEMORY
+        await self.village.stores.directory.forget_updates_before(cutoff)
 
     async def stop(self) -> None:
         await self.drain()

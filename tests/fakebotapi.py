@@ -53,33 +53,86 @@ _DESCRIPTIONS = {
     401: "Unauthorized",
     403: "Forbidden: bot was blocked by the user",
     404: "Not Found",
-    409: "Conflict: terminated by other getUpdates request; "
-    "make sure that only one bot instance is running",
+    409: "Conflict: terminated by other getUpdates request; make sure that only one bot instance is running",
     500: "Internal Server Error",
     502: "Bad Gateway",
 }
 _TEXT_FIELDS = frozenset(
-    {"text", "caption", "title", "description", "short_description", "name", "data", "url",
-     "secret_token", "query", "bio", "invite_link", "callback_query_id", "inline_message_id",
-     "parse_mode", "action", "language_code", "custom_title", "emoji", "ip_address"}
+    {
+        "text",
+        "caption",
+        "title",
+        "description",
+        "short_description",
+        "name",
+        "data",
+        "url",
+        "secret_token",
+        "query",
+        "bio",
+        "invite_link",
+        "callback_query_id",
+        "inline_message_id",
+        "parse_mode",
+        "action",
+        "language_code",
+        "custom_title",
+        "emoji",
+        "ip_address",
+    }
 )
 _INT_RE = re.compile(r"-?\d+\Z")
 _FLOAT_RE = re.compile(r"-?\d+\.\d+\Z")
 _HTML_TAGS = frozenset(
-    {"a", "b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "span", "tg-spoiler",
-     "tg-emoji", "code", "pre", "blockquote"}
+    {
+        "a",
+        "b",
+        "strong",
+        "i",
+        "em",
+        "u",
+        "ins",
+        "s",
+        "strike",
+        "del",
+        "span",
+        "tg-spoiler",
+        "tg-emoji",
+        "code",
+        "pre",
+        "blockquote",
+    }
 )
 _HTML_ENTITY_RE = re.compile(r"&(lt|gt|amp|quot|#\d+|#x[0-9a-fA-F]+);")
 _COMMAND_RE = re.compile(r"[a-z0-9_]+\Z")
 _CHAT_ACTIONS = frozenset(
-    {"typing", "upload_photo", "record_video", "upload_video", "record_voice", "upload_voice",
-     "upload_document", "choose_sticker", "find_location", "record_video_note",
-     "upload_video_note"}
+    {
+        "typing",
+        "upload_photo",
+        "record_video",
+        "upload_video",
+        "record_voice",
+        "upload_voice",
+        "upload_document",
+        "choose_sticker",
+        "find_location",
+        "record_video_note",
+        "upload_video_note",
+    }
 )
 _BUTTON_ACTIONS = frozenset(
-    {"url", "callback_data", "web_app", "login_url", "switch_inline_query", "pay",
-     "switch_inline_query_current_chat", "switch_inline_query_chosen_chat", "copy_text",
-     "callback_game"}
+    {
+        "url",
+        "callback_data",
+        "web_app",
+        "login_url",
+        "switch_inline_query",
+        "pay",
+        "switch_inline_query_current_chat",
+        "switch_inline_query_chosen_chat",
+        "copy_text",
+        "callback_game",
+    }
 )
 
 
@@ -182,18 +235,12 @@ def _parse_html(text: str) -> str:
         else:
             name = re.split(r"[\s/]", text[start + 1 : end], maxsplit=1)[0].lower()
             if name not in _HTML_TAGS:
-                raise _bad(
-                    f'can\'t parse entities: Unsupported start tag "{name}" '
-                    f"at byte offset {offset}"
-                )
+                raise _bad(f'can\'t parse entities: Unsupported start tag "{name}" at byte offset {offset}')
             open_tags.append(name)
         pos = end + 1
     plain.append(text[pos:])
     if open_tags:
-        raise _bad(
-            f"can't parse entities: Can't find end tag corresponding to start tag "
-            f'"{open_tags[0]}"'
-        )
+        raise _bad(f"can't parse entities: Can't find end tag corresponding to start tag \"{open_tags[0]}\"")
     return _HTML_ENTITY_RE.sub(lambda match: html.unescape(match[0]), "".join(plain))
 
 
@@ -220,10 +267,7 @@ def _check_markup(markup: Any) -> None:
         if not isinstance(button, dict) or not button.get("text"):
             raise _bad("can't parse inline keyboard button: Text is empty")
         if not _BUTTON_ACTIONS & button.keys():
-            raise _bad(
-                "can't parse inline keyboard button: Text buttons are unallowed in the "
-                "inline keyboard"
-            )
+            raise _bad("can't parse inline keyboard button: Text buttons are unallowed in the inline keyboard")
         data = button.get("callback_data")
         if data is not None and not 1 <= len(str(data).encode()) <= 64:
             raise _bad("BUTTON_DATA_INVALID")
@@ -235,10 +279,7 @@ def _check_markup(markup: Any) -> None:
 def _callback_data(markup: Any) -> set[str]:
     keyboard = _inline(markup) or {"inline_keyboard": []}
     return {
-        button["callback_data"]
-        for row in keyboard["inline_keyboard"]
-        for button in row
-        if "callback_data" in button
+        button["callback_data"] for row in keyboard["inline_keyboard"] for button in row if "callback_data" in button
     }
 
 
@@ -262,7 +303,9 @@ class FakeBotAPI:
         self.bot_username = bot_username
         self.bot_id = int(token.split(":", 1)[0]) if token.split(":", 1)[0].isdigit() else 1
         self.bot_user: JSON = {
-            "id": self.bot_id, "is_bot": True, "first_name": bot_first_name,
+            "id": self.bot_id,
+            "is_bot": True,
+            "first_name": bot_first_name,
             "username": bot_username,
         }
         self.enforce_rate_limits = enforce_rate_limits
@@ -305,24 +348,32 @@ class FakeBotAPI:
         self._runner: web.AppRunner | None = None
         self._port = 0
         self._methods: dict[str, Callable[[JSON], Awaitable[Any]]] = {
-            "getMe": self._get_me, "getUpdates": self._get_updates,
-            "setWebhook": self._set_webhook, "deleteWebhook": self._delete_webhook,
-            "getWebhookInfo": self._get_webhook_info, "logOut": self._true, "close": self._true,
+            "getMe": self._get_me,
+            "getUpdates": self._get_updates,
+            "setWebhook": self._set_webhook,
+            "deleteWebhook": self._delete_webhook,
+            "getWebhookInfo": self._get_webhook_info,
+            "logOut": self._true,
+            "close": self._true,
             "sendMessage": self._send_message,
             "sendDocument": partial(self._send_file, "sendDocument", "document"),
             "sendPhoto": partial(self._send_file, "sendPhoto", "photo"),
             "editMessageText": self._edit_message_text,
             "editMessageReplyMarkup": self._edit_reply_markup,
             "answerCallbackQuery": self._answer_callback_query,
-            "setMyCommands": self._set_my_commands, "getMyCommands": self._get_my_commands,
+            "setMyCommands": self._set_my_commands,
+            "getMyCommands": self._get_my_commands,
             "deleteMyCommands": self._delete_my_commands,
             "approveChatJoinRequest": partial(self._decide_join_request, "approved"),
             "declineChatJoinRequest": partial(self._decide_join_request, "declined"),
             "createChatInviteLink": self._create_invite_link,
             "revokeChatInviteLink": self._revoke_invite_link,
-            "pinChatMessage": self._pin, "unpinChatMessage": self._unpin,
-            "getChatMember": self._get_chat_member, "getChat": self._get_chat,
-            "deleteMessage": self._delete_message, "sendChatAction": self._send_chat_action,
+            "pinChatMessage": self._pin,
+            "unpinChatMessage": self._unpin,
+            "getChatMember": self._get_chat_member,
+            "getChat": self._get_chat,
+            "deleteMessage": self._delete_message,
+            "sendChatAction": self._send_chat_action,
         }
         self._canonical = {name.lower(): name for name in self._methods}
 
@@ -351,7 +402,9 @@ class FakeBotAPI:
         return self
 
     async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None,
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
         await self.stop()
@@ -382,9 +435,16 @@ class FakeBotAPI:
         return update_id
 
     def push_message(
-        self, user_id: int, text: str, *, first_name: str = "Anna", last_name: str | None = None,
-        username: str | None = None, language_code: str | None = "nl",
-        chat_id: ChatId | None = None, chat_type: str = "private",
+        self,
+        user_id: int,
+        text: str,
+        *,
+        first_name: str = "Anna",
+        last_name: str | None = None,
+        username: str | None = None,
+        language_code: str | None = "nl",
+        chat_id: ChatId | None = None,
+        chat_type: str = "private",
         reply_to_message_id: int | None = None,
     ) -> int:
         """A user writes text (commands get a bot_command entity). Returns the update_id."""
@@ -397,23 +457,28 @@ class FakeBotAPI:
                 k: v for k, v in user.items() if k in ("first_name", "last_name", "username")
             }
         else:
-            self._chats.setdefault(chat_id, {"id": chat_id, "type": chat_type,
-                                             "title": f"Group {chat_id}"})
+            self._chats.setdefault(chat_id, {"id": chat_id, "type": chat_type, "title": f"Group {chat_id}"})
         message = self._new_message(chat_id, user, text=text)
         self._user_messages.add((chat_id, message["message_id"]))
         if text.startswith("/"):
             command = text.split(maxsplit=1)[0]
-            message["entities"] = [{"type": "bot_command", "offset": 0,
-                                    "length": _utf16_len(command)}]
+            message["entities"] = [{"type": "bot_command", "offset": 0, "length": _utf16_len(command)}]
         replied = self._records.get((chat_id, reply_to_message_id or 0))
         if replied is not None:
             message["reply_to_message"] = replied["message"]
         return self.push_update({"message": message})
 
     def press_button(
-        self, user_id: int, message: Record | tuple[ChatId, int], data: str, *,
-        first_name: str = "Anna", last_name: str | None = None, username: str | None = None,
-        language_code: str | None = "nl", strict: bool = True,
+        self,
+        user_id: int,
+        message: Record | tuple[ChatId, int],
+        data: str,
+        *,
+        first_name: str = "Anna",
+        last_name: str | None = None,
+        username: str | None = None,
+        language_code: str | None = "nl",
+        strict: bool = True,
     ) -> int:
         """A user presses an inline button of a message the bot sent. Returns the update_id.
 
@@ -431,42 +496,68 @@ class FakeBotAPI:
         user = self._remember_user(user_id, first_name, last_name, username, language_code)
         query_id = str(random.randint(10**17, 10**19))
         self._callback_queries[query_id] = {"user_id": user_id, "data": data, "answered": False}
-        return self.push_update({"callback_query": {
-            "id": query_id, "from": user, "message": record["message"],
-            "chat_instance": str(abs(hash(key[0])) % 10**18), "data": data,
-        }})
+        return self.push_update(
+            {
+                "callback_query": {
+                    "id": query_id,
+                    "from": user,
+                    "message": record["message"],
+                    "chat_instance": str(abs(hash(key[0])) % 10**18),
+                    "data": data,
+                }
+            }
+        )
 
     def push_chat_join_request(
-        self, user_id: int, chat_id: ChatId, *, first_name: str = "Anna",
-        last_name: str | None = None, username: str | None = None,
-        language_code: str | None = "nl", bio: str | None = None, invite_link: str | None = None,
+        self,
+        user_id: int,
+        chat_id: ChatId,
+        *,
+        first_name: str = "Anna",
+        last_name: str | None = None,
+        username: str | None = None,
+        language_code: str | None = "nl",
+        bio: str | None = None,
+        invite_link: str | None = None,
     ) -> int:
         """A user asks to join a group or channel. Returns the update_id."""
         user = self._remember_user(user_id, first_name, last_name, username, language_code)
-        request: JSON = {"chat": self._chat(chat_id), "from": user, "user_chat_id": user_id,
-                         "date": int(time.time())}
+        request: JSON = {"chat": self._chat(chat_id), "from": user, "user_chat_id": user_id, "date": int(time.time())}
         if bio is not None:
             request["bio"] = bio
         if invite_link is not None:
             request["invite_link"] = self.invite_links.get(invite_link) or self._link_object(
-                invite_link, creates_join_request=True)
+                invite_link, creates_join_request=True
+            )
         self._join_requests.add((chat_id, user_id))
         return self.push_update({"chat_join_request": request})
 
     def push_my_chat_member(
-        self, chat_id: ChatId, *, user_id: int, status: str = "member",
-        old_status: str = "left", chat_type: str = "supergroup", title: str = "Buurtgroep",
+        self,
+        chat_id: ChatId,
+        *,
+        user_id: int,
+        status: str = "member",
+        old_status: str = "left",
+        chat_type: str = "supergroup",
+        title: str = "Buurtgroep",
         first_name: str = "Anna",
     ) -> int:
         """The bot's status in a chat changes (by default: added to a group by user_id)."""
         user = self._remember_user(user_id, first_name, None, None, "nl")
         self._chats[chat_id] = {"id": chat_id, "type": chat_type, "title": title}
         self.set_chat_member(chat_id, self.bot_id, status)
-        return self.push_update({"my_chat_member": {
-            "chat": self._chat(chat_id), "from": user, "date": int(time.time()),
-            "old_chat_member": self._member(chat_id, self.bot_id, old_status),
-            "new_chat_member": self._member(chat_id, self.bot_id),
-        }})
+        return self.push_update(
+            {
+                "my_chat_member": {
+                    "chat": self._chat(chat_id),
+                    "from": user,
+                    "date": int(time.time()),
+                    "old_chat_member": self._member(chat_id, self.bot_id, old_status),
+                    "new_chat_member": self._member(chat_id, self.bot_id),
+                }
+            }
+        )
 
     def set_chat(self, chat_id: ChatId, **fields: Any) -> None:
         """Set Chat fields (type, title, username, ...) returned for chat_id."""
@@ -484,8 +575,7 @@ class FakeBotAPI:
     @property
     def commands(self) -> dict[str, list[JSON]]:
         """Commands for the default scope, keyed by language_code ("" = all languages)."""
-        return {lang: cmds for (scope, lang), cmds in self.all_commands.items()
-                if scope == '{"type":"default"}'}
+        return {lang: cmds for (scope, lang), cmds in self.all_commands.items() if scope == '{"type":"default"}'}
 
     def commands_for(self, scope: JSON | None = None, language_code: str = "") -> list[JSON]:
         return self.all_commands.get((self._scope_key(scope), language_code), [])
@@ -495,7 +585,9 @@ class FakeBotAPI:
         return len(self.violations)
 
     async def wait_for_message(
-        self, chat_id: ChatId, predicate: Callable[[Record], bool] | None = None,
+        self,
+        chat_id: ChatId,
+        predicate: Callable[[Record], bool] | None = None,
         timeout: float = 5.0,  # noqa: ASYNC109
     ) -> Record:
         """The first (undeleted) message to chat_id matching predicate, sent or edited into
@@ -512,7 +604,9 @@ class FakeBotAPI:
             await self._change_signal.wait(remaining)
 
     async def wait_for_call(
-        self, method: str, predicate: Callable[[JSON], bool] | None = None,
+        self,
+        method: str,
+        predicate: Callable[[JSON], bool] | None = None,
         timeout: float = 5.0,  # noqa: ASYNC109
     ) -> JSON:
         """Parameters of the first handled call of method matching predicate."""
@@ -530,19 +624,26 @@ class FakeBotAPI:
     # --------------------------------------------------------- fault injection
 
     def fail_next(
-        self, method: str, *, error_code: int, description: str | None = None,
-        retry_after: int | None = None, count: int = 1,
+        self,
+        method: str,
+        *,
+        error_code: int,
+        description: str | None = None,
+        retry_after: int | None = None,
+        count: int = 1,
     ) -> None:
         """Make the next count calls of method fail (429 gets parameters.retry_after)."""
         if error_code == 429:
             retry_after = retry_after or 1
             description = description or f"Too Many Requests: retry after {retry_after}"
-        fault = _Fault(error_code, description or _DESCRIPTIONS.get(error_code, "Error"),
-                       retry_after, count)
+        fault = _Fault(error_code, description or _DESCRIPTIONS.get(error_code, "Error"), retry_after, count)
         self._faults.setdefault(self._method_name(method), deque()).append(fault)
 
     def fail_ratio(
-        self, ratio: float, error_code: int = 502, methods: list[str] | None = None,
+        self,
+        ratio: float,
+        error_code: int = 502,
+        methods: list[str] | None = None,
         seed: int = 0,
     ) -> None:
         """Fail this fraction of calls at random; methods=None means all but getUpdates."""
@@ -563,7 +664,10 @@ class FakeBotAPI:
     # ---------------------------------------------------------------- webhooks
 
     async def deliver_webhook(
-        self, url: str, update: JSON, secret_token: str | None = None,
+        self,
+        url: str,
+        update: JSON,
+        secret_token: str | None = None,
     ) -> int:
         """POST one update to a webhook like Telegram does; returns the HTTP status."""
         update = dict(update)
@@ -571,9 +675,7 @@ class FakeBotAPI:
             update["update_id"] = self._next_update_id
             self._next_update_id += 1
         headers = {} if secret_token is None else {"X-Telegram-Bot-Api-Secret-Token": secret_token}
-        async with aiohttp.ClientSession() as session, session.post(
-            url, json=update, headers=headers
-        ) as response:
+        async with aiohttp.ClientSession() as session, session.post(url, json=update, headers=headers) as response:
             return response.status
 
     # ------------------------------------------------------------ HTTP plumbing
@@ -589,6 +691,7 @@ class FakeBotAPI:
         except ApiError as exc:
             return self._error(exc)
         self.calls.append((name, params))
+        self._change_signal.fire()  # a long poll is "called" long before it answers
         try:
             if name in self._delays:
                 await self._sleep(self._delays[name])
@@ -667,7 +770,11 @@ class FakeBotAPI:
     # ----------------------------------------------------------------- helpers
 
     def _remember_user(
-        self, user_id: int, first_name: str, last_name: str | None, username: str | None,
+        self,
+        user_id: int,
+        first_name: str,
+        last_name: str | None,
+        username: str | None,
         language_code: str | None,
     ) -> JSON:
         user: JSON = {"id": user_id, "is_bot": False, "first_name": first_name}
@@ -679,19 +786,16 @@ class FakeBotAPI:
     def _user(self, user_id: int) -> JSON:
         if user_id == self.bot_id:
             return dict(self.bot_user)
-        return dict(self._users.get(user_id) or {"id": user_id, "is_bot": False,
-                                                  "first_name": "User"})
+        return dict(self._users.get(user_id) or {"id": user_id, "is_bot": False, "first_name": "User"})
 
     def _chat(self, chat_id: ChatId) -> JSON:
         if chat_id in self._chats:
             return dict(self._chats[chat_id])
         if isinstance(chat_id, str):
             fake_id = -(10**12) - abs(hash(chat_id)) % 10**9
-            return {"id": fake_id, "type": "channel", "title": chat_id,
-                    "username": chat_id.lstrip("@")}
+            return {"id": fake_id, "type": "channel", "title": chat_id, "username": chat_id.lstrip("@")}
         if chat_id > 0:
-            return {"id": chat_id, "type": "private",
-                    "first_name": self._user(chat_id)["first_name"]}
+            return {"id": chat_id, "type": "private", "first_name": self._user(chat_id)["first_name"]}
         return {"id": chat_id, "type": "supergroup", "title": f"Group {chat_id}"}
 
     def _member(self, chat_id: ChatId, user_id: int, status: str | None = None) -> JSON:
@@ -703,13 +807,27 @@ class FakeBotAPI:
             member["is_anonymous"] = False
         elif status == "administrator":
             member |= dict.fromkeys(
-                ("can_be_edited", "is_anonymous", "can_post_stories", "can_edit_stories",
-                 "can_delete_stories", "can_promote_members", "can_send_welcome_messages"),
+                (
+                    "can_be_edited",
+                    "is_anonymous",
+                    "can_post_stories",
+                    "can_edit_stories",
+                    "can_delete_stories",
+                    "can_promote_members",
+                    "can_send_welcome_messages",
+                ),
                 False,
             ) | dict.fromkeys(
-                ("can_manage_chat", "can_delete_messages", "can_manage_video_chats",
-                 "can_restrict_members", "can_change_info", "can_invite_users",
-                 "can_pin_messages", "can_manage_topics"),
+                (
+                    "can_manage_chat",
+                    "can_delete_messages",
+                    "can_manage_video_chats",
+                    "can_restrict_members",
+                    "can_change_info",
+                    "can_invite_users",
+                    "can_pin_messages",
+                    "can_manage_topics",
+                ),
                 True,
             )
         elif status == "kicked":
@@ -719,8 +837,13 @@ class FakeBotAPI:
     def _new_message(self, chat_id: ChatId, sender: JSON, **content: Any) -> JSON:
         message_id = self._last_message_id.get(chat_id, 0) + 1
         self._last_message_id[chat_id] = message_id
-        return {"message_id": message_id, "from": sender, "chat": self._chat(chat_id),
-                "date": int(time.time()), **{k: v for k, v in content.items() if v is not None}}
+        return {
+            "message_id": message_id,
+            "from": sender,
+            "chat": self._chat(chat_id),
+            "date": int(time.time()),
+            **{k: v for k, v in content.items() if v is not None},
+        }
 
     @staticmethod
     def _chat_id(params: JSON) -> ChatId:
@@ -744,25 +867,39 @@ class FakeBotAPI:
         return json.dumps(scope, sort_keys=True, separators=(",", ":"))
 
     def _link_object(self, link: str, **fields: Any) -> JSON:
-        return {"invite_link": link, "creator": dict(self.bot_user), "creates_join_request": False,
-                "is_primary": False, "is_revoked": False} | fields
+        return {
+            "invite_link": link,
+            "creator": dict(self.bot_user),
+            "creates_join_request": False,
+            "is_primary": False,
+            "is_revoked": False,
+        } | fields
 
     def _account_send(self, method: str, chat_id: ChatId) -> None:
         """Telegram's flood limits: 30 msg/s overall, 1 msg/s per private chat, 20/min/group."""
         now = time.monotonic()
         chat_window = self._chat_windows.setdefault(chat_id, deque())
         private = isinstance(chat_id, int) and chat_id > 0
-        checks = [("global", self._send_window, 1.0, 30),
-                  ("private_chat" if private else "group_chat", chat_window,
-                   1.0 if private else 60.0, 1 if private else 20)]
+        checks = [
+            ("global", self._send_window, 1.0, 30),
+            ("private_chat" if private else "group_chat", chat_window, 1.0 if private else 60.0, 1 if private else 20),
+        ]
         found: list[JSON] = []
         wait = 0.0
         for kind, window, span, limit in checks:
             while window and now - window[0] >= span:
                 window.popleft()
             if len(window) >= limit:
-                found.append({"kind": kind, "method": method, "chat_id": chat_id,
-                              "limit": limit, "window": span, "count": len(window) + 1})
+                found.append(
+                    {
+                        "kind": kind,
+                        "method": method,
+                        "chat_id": chat_id,
+                        "limit": limit,
+                        "window": span,
+                        "count": len(window) + 1,
+                    }
+                )
                 wait = max(wait, span - (now - window[0]))
         self.violations.extend(found)
         if found and self.enforce_rate_limits:
@@ -771,14 +908,23 @@ class FakeBotAPI:
         for _, window, _, _ in checks:
             window.append(now)
 
-    def _record(self, method: str, chat_id: ChatId, params: JSON, message: JSON,
-                **extra: Any) -> Record:
+    def _record(self, method: str, chat_id: ChatId, params: JSON, message: JSON, **extra: Any) -> Record:
         record: Record = {
-            "method": method, "chat_id": chat_id, "message_id": message["message_id"],
-            "text": None, "caption": None, "parse_mode": params.get("parse_mode"),
-            "reply_markup": params.get("reply_markup"), "document": None, "photo": None,
-            "history": [], "edit_date": None, "deleted": False, "pinned": False,
-            "message": message, **extra,
+            "method": method,
+            "chat_id": chat_id,
+            "message_id": message["message_id"],
+            "text": None,
+            "caption": None,
+            "parse_mode": params.get("parse_mode"),
+            "reply_markup": params.get("reply_markup"),
+            "document": None,
+            "photo": None,
+            "history": [],
+            "edit_date": None,
+            "deleted": False,
+            "pinned": False,
+            "message": message,
+            **extra,
         }
         self.sent.append(record)
         self._records[(chat_id, message["message_id"])] = record
@@ -798,9 +944,14 @@ class FakeBotAPI:
             if not value.content:
                 raise _bad("file must be non-empty")
             file_id = f"{kind[:2].upper()}AC{secrets.token_urlsafe(24)}"
-            info = {"file_id": file_id, "file_unique_id": secrets.token_urlsafe(8),
-                    "filename": value.filename, "mime_type": value.content_type,
-                    "content": value.content, "size": len(value.content)}
+            info = {
+                "file_id": file_id,
+                "file_unique_id": secrets.token_urlsafe(8),
+                "filename": value.filename,
+                "mime_type": value.content_type,
+                "content": value.content,
+                "size": len(value.content),
+            }
             self._files[file_id] = info
             return info
         if isinstance(value, str) and value in self._files:
@@ -840,14 +991,21 @@ class FakeBotAPI:
         return True
 
     async def _get_me(self, params: JSON) -> JSON:
-        return self.bot_user | {"can_join_groups": True, "can_read_all_group_messages": False,
-                                "supports_inline_queries": False,
-                                "can_connect_to_business": False, "has_main_web_app": False}
+        return self.bot_user | {
+            "can_join_groups": True,
+            "can_read_all_group_messages": False,
+            "supports_inline_queries": False,
+            "can_connect_to_business": False,
+            "has_main_web_app": False,
+        }
 
     async def _get_updates(self, params: JSON) -> list[JSON]:
         if self.webhook["url"]:
-            raise ApiError(409, "Conflict: can't use getUpdates method while webhook is active; "
-                                "use deleteWebhook to delete the webhook first")
+            raise ApiError(
+                409,
+                "Conflict: can't use getUpdates method while webhook is active; "
+                "use deleteWebhook to delete the webhook first",
+            )
         offset = int(params.get("offset") or 0)
         limit = min(max(int(params.get("limit") or 100), 1), 100)
         timeout = max(float(params.get("timeout") or 0), 0.0)
@@ -892,8 +1050,11 @@ class FakeBotAPI:
         return True
 
     async def _get_webhook_info(self, params: JSON) -> JSON:
-        info: JSON = {"url": self.webhook["url"], "has_custom_certificate": False,
-                      "pending_update_count": len(self._updates)}
+        info: JSON = {
+            "url": self.webhook["url"],
+            "has_custom_certificate": False,
+            "pending_update_count": len(self._updates),
+        }
         for key in ("max_connections", "ip_address", "allowed_updates"):
             if self.webhook.get(key) is not None:
                 info[key] = self.webhook[key]
@@ -915,8 +1076,9 @@ class FakeBotAPI:
         text, plain = self._text(params)
         _check_markup(params.get("reply_markup"))
         self._account_send("sendMessage", chat_id)
-        message = self._new_message(chat_id, dict(self.bot_user), text=plain,
-                                    reply_markup=_inline(params.get("reply_markup")))
+        message = self._new_message(
+            chat_id, dict(self.bot_user), text=plain, reply_markup=_inline(params.get("reply_markup"))
+        )
         self._record("sendMessage", chat_id, params, message, text=text)
         return message
 
@@ -926,18 +1088,20 @@ class FakeBotAPI:
         caption = self._caption(params)
         _check_markup(params.get("reply_markup"))
         self._account_send(method, chat_id)
-        base = {"file_id": info["file_id"], "file_unique_id": info["file_unique_id"],
-                "file_size": info["size"]}
+        base = {"file_id": info["file_id"], "file_unique_id": info["file_unique_id"], "file_size": info["size"]}
         if kind == "document":
             content: Any = base | {"file_name": info["filename"], "mime_type": info["mime_type"]}
             content = {key: value for key, value in content.items() if value is not None}
         else:
             content = [base | {"width": 90, "height": 90}, base | {"width": 1280, "height": 960}]
-        message = self._new_message(chat_id, dict(self.bot_user), caption=caption,
-                                    reply_markup=_inline(params.get("reply_markup")),
-                                    **{kind: content})
-        self._record(method, chat_id, params, message, caption=params.get("caption"),
-                     **{kind: info})
+        message = self._new_message(
+            chat_id,
+            dict(self.bot_user),
+            caption=caption,
+            reply_markup=_inline(params.get("reply_markup")),
+            **{kind: content},
+        )
+        self._record(method, chat_id, params, message, caption=params.get("caption"), **{kind: info})
         return message
 
     async def _edit_message_text(self, params: JSON) -> JSON | bool:
@@ -949,8 +1113,7 @@ class FakeBotAPI:
         text, plain = self._text(params)
         markup = _inline(params.get("reply_markup"))  # omitted: the keyboard is removed
         _check_markup(markup)
-        message = self._apply_edit(record, text=text, parse_mode=params.get("parse_mode"),
-                                   reply_markup=markup)
+        message = self._apply_edit(record, text=text, parse_mode=params.get("parse_mode"), reply_markup=markup)
         message["text"] = plain
         return message
 
@@ -968,11 +1131,17 @@ class FakeBotAPI:
         if query is None or query["answered"]:
             raise _bad("query is too old and response timeout expired or query ID is invalid")
         query["answered"] = True
-        self.callback_answers.append({
-            "callback_query_id": query_id, "user_id": query["user_id"], "data": query["data"],
-            "text": params.get("text"), "show_alert": bool(params.get("show_alert", False)),
-            "url": params.get("url"), "cache_time": params.get("cache_time"),
-        })
+        self.callback_answers.append(
+            {
+                "callback_query_id": query_id,
+                "user_id": query["user_id"],
+                "data": query["data"],
+                "text": params.get("text"),
+                "show_alert": bool(params.get("show_alert", False)),
+                "url": params.get("url"),
+                "cache_time": params.get("cache_time"),
+            }
+        )
         return True
 
     def _commands_key(self, params: JSON) -> tuple[str, str]:
@@ -1028,11 +1197,12 @@ class FakeBotAPI:
 
     async def _create_invite_link(self, params: JSON) -> JSON:
         chat_id = self._chat_id(params)
-        fields = {key: params[key] for key in ("name", "expire_date", "member_limit")
-                  if params.get(key) is not None}
-        link = self._link_object(f"https://t.me/+{secrets.token_urlsafe(12)}",
-                                 creates_join_request=bool(params.get("creates_join_request")),
-                                 **fields)
+        fields = {key: params[key] for key in ("name", "expire_date", "member_limit") if params.get(key) is not None}
+        link = self._link_object(
+            f"https://t.me/+{secrets.token_urlsafe(12)}",
+            creates_join_request=bool(params.get("creates_join_request")),
+            **fields,
+        )
         self.invite_links[link["invite_link"]] = link | {"chat_id": chat_id}
         return link
 
@@ -1069,17 +1239,19 @@ class FakeBotAPI:
 
     async def _get_chat(self, params: JSON) -> JSON:
         chat = self._chat(self._chat_id(params))
-        return chat | {"accent_color_id": 0, "max_reaction_count": 11,
-                       "accepted_gift_types": dict.fromkeys(
-                           ("unlimited_gifts", "limited_gifts", "unique_gifts",
-                            "premium_subscription", "gifts_from_channels"), False)}
+        return chat | {
+            "accent_color_id": 0,
+            "max_reaction_count": 11,
+            "accepted_gift_types": dict.fromkeys(
+                ("unlimited_gifts", "limited_gifts", "unique_gifts", "premium_subscription", "gifts_from_channels"),
+                False,
+            ),
+        }
 
     async def _delete_message(self, params: JSON) -> bool:
         chat_id, message_id = self._chat_id(params), self._int(params, "message_id")
         record = self._records.get((chat_id, message_id))
-        if (record is not None and record["deleted"]) or not (
-            0 < message_id <= self._last_message_id.get(chat_id, 0)
-        ):
+        if (record is not None and record["deleted"]) or not (0 < message_id <= self._last_message_id.get(chat_id, 0)):
             raise _bad("message to delete not found")
         if record is not None:
             record["deleted"] = True

@@ -51,3 +51,11 @@ def test_every_module_says_what_it_does_on_its_first_line() -> None:
             if not ast.get_docstring(ast.parse(path.read_text())):
                 missing.append(str(path.relative_to(ROOT)))
     assert missing == []
+
+
+def test_env_example_documents_every_setting() -> None:
+    from bot.settings import Settings
+
+    example = (ROOT / ".env.example").read_text()
+    documented = {line.split("=")[0] for line in example.splitlines() if line and not line.startswith("#")}
+    assert documented == {name.upper() for name in Settings.model_fields}

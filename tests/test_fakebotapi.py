@@ -31,10 +31,7 @@ from aiogram.types import (
 )
 from aiohttp import web
 
-try:  # tests/ is a package once it has an __init__.py; until then it is on sys.path itself
-    from tests.fakebotapi import FakeBotAPI
-except ModuleNotFoundError:
-    from fakebotapi import FakeBotAPI
+from tests.fakebotapi import FakeBotAPI
 
 TOKEN = "123456:TEST"
 
@@ -62,14 +59,10 @@ async def ptb(api: FakeBotAPI, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator
 
 
 def keyboard(*data: str) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup(
-        inline_keyboard=[[InlineKeyboardButton(text=d.title(), callback_data=d) for d in data]]
-    )
+    return InlineKeyboardMarkup(inline_keyboard=[[InlineKeyboardButton(text=d.title(), callback_data=d) for d in data]])
 
 
-async def test_get_me_with_both_libraries(
-    api: FakeBotAPI, aiobot: Bot, ptb: telegram.Bot
-) -> None:
+async def test_get_me_with_both_libraries(api: FakeBotAPI, aiobot: Bot, ptb: telegram.Bot) -> None:
     me = await aiobot.get_me()
     assert (me.id, me.is_bot, me.username) == (123456, True, api.bot_username)
     assert me.can_join_groups is True
@@ -84,13 +77,9 @@ async def test_http_errors_tokens_and_method_names(api: FakeBotAPI) -> None:
             assert (await response.json())["result"]["username"] == api.bot_username
         async with http.post(f"{api.base_url}/bot{TOKEN}/noSuchMethod") as response:
             assert response.status == 404
-            assert await response.json() == {
-                "ok": False, "error_code": 404, "description": "Not Found"
-            }
+            assert await response.json() == {"ok": False, "error_code": 404, "description": "Not Found"}
         async with http.post(f"{api.base_url}/bot999:WRONG/getMe") as response:
-            assert (response.status, (await response.json())["description"]) == (
-                401, "Unauthorized"
-            )
+            assert (response.status, (await response.json())["description"]) == (401, "Unauthorized")
     wrong = Bot("999:WRONG", session=AiohttpSession(api=TelegramAPIServer.from_base(api.base_url)))
     with pytest.raises(TelegramUnauthorizedError):
         await wrong.get_me()
@@ -111,13 +100,16 @@ async def test_json_and_urlencoded_bodies_are_coerced(api: FakeBotAPI) -> None:
     assert sent["reply_markup"]["inline_keyboard"][0][0]["callback_data"] == "yes"
     assert sent["from"]["id"] == 123456
     assert second["message_id"] == sent["message_id"] + 1
-    assert api.calls[0] == ("sendMessage", {"chat_id": 42, "text": "[1] 007",
-                                            "reply_markup": api.sent[0]["reply_markup"]})
+    assert api.calls[0] == (
+        "sendMessage",
+        {"chat_id": 42, "text": "[1] 007", "reply_markup": api.sent[0]["reply_markup"]},
+    )
 
 
 async def test_aiogram_send_and_edit_inline_keyboard(api: FakeBotAPI, aiobot: Bot) -> None:
-    message = await aiobot.send_message(-1001, "Kies <b>een</b> optie", parse_mode="HTML",
-                                        reply_markup=keyboard("ja", "nee"))
+    message = await aiobot.send_message(
+        -1001, "Kies <b>een</b> optie", parse_mode="HTML", reply_markup=keyboard("ja", "nee")
+    )
     assert message.chat.type == "supergroup"
     assert message.text == "Kies een optie"
     assert message.reply_markup is not None
@@ -126,18 +118,18 @@ async def test_aiogram_send_and_edit_inline_keyboard(api: FakeBotAPI, aiobot: Bo
     assert record["text"] == "Kies <b>een</b> optie"
     assert record["parse_mode"] == "HTML"
 
-    edited = await aiobot.edit_message_text("Gekozen: ja", chat_id=-1001,
-                                            message_id=message.message_id,
-                                            reply_markup=keyboard("terug"))
+    edited = await aiobot.edit_message_text(
+        "Gekozen: ja", chat_id=-1001, message_id=message.message_id, reply_markup=keyboard("terug")
+    )
     assert isinstance(edited, Message)
     assert edited.edit_date is not None
     assert record["text"] == "Gekozen: ja"
     assert record["history"][0]["text"] == "Kies <b>een</b> optie"
 
     with pytest.raises(TelegramBadRequest, match="message is not modified"):
-        await aiobot.edit_message_text("Gekozen: ja", chat_id=-1001,
-                                       message_id=message.message_id,
-                                       reply_markup=keyboard("terug"))
+        await aiobot.edit_message_text(
+            "Gekozen: ja", chat_id=-1001, message_id=message.message_id, reply_markup=keyboard("terug")
+        )
     # Like Telegram: editing the text without reply_markup drops the keyboard.
     await aiobot.edit_message_text("Klaar", chat_id=-1001, message_id=message.message_id)
     assert record["reply_markup"] is None
@@ -148,18 +140,14 @@ async def test_aiogram_send_and_edit_inline_keyboard(api: FakeBotAPI, aiobot: Bo
 
 
 async def test_ptb_send_edit_and_callback(api: FakeBotAPI, ptb: telegram.Bot) -> None:
-    markup = telegram.InlineKeyboardMarkup(
-        [[telegram.InlineKeyboardButton("Ja", callback_data="ja")]]
-    )
+    markup = telegram.InlineKeyboardMarkup([[telegram.InlineKeyboardButton("Ja", callback_data="ja")]])
     first = await ptb.send_message(42, "Hallo", reply_markup=markup)
     second = await ptb.send_message(42, "Nog eens")
     assert (first.message_id, second.message_id) == (1, 2)
     assert first.chat.type == "private"
     assert first.reply_markup == markup
 
-    new_markup = telegram.InlineKeyboardMarkup(
-        [[telegram.InlineKeyboardButton("Nee", callback_data="nee")]]
-    )
+    new_markup = telegram.InlineKeyboardMarkup([[telegram.InlineKeyboardButton("Nee", callback_data="nee")]])
     edited = await ptb.edit_message_reply_markup(42, first.message_id, reply_markup=new_markup)
     assert isinstance(edited, telegram.Message)
     assert api.sent[0]["reply_markup"] == new_markup.to_dict()
@@ -194,9 +182,7 @@ async def test_html_is_checked_like_telegram(api: FakeBotAPI, aiobot: Bot) -> No
     assert api.sent == [api.messages_to(1)[0]]
 
 
-async def test_long_poll_returns_when_update_is_pushed(
-    api: FakeBotAPI, aiobot: Bot, ptb: telegram.Bot
-) -> None:
+async def test_long_poll_returns_when_update_is_pushed(api: FakeBotAPI, aiobot: Bot, ptb: telegram.Bot) -> None:
     started = time.monotonic()
     poll = asyncio.create_task(aiobot.get_updates(timeout=5))
     await asyncio.sleep(0.05)
@@ -335,13 +321,15 @@ async def test_wait_for_message_sees_edits(api: FakeBotAPI, aiobot: Bot) -> None
 
 
 async def test_commands_per_scope_and_language(api: FakeBotAPI, aiobot: Bot) -> None:
-    await aiobot.set_my_commands([BotCommand(command="start", description="Beginnen")],
-                                 language_code="nl")
+    await aiobot.set_my_commands([BotCommand(command="start", description="Beginnen")], language_code="nl")
     await aiobot.set_my_commands([BotCommand(command="/help", description=" Help ")])
-    await aiobot.set_my_commands([BotCommand(command="hulp", description="Hulp vragen")],
-                                 scope=BotCommandScopeAllPrivateChats())
-    assert api.commands == {"nl": [{"command": "start", "description": "Beginnen"}],
-                            "": [{"command": "help", "description": "Help"}]}
+    await aiobot.set_my_commands(
+        [BotCommand(command="hulp", description="Hulp vragen")], scope=BotCommandScopeAllPrivateChats()
+    )
+    assert api.commands == {
+        "nl": [{"command": "start", "description": "Beginnen"}],
+        "": [{"command": "help", "description": "Help"}],
+    }
     private = await aiobot.get_my_commands(scope=BotCommandScopeAllPrivateChats())
     assert [c.command for c in private] == ["hulp"]
     assert await aiobot.get_my_commands(language_code="de") == []
@@ -355,9 +343,7 @@ async def test_commands_per_scope_and_language(api: FakeBotAPI, aiobot: Bot) -> 
 
 async def test_documents_and_photos(api: FakeBotAPI, aiobot: Bot, ptb: telegram.Bot) -> None:
     # aiogram sends document="attach://<random>" plus a part with that random name.
-    sent = await aiobot.send_document(
-        9, BufferedInputFile(b"%PDF-1.4", filename="agenda.pdf"), caption="De agenda"
-    )
+    sent = await aiobot.send_document(9, BufferedInputFile(b"%PDF-1.4", filename="agenda.pdf"), caption="De agenda")
     assert sent.document is not None
     assert (sent.document.file_name, sent.document.file_size) == ("agenda.pdf", 8)
     assert api.sent[0]["document"]["content"] == b"%PDF-1.4"
@@ -372,9 +358,7 @@ async def test_documents_and_photos(api: FakeBotAPI, aiobot: Bot, ptb: telegram.
         await aiobot.edit_message_text("x", chat_id=9, message_id=sent.message_id)
 
 
-async def test_join_requests_invite_links_and_members(
-    api: FakeBotAPI, aiobot: Bot, ptb: telegram.Bot
-) -> None:
+async def test_join_requests_invite_links_and_members(api: FakeBotAPI, aiobot: Bot, ptb: telegram.Bot) -> None:
     link = await aiobot.create_chat_invite_link(-100777, name="Straat", creates_join_request=True)
     assert link.invite_link.startswith("https://t.me/+")
     assert (link.name, link.creates_join_request, link.is_revoked) == ("Straat", True, False)
@@ -428,8 +412,7 @@ async def test_webhook_settings_and_delivery(api: FakeBotAPI, ptb: telegram.Bot)
     received: list[tuple[str | None, dict[str, object]]] = []
 
     async def receive(request: web.Request) -> web.Response:
-        received.append((request.headers.get("X-Telegram-Bot-Api-Secret-Token"),
-                         await request.json()))
+        received.append((request.headers.get("X-Telegram-Bot-Api-Secret-Token"), await request.json()))
         return web.Response()
 
     app = web.Application()
@@ -448,8 +431,9 @@ async def test_webhook_settings_and_delivery(api: FakeBotAPI, ptb: telegram.Bot)
         with pytest.raises(telegram.error.Conflict, match="webhook is active"):
             await ptb.get_updates()
         port = runner.addresses[0][1]
-        status = await api.deliver_webhook(f"http://127.0.0.1:{port}/tg",
-                                           {"message": {"text": "x"}}, secret_token="geheim_1")
+        status = await api.deliver_webhook(
+            f"http://127.0.0.1:{port}/tg", {"message": {"text": "x"}}, secret_token="geheim_1"
+        )
         assert status == 200
         assert received[0][0] == "geheim_1"
         assert "update_id" in received[0][1]
@@ -466,9 +450,7 @@ async def test_aiogram_dispatcher_end_to_end(api: FakeBotAPI, aiobot: Bot) -> No
     async def echo(message: Message) -> None:
         await message.answer(f"Je zei: {message.text}")
 
-    polling = asyncio.create_task(
-        dispatcher.start_polling(aiobot, handle_signals=False, close_bot_session=False)
-    )
+    polling = asyncio.create_task(dispatcher.start_polling(aiobot, handle_signals=False, close_bot_session=False))
     try:
         api.push_message(77, "hallo")
         record = await api.wait_for_message(77, timeout=3)

@@ -158,14 +158,14 @@ class SimulatedPerson:
         await self.simulator.bot.handle(press)
 
     def find_button(self, label: str | int, in_message: Sent | None = None) -> tuple[Sent, Button]:
-        candidates = [in_message] if in_message else list(reversed(self.inbox))
-        for sent in candidates:
-            buttons = sent.buttons
-            if isinstance(label, int):
-                if buttons and 1 <= label <= len(buttons):
-                    return sent, buttons[label - 1]
-                continue
-            for button in buttons:
+        """A number presses a button of the latest message with buttons; a label searches back."""
+        with_buttons = [in_message] if in_message else [sent for sent in reversed(self.inbox) if sent.buttons]
+        if isinstance(label, int):
+            if with_buttons and 1 <= label <= len(with_buttons[0].buttons):
+                return with_buttons[0], with_buttons[0].buttons[label - 1]
+            raise LookupError(f"{self.sender.first_name} has no button {label}")
+        for sent in with_buttons:
+            for button in sent.buttons:
                 if label.casefold() in button.label.casefold() and button.data is not None:
                     return sent, button
         raise LookupError(f"{self.sender.first_name} sees no button {label!r}")
