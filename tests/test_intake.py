@@ -1,0 +1,61 @@
+"""The core's intake: a bounded number of updates at a time, one chat's updates in order, none lost."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+
+from bot.app import build_bot
+from bot.clock import ManualClock
+from bot.events import ChatRef, Message, Sender
+from bot.replies import Reply
+from bot.settings import Settings
+from bot.transports.memory import MemoryDoor
+
+
+@dataclass
+class SlowDoor(MemoryDoor):
+    """A door whose sends take a while, counting how many are under way at once."""
+
+    delay: float = 0.02
+    busy: int = 0
+    most_busy: int = 0
+    order: list[tuple[int, str]] = field(default_factory=list)
+
+    async def send(self, chat_id: int, reply: Reply) -> int:
+        self.busy += 1
+        self.most_busy = max(self.most_busy, self.busy)
+        await asyncio.sleep(self.delay)
+        self.busy -= 1
+        self.order.append((chat_id, reply.plain_text))
+        return await super().send(chat_id, reply)
+
+
+async def test_no_more_updates_than_the_bound_run_at_once_and_none_is_lost(
+    settings: Settings, clock: ManualClock
+) -> None:
+    bot = build_bot(settings.model_copy(update={"max_concurrent_updates": 3}), door="memory", clock=clock)
+    door = SlowDoor()
+    bot.attach(door)
+    await bot.start()
+    for number in range(20):
+        person = Sender(100 + number, f"Buur{number}")
+        await bot.submit(Message(number + 1, person, ChatRef(person.id), "/privacy"))
+    await bot.drain()
+    await bot.stop()
+    assert door.most_busy <= 3
+    assert len({chat for chat, _ in door.order}) == 20
+
+
+async def test_one_chats_updates_are_handled_in_the_order_they_came(settings: Settings, clock: ManualClock) -> None:
+    bot = build_bot(settings, door="memory", clock=clock)
+    door = SlowDoor(delay=0.01)
+    bot.attach(door)
+    await bot.start()
+    anna = Sender(7, "Anna")
+    for number, text in enumerate(["/privacy", "/taal", "/stop", "/hulp"]):
+        await bot.submit(Message(number + 1, anna, ChatRef(anna.id), text))
+    await bot.drain()
+    await bot.stop()
+    firsts = [text.split()[0] for _, text in door.order]
+    assert firsts == ["Uw", "In", "Er", "Wat"]
