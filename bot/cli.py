@@ -6,7 +6,7 @@ import asyncio
 import logging
 import sqlite3
 import sys
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, TypeVar
@@ -20,6 +20,7 @@ from bot.refusals import Refusal
 from bot.renderer import Renderer
 from bot.replies import html_to_plain
 from bot.settings import Settings, SettingsError, load_settings
+from bot.village import Village
 from storage.models import JoinPolicy
 
 T = TypeVar("T")
@@ -29,6 +30,20 @@ network_app = typer.Typer(help="Street networks and their streets.", no_args_is_
 verbinder_app = typer.Typer(help="Buurtverbinders.", no_args_is_help=True)
 app.add_typer(network_app, name="network")
 app.add_typer(verbinder_app, name="verbinder")
+
+
+def _in_village(work: Callable[[Village], Awaitable[T]]) -> T:
+    """Runs `work` on the village's stores, opened for the command and closed after."""
+
+    async def opened() -> T:
+        bot = build_bot(_settings(), door="cli")
+        await bot.start()
+        try:
+            return await work(bot.village)
+        finally:
+            await bot.stop()
+
+    return asyncio.run(opened())
 
 
 def _settings() -> Settings:
@@ -60,15 +75,7 @@ def console_command() -> None:
 def demo_command() -> None:
     """Seed the small demo village into DATA_DIR."""
 
-    async def seed() -> list[str]:
-        bot = build_bot(_settings(), door="cli")
-        await bot.start()
-        try:
-            return await seed_demo(bot.village)
-        finally:
-            await bot.stop()
-
-    added = asyncio.run(seed())
+    added = _in_village(seed_demo)
     typer.echo(f"added: {', '.join(added)}" if added else "the demo village is already there")
 
 
@@ -80,17 +87,12 @@ def network_add(
 ) -> None:
     """Create a street network with its streets."""
 
-    async def add() -> str:
-        bot = build_bot(_settings(), door="cli")
-        await bot.start()
-        try:
-            policy = JoinPolicy.OPEN if open_join else JoinPolicy.APPROVAL
-            network = await bot.village.networks.add(name, split_streets(streets), bot.village.clock.now(), policy)
-            return network.slug
-        finally:
-            await bot.stop()
+    async def add(village: Village) -> str:
+        policy = JoinPolicy.OPEN if open_join else JoinPolicy.APPROVAL
+        network = await village.networks.add(name, split_streets(streets), village.clock.now(), policy)
+        return network.slug
 
-    slug = _refusals_to_exit(lambda: asyncio.run(add()))
+    slug = _refusals_to_exit(lambda: _in_village(add))
     typer.echo(f"created {name} ({slug})")
 
 
@@ -98,26 +100,20 @@ def network_add(
 def network_list() -> None:
     """List the street networks with their streets and buurtverbinders."""
 
-    async def listing() -> list[str]:
-        bot = build_bot(_settings(), door="cli")
-        await bot.start()
-        try:
-            lines = []
-            village = bot.village
-            for network in await village.networks.all():
-                assert network.id is not None
-                active, pending = await village.networks.member_counts(network.id)
-                verbinders = ", ".join(await village.networks.verbinders(network.id)) or "-"
-                streets = ", ".join(await village.networks.streets_of(network.id))
-                lines.append(
-                    f"{network.slug}\t{network.name}\t{network.join_policy}\tmembers={active} pending={pending}"
-                    f"\tverbinders={verbinders}\tstreets={streets}"
-                )
-            return lines
-        finally:
-            await bot.stop()
+    async def listing(village: Village) -> list[str]:
+        lines = []
+        for network in await village.networks.all():
+            assert network.id is not None
+            active, pending = await village.networks.member_counts(network.id)
+            verbinders = ", ".join(await village.networks.verbinders(network.id)) or "-"
+            streets = ", ".join(await village.networks.streets_of(network.id))
+            lines.append(
+                f"{network.slug}\t{network.name}\t{network.join_policy}\tmembers={active} pending={pending}"
+                f"\tverbinders={verbinders}\tstreets={streets}"
+            )
+        return lines
 
-    lines = asyncio.run(listing())
+    lines = _in_village(listing)
     typer.echo("\n".join(lines) if lines else "no networks yet: buurtbot network add NAME --streets ...")
 
 
@@ -125,19 +121,12 @@ def network_list() -> None:
 def verbinder_add(network: str, telegram_id: int, name: Annotated[str | None, typer.Option()] = None) -> None:
     """Appoint a buurtverbinder of NETWORK (its slug) by Telegram user id."""
 
-    async def appoint() -> str:
-        bot = build_bot(_settings(), door="cli")
-        await bot.start()
-        try:
-            found = await bot.village.networks.by_slug(network)
-            person = await bot.village.memberships.appoint(
-                found, telegram_id, by=None, now=bot.village.clock.now(), name=name
-            )
-            return f"{person.name} ({telegram_id}) is now buurtverbinder of {found.name}"
-        finally:
-            await bot.stop()
+    async def appoint(village: Village) -> str:
+        found = await village.networks.by_slug(network)
+        person = await village.memberships.appoint(found, telegram_id, by=None, now=village.clock.now(), name=name)
+        return f"{person.name} ({telegram_id}) is now buurtverbinder of {found.name}"
 
-    typer.echo(_refusals_to_exit(lambda: asyncio.run(appoint())))
+    typer.echo(_refusals_to_exit(lambda: _in_village(appoint)))
 
 
 @app.command("invite")
@@ -148,24 +137,18 @@ def invite_command(
 ) -> None:
     """Print an invite deep link for NETWORK (its slug): whoever opens it joins at once."""
 
-    async def make() -> str:
-        bot = build_bot(_settings(), door="cli")
-        await bot.start()
-        try:
-            village = bot.village
-            found = await village.networks.by_slug(network)
-            invite = await village.memberships.invite(
-                found,
-                created_by=None,
-                now=village.clock.now(),
-                max_uses=uses or None,
-                valid_for=timedelta(days=days) if days else None,
-            )
-            return f"{village.deep_link(invite.code)}\n(console: /start {invite.code})"
-        finally:
-            await bot.stop()
+    async def make(village: Village) -> str:
+        found = await village.networks.by_slug(network)
+        invite = await village.memberships.invite(
+            found,
+            created_by=None,
+            now=village.clock.now(),
+            max_uses=uses or None,
+            valid_for=timedelta(days=days) if days else None,
+        )
+        return f"{village.deep_link(invite.code)}\n(console: /start {invite.code})"
 
-    typer.echo(_refusals_to_exit(lambda: asyncio.run(make())))
+    typer.echo(_refusals_to_exit(lambda: _in_village(make)))
 
 
 @app.command("backup")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 from bot.limits import INVITE_TTL, INVITE_USES
@@ -144,11 +144,11 @@ class Memberships:
         created_by: int | None,
         now: datetime,
         max_uses: int | None = INVITE_USES,
-        valid_for: object = INVITE_TTL,
+        valid_for: timedelta | None = INVITE_TTL,
     ) -> Invite:
         assert network.id is not None
         code = secrets.token_urlsafe(9)  # 12 characters of [A-Za-z0-9_-], as deep links allow
-        expires_at = now + valid_for if valid_for is not None else None  # type: ignore[operator]
+        expires_at = now + valid_for if valid_for is not None else None
         invite = await self._stores.directory.add_invite(
             code=code, network_id=network.id, created_by=created_by, max_uses=max_uses, expires_at=expires_at, now=now
         )
