@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 
 from bot import commands
 from bot.context import Context
-from bot.events import ButtonPress, Event
+from bot.events import ButtonPress, Event, event_from_json, event_to_json
 from bot.limits import UPDATE_MEMORY
 from bot.port import CommandMenu, MenuCommand, OutboundPort
 from bot.refusals import Refusal
@@ -30,15 +31,27 @@ class Buurtbot:
         self._chat_locks: dict[int, asyncio.Lock] = {}
         self._chat_users: dict[int, int] = {}
         self._in_hand: set[asyncio.Task[None]] = set()
+        # Called after each event with the seconds it took: for tests that wait and for benchmarks.
+        self.listeners: list[Callable[[Event, float], None]] = []
 
     def attach(self, port: OutboundPort) -> None:
         self.village.messenger.attach(port)
 
     async def start(self) -> None:
+        """Opens the stores and picks up updates received but not handled before a stop."""
         await self.village.stores.open()
+        directory = self.village.stores.directory
         # Telegram redelivers for at most a day; older update ids need not be remembered.
-        cutoff = self.village.clock.now() - UPDATE_MEMORY
-        await self.village.stores.directory.forget_updates_before(cutoff)
+        await directory.forget_updates_before(self.village.clock.now() - UPDATE_MEMORY)
+        for update_id, text in await directory.unhandled_updates(self.door):
+            try:
+                event = event_from_json(text)
+            except (ValueError, TypeError, KeyError):
+                log.exception("update %s was kept but cannot be read back; skipped", update_id)
+                await directory.mark_handled(door=self.door, update_id=update_id, now=self.village.clock.now())
+                continue
+            log.info("handling update %s, received before the last stop", update_id)
+            await self._spawn(event)
 
     async def stop(self) -> None:
         await self.drain()
@@ -61,8 +74,34 @@ class Buurtbot:
 
     # --- intake ---------------------------------------------------------------------------
 
-    async def submit(self, event: Event) -> None:
-        """Accepts an event for handling in the background; waits only while all slots are busy."""
+    async def submit(self, event: Event) -> bool:
+        """Keeps the event, then handles it in the background; waits only while all slots are busy.
+
+        When this returns the event is safely kept: a door may tell Telegram it was received.
+        Returns False for an update that was received before.
+        """
+        if not await self.accept(event):
+            return False
+        await self._spawn(event)
+        return True
+
+    async def handle(self, event: Event) -> None:
+        """Keeps and handles one event to the end (the memory door and the console use this)."""
+        if await self.accept(event):
+            await self._process(event)
+
+    async def accept(self, event: Event) -> bool:
+        """Keeps the event until it is handled; False for a redelivery of one already kept."""
+        if event.update_id is None:
+            return True
+        recorded = await self.village.stores.directory.record_update(
+            door=self.door, update_id=event.update_id, event=event_to_json(event), now=self.village.clock.now()
+        )
+        if not recorded:
+            log.info("update %s was received before; ignored", event.update_id)
+        return recorded
+
+    async def _spawn(self, event: Event) -> None:
         await self._slots.acquire()
         task = asyncio.create_task(self._handle_in_slot(event))
         self._in_hand.add(task)
@@ -80,7 +119,7 @@ class Buurtbot:
             self._chat_users[chat] = self._chat_users.get(chat, 0) + 1
             try:
                 async with lock:  # one chat's events in the order they came
-                    await self.handle(event)
+                    await self._process(event)
             finally:
                 self._chat_users[chat] -= 1
                 if not self._chat_users[chat]:
@@ -88,15 +127,11 @@ class Buurtbot:
         finally:
             self._slots.release()
 
-    async def handle(self, event: Event) -> None:
-        """Handles one event to the end. A redelivered update changes nothing."""
+    async def _process(self, event: Event) -> None:
+        """Handles a kept event to the end, then marks it handled."""
+        started = time.perf_counter()
         village = self.village
         now = village.clock.now()
-        if event.update_id is not None and not await village.stores.directory.claim_update(
-            door=self.door, update_id=event.update_id, now=now
-        ):
-            log.info("update %s already handled; ignored", event.update_id)
-            return
         person = await village.people.seen(event.sender, now)
         standing = await village.people.standing(person)
         flow = await village.flows.current(person.id, event.chat.id, now)
@@ -108,6 +143,12 @@ class Buurtbot:
         except Exception:
             log.exception("handling %r failed", event)
             await self._apologise(ctx)
+        if event.update_id is not None:
+            await village.stores.directory.mark_handled(
+                door=self.door, update_id=event.update_id, now=village.clock.now()
+            )
+        for listener in self.listeners:
+            listener(event, time.perf_counter() - started)
 
     async def _refuse(self, ctx: Context, refusal: Refusal) -> None:
         template = f"refusal/{refusal.reason.value}"

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import json
+from dataclasses import asdict, dataclass
 from enum import StrEnum
+from typing import Any
 
 
 class ChatKind(StrEnum):
@@ -63,6 +65,24 @@ class ButtonPress:
 
 
 Event = Message | ButtonPress
+
+
+def event_to_json(event: Event) -> str:
+    """An event as JSON, so it can be kept until handled and handled after a restart."""
+    return json.dumps({"kind": type(event).__name__, **asdict(event)})
+
+
+def event_from_json(text: str) -> Event:
+    data: dict[str, Any] = json.loads(text)
+    kind = data.pop("kind")
+    sender = Sender(**data.pop("sender"))
+    chat = ChatRef(**{**data.pop("chat")})
+    chat = ChatRef(chat.id, ChatKind(chat.kind), chat.title)
+    if kind == "Message":
+        return Message(sender=sender, chat=chat, **data)
+    if kind == "ButtonPress":
+        return ButtonPress(sender=sender, chat=chat, **data)
+    raise ValueError(f"unknown event kind {kind!r}")
 
 
 @dataclass(frozen=True)

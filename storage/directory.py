@@ -323,16 +323,39 @@ class DirectoryStore(Store):
             query = select(ContactRequest).where(col(ContactRequest.handled_at).is_(None))
             return (await session.exec(query.order_by(col(ContactRequest.created_at)))).all()
 
-    async def claim_update(self, *, door: str, update_id: int, now: datetime) -> bool:
-        """Remembers an update id; False if it was seen before (a redelivery)."""
+    async def record_update(self, *, door: str, update_id: int, event: str, now: datetime) -> bool:
+        """Keeps an update before it is handled; False if it was received before (a redelivery)."""
         try:
             async with self.transaction() as session:
-                session.add(ProcessedUpdate(door=door, update_id=update_id, received_at=now))
+                session.add(ProcessedUpdate(door=door, update_id=update_id, received_at=now, event=event))
         except IntegrityError:
             return False
         return True
 
-    async def forget_updates_before(self, cutoff: datetime) -> int:
+    async def mark_handled(self, *, door: str, update_id: int, now: datetime) -> None:
         async with self.transaction() as session:
-            result = await session.exec(delete(ProcessedUpdate).where(col(ProcessedUpdate.received_at) < cutoff))
+            await session.exec(
+                update(ProcessedUpdate)
+                .where(col(ProcessedUpdate.door) == door, col(ProcessedUpdate.update_id) == update_id)
+                .values(handled_at=now, event=None)
+            )
+
+    async def unhandled_updates(self, door: str) -> list[tuple[int, str]]:
+        """Updates received but not handled (the bot stopped in between), oldest first."""
+        async with self.transaction() as session:
+            query = (
+                select(ProcessedUpdate.update_id, ProcessedUpdate.event)
+                .where(ProcessedUpdate.door == door, col(ProcessedUpdate.handled_at).is_(None))
+                .order_by(col(ProcessedUpdate.update_id))
+            )
+            return [(update_id, event or "") for update_id, event in (await session.exec(query)).all()]
+
+    async def forget_updates_before(self, cutoff: datetime) -> int:
+        """Forgets handled updates received before `cutoff`; Telegram no longer redelivers them."""
+        async with self.transaction() as session:
+            result = await session.exec(
+                delete(ProcessedUpdate).where(
+                    col(ProcessedUpdate.received_at) < cutoff, col(ProcessedUpdate.handled_at).is_not(None)
+                )
+            )
             return int(result.rowcount)

@@ -117,13 +117,16 @@ class ContactRequest(SQLModel, table=True):
 
 
 class ProcessedUpdate(SQLModel, table=True):
-    """Update ids already handled, so Telegram's redeliveries change nothing."""
+    """Every update received, kept before it is handled: a redelivery changes nothing, and an
+    update received but not yet handled when the bot stopped is handled after the restart."""
 
     __tablename__ = "processed_update"
 
     door: str = Field(sa_type=String(16), primary_key=True)
     update_id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
     received_at: datetime = Field(sa_type=UtcDateTime, index=True)
+    event: str | None = Field(default=None, sa_type=Text)  # the core event, as JSON
+    handled_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
 
 
 # --- network store ---------------------------------------------------------------------------

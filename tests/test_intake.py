@@ -59,3 +59,31 @@ async def test_one_chats_updates_are_handled_in_the_order_they_came(settings: Se
     await bot.stop()
     firsts = [text.split()[0] for _, text in door.order]
     assert firsts == ["Uw", "In", "Er", "Wat"]
+
+
+async def test_an_update_kept_but_not_handled_before_a_stop_is_handled_after_the_restart(
+    settings: Settings, clock: ManualClock
+) -> None:
+    anna = Sender(7, "Anna")
+    first = build_bot(settings, door="telegram", clock=clock)
+    first.attach(MemoryDoor())
+    await first.start()
+    assert await first.accept(Message(501, anna, ChatRef(anna.id), "/privacy"))  # kept, then the bot "dies"
+    await first.stop()
+
+    second = build_bot(settings, door="telegram", clock=clock)
+    door = MemoryDoor()
+    second.attach(door)
+    await second.start()
+    await second.drain()
+    assert "Uw gegevens bij Buurtbot" in door.chat(anna.id)[-1].text
+    await second.submit(Message(501, anna, ChatRef(anna.id), "/privacy"))  # Telegram redelivers it
+    await second.drain()
+    await second.stop()
+    assert len(door.chat(anna.id)) == 1
+
+    third = build_bot(settings, door="telegram", clock=clock)
+    third.attach(MemoryDoor())
+    await third.start()  # nothing left to pick up
+    assert await third.village.stores.directory.unhandled_updates("telegram") == []
+    await third.stop()

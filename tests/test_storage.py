@@ -186,13 +186,18 @@ async def test_deleting_a_network_removes_its_streets_and_memberships(stores: St
     assert await directory.memberships_of(1) == []
 
 
-async def test_update_ids_are_remembered_across_a_reopen(tmp_path: Path) -> None:
+async def test_updates_are_kept_until_handled_and_remembered_across_a_reopen(tmp_path: Path) -> None:
     store = DirectoryStore(sqlite_url(tmp_path / "directory.db"))
     await store.open()
-    assert await store.claim_update(door="telegram", update_id=5, now=NOW) is True
+    assert await store.record_update(door="telegram", update_id=5, event="{}", now=NOW) is True
+    assert await store.record_update(door="telegram", update_id=6, event="{}", now=NOW) is True
+    await store.mark_handled(door="telegram", update_id=5, now=NOW)
     await store.close()
     await store.open()
-    assert await store.claim_update(door="telegram", update_id=5, now=NOW) is False
-    assert await store.claim_update(door="console", update_id=5, now=NOW) is True
-    assert await store.forget_updates_before(NOW + timedelta(seconds=1)) == 2
+    assert await store.record_update(door="telegram", update_id=5, event="{}", now=NOW) is False
+    assert await store.record_update(door="console", update_id=5, event="{}", now=NOW) is True
+    assert await store.unhandled_updates("telegram") == [(6, "{}")]
+    # Only handled updates are forgotten; one still waiting to be handled stays.
+    assert await store.forget_updates_before(NOW + timedelta(seconds=1)) == 1
+    assert await store.unhandled_updates("telegram") == [(6, "{}")]
     await store.close()

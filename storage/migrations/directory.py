@@ -88,4 +88,12 @@ def _create_tables(op: Operations) -> None:
     op.create_index("ix_processed_update_received_at", "processed_update", ["received_at"])
 
 
-MIGRATIONS = (Migration(1, "networks, streets, people, memberships, flows, invites", _create_tables),)
+def _keep_updates_until_handled(op: Operations) -> None:
+    op.add_column("processed_update", sa.Column("event", sa.Text, nullable=True))
+    op.add_column("processed_update", sa.Column("handled_at", UtcDateTime, nullable=True))
+
+
+MIGRATIONS = (
+    Migration(1, "networks, streets, people, memberships, flows, invites", _create_tables),
+    Migration(2, "updates are kept until handled", _keep_updates_until_handled),
+)
