@@ -30,8 +30,9 @@ T = TypeVar("T")
 class Messenger:
     """The core's way out: one door attached, retries handled, unreachable people logged."""
 
-    def __init__(self) -> None:
+    def __init__(self, on_unreachable: Callable[[int], Awaitable[None]] | None = None) -> None:
         self._port: OutboundPort | None = None
+        self._on_unreachable = on_unreachable
 
     def attach(self, port: OutboundPort) -> None:
         self._port = port
@@ -48,6 +49,8 @@ class Messenger:
             return await _with_retries(lambda: self.port.send(chat_id, reply))
         except (BlockedByUser, ChatNotFound) as error:
             log.info("chat %s unreachable: %s", chat_id, error)
+            if isinstance(error, BlockedByUser) and self._on_unreachable is not None:
+                await self._on_unreachable(chat_id)
             return None
 
     async def edit(self, chat_id: int, message_id: int, reply: Reply) -> bool:

@@ -28,6 +28,7 @@ class Settings(BaseSettings):
     bot_runtime: Runtime = Runtime.AIOGRAM
     bot_api_base_url: str = TELEGRAM_API
     bot_username: str = ""
+    bot_api_timeout: float = Field(default=15.0, gt=0, le=300)
     data_dir: Path = Path("data")
     database_url: str = ""
     community_manager_ids: Annotated[frozenset[int], NoDecode] = frozenset()

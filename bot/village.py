@@ -31,12 +31,16 @@ class Village:
     @classmethod
     def build(cls, settings: Settings, clock: Clock, renderer: Renderer | None = None) -> Village:
         stores = Stores(settings.data_dir, max_open=settings.open_network_stores)
+
+        async def unreachable(person_id: int) -> None:
+            await stores.directory.mark_unreachable(person_id, clock.now())
+
         return cls(
             settings=settings,
             clock=clock,
             stores=stores,
             renderer=renderer or Renderer(timezone=settings.zone),
-            messenger=Messenger(),
+            messenger=Messenger(on_unreachable=unreachable),
             people=People(
                 stores.directory,
                 community_managers=settings.community_manager_ids,

@@ -70,10 +70,21 @@ class DirectoryStore(Store):
             if person is None:
                 person = Person(id=person_id, name=name, username=username, language=language, created_at=now)
                 session.add(person)
-            elif person.name != name or person.username != username:
-                person.name = name
-                person.username = username
+            else:
+                if person.name != name or person.username != username:
+                    person.name = name
+                    person.username = username
+                person.unreachable_at = None  # they write to us, so they have not blocked us
             return person
+
+    async def mark_unreachable(self, person_id: int, now: datetime) -> None:
+        """Someone blocked the bot or deleted their account: stop writing to them."""
+        async with self.transaction() as session:
+            await session.exec(
+                update(Person)
+                .where(col(Person.id) == person_id, col(Person.unreachable_at).is_(None))
+                .values(unreachable_at=now)
+            )
 
     async def get_person(self, person_id: int) -> Person | None:
         async with self.transaction() as session:

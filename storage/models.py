@@ -58,6 +58,7 @@ class Person(SQLModel, table=True):
     language: str = Field(sa_type=String(8))
     created_at: datetime = Field(sa_type=UtcDateTime)
     consented_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    unreachable_at: datetime | None = Field(default=None, sa_type=UtcDateTime)  # blocked the bot
 
 
 class Membership(SQLModel, table=True):

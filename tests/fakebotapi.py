@@ -41,6 +41,7 @@ from aiohttp import web
 JSON = dict[str, Any]
 ChatId = int | str
 Record = dict[str, Any]
+PRIVATE_BURST = 3  # messages to one private chat within a second before it counts as flooding
 """A message the bot sent: chat_id, message_id, method, text, caption, parse_mode,
 reply_markup, document, photo, history (earlier versions), edit_date, deleted, pinned
 and message (the current Telegram Message object)."""
@@ -325,6 +326,11 @@ class FakeBotAPI:
         # Internal state.
         self._next_update_id = first_update_id or random.randint(100_000_000, 800_000_000)
         self._updates: list[JSON] = []
+        self._pusher: asyncio.Task[None] | None = None
+        self._random_stall: tuple[float, float, frozenset[str] | None, random.Random] | None = None
+        self.stalled = 0
+        self._stalls: dict[str, list[float]] = {}
+        self.webhook_statuses: list[int] = []
         self._allowed_updates: frozenset[str] | None = None
         self._users: dict[int, JSON] = {}
         self._chats: dict[ChatId, JSON] = {}
@@ -393,6 +399,10 @@ class FakeBotAPI:
         self._closing = True
         self._update_signal.fire()
         self._change_signal.fire()
+        if self._pusher is not None:
+            self._pusher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._pusher
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -650,6 +660,16 @@ class FakeBotAPI:
         names = None if methods is None else frozenset(self._method_name(m) for m in methods)
         self._random_fault = (ratio, error_code, names, random.Random(seed)) if ratio else None
 
+    def stall_ratio(self, ratio: float, seconds: float, methods: list[str] | None = None, seed: int = 1) -> None:
+        """Make this fraction of calls hang for `seconds` and then fail unexecuted, so a client
+        with a shorter timeout sees a timeout; methods=None means all but getUpdates."""
+        names = None if methods is None else frozenset(self._method_name(m) for m in methods)
+        self._random_stall = (ratio, seconds, names, random.Random(seed)) if ratio else None
+
+    def stall_next(self, method: str, seconds: float, count: int = 1) -> None:
+        """Make the next `count` calls of method hang for `seconds`, then fail unexecuted."""
+        self._stalls[self._method_name(method)] = [seconds, count]
+
     def delay(self, method: str, seconds: float) -> None:
         """Answer method only after seconds (0 removes the delay)."""
         self._delays[self._method_name(method)] = seconds
@@ -662,6 +682,38 @@ class FakeBotAPI:
         self._blocked.discard(chat_id)
 
     # ---------------------------------------------------------------- webhooks
+
+    def push_webhooks_to(self, local_url: str) -> None:
+        """Delivers queued updates to the webhook like Telegram does, but to `local_url`.
+
+        The URL given to setWebhook must be https, so tests route its deliveries to the bot's
+        local listener. One update at a time, in order, with the secret token from setWebhook;
+        an update is dropped from the queue only after a 200, and retried otherwise.
+        """
+
+        async def push() -> None:
+            async with aiohttp.ClientSession() as session:
+                while not self._closing:
+                    if not self.webhook["url"] or not self._updates:
+                        await self._update_signal.wait(0.5)
+                        continue
+                    update = self._updates[0]
+                    secret = self.webhook.get("secret_token")
+                    headers = {} if secret is None else {"X-Telegram-Bot-Api-Secret-Token": str(secret)}
+                    try:
+                        async with session.post(local_url, json=update, headers=headers) as response:
+                            status = response.status
+                    except aiohttp.ClientError:
+                        status = 0
+                    self.webhook_statuses.append(status)
+                    if status == 200:
+                        if self._updates and self._updates[0] is update:
+                            self._updates.pop(0)
+                        self._change_signal.fire()
+                    else:
+                        await asyncio.sleep(0.2)
+
+        self._pusher = asyncio.create_task(push())
 
     async def deliver_webhook(
         self,
@@ -693,6 +745,19 @@ class FakeBotAPI:
         self.calls.append((name, params))
         self._change_signal.fire()  # a long poll is "called" long before it answers
         try:
+            stall = self._stalls.get(name)
+            if stall is not None and stall[1] > 0:
+                stall[1] -= 1
+                self.stalled += 1
+                await self._sleep(stall[0])
+                raise ApiError(504, "Gateway Timeout")
+            if self._random_stall is not None:
+                ratio, seconds, methods, rng = self._random_stall
+                applies = name != "getUpdates" if methods is None else name in methods
+                if applies and rng.random() < ratio:
+                    self.stalled += 1
+                    await self._sleep(seconds)
+                    raise ApiError(504, "Gateway Timeout")
             if name in self._delays:
                 await self._sleep(self._delays[name])
             self._inject_faults(name, params)
@@ -876,13 +941,22 @@ class FakeBotAPI:
         } | fields
 
     def _account_send(self, method: str, chat_id: ChatId) -> None:
-        """Telegram's flood limits: 30 msg/s overall, 1 msg/s per private chat, 20/min/group."""
+        """Telegram's flood limits: 30 msg/s overall, 1 msg/s per private chat, 20/min/group.
+
+        Telegram lets a private chat have a short burst (a reply and a menu after it); only
+        more than PRIVATE_BURST messages within one second count against the 1 msg/s rule.
+        """
         now = time.monotonic()
         chat_window = self._chat_windows.setdefault(chat_id, deque())
         private = isinstance(chat_id, int) and chat_id > 0
         checks = [
             ("global", self._send_window, 1.0, 30),
-            ("private_chat" if private else "group_chat", chat_window, 1.0 if private else 60.0, 1 if private else 20),
+            (
+                "private_chat" if private else "group_chat",
+                chat_window,
+                1.0 if private else 60.0,
+                PRIVATE_BURST if private else 20,
+            ),
         ]
         found: list[JSON] = []
         wait = 0.0

@@ -280,8 +280,10 @@ async def test_fail_ratio_and_delay(api: FakeBotAPI, aiobot: Bot) -> None:
 
 
 async def test_rate_limit_accounting(api: FakeBotAPI, aiobot: Bot) -> None:
-    await aiobot.send_message(1, "een")
-    await aiobot.send_message(1, "twee")  # 2 in one second to one private chat
+    for text in ("een", "twee", "drie"):  # a short burst to one private chat is allowed...
+        await aiobot.send_message(1, text)
+    assert api.rate_violations == 0
+    await aiobot.send_message(1, "vier")  # ...a fourth within the second is flooding
     assert api.rate_violations == 1
     assert api.violations[0]["kind"] == "private_chat"
     for n in range(20):
@@ -290,8 +292,8 @@ async def test_rate_limit_accounting(api: FakeBotAPI, aiobot: Bot) -> None:
     await aiobot.send_message(-100, "21e deze minuut")
     kinds = [v["kind"] for v in api.violations]
     assert kinds == ["private_chat", "group_chat"]
-    # 23 sends so far in this second: the 31st, to yet another chat, breaks the 30/s limit.
-    for chat_id in range(10, 18):
+    # 25 sends so far in this second: the 31st, to yet another chat, breaks the 30/s limit.
+    for chat_id in range(10, 16):
         await aiobot.send_message(chat_id, "broadcast")
     assert [v["kind"] for v in api.violations][2:] == ["global"]
     assert len(api.sent) == 31  # counting never rejects
@@ -299,11 +301,12 @@ async def test_rate_limit_accounting(api: FakeBotAPI, aiobot: Bot) -> None:
 
 async def test_enforced_rate_limit_rejects(api: FakeBotAPI, ptb: telegram.Bot) -> None:
     api.enforce_rate_limits = True
-    await ptb.send_message(1, "een")
+    for text in ("een", "twee", "drie"):
+        await ptb.send_message(1, text)
     with pytest.raises(telegram.error.RetryAfter) as retry:
-        await ptb.send_message(1, "twee")
+        await ptb.send_message(1, "vier")
     assert retry.value.retry_after == dt.timedelta(seconds=1)
-    assert len(api.sent) == 1
+    assert len(api.sent) == 3
 
 
 async def test_wait_for_message_sees_edits(api: FakeBotAPI, aiobot: Bot) -> None:

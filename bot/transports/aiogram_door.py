@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import logging
 from collections.abc import Awaitable, Callable, Sequence
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from aiogram import Bot, Dispatcher
 from aiogram.client.default import DefaultBotProperties
@@ -13,6 +14,7 @@ from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
 from aiogram.exceptions import (
+    TelegramAPIError,
     TelegramBadRequest,
     TelegramForbiddenError,
     TelegramNetworkError,
@@ -22,7 +24,6 @@ from aiogram.exceptions import (
 )
 from aiogram.types import (
     BotCommand,
-    CallbackQuery,
     InaccessibleMessage,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
@@ -32,28 +33,23 @@ from aiogram.types import Message as TgMessage
 from aiogram.types import User as TgUser
 
 from bot.core import Buurtbot
-from bot.events import ButtonPress, ChatKind, ChatRef, Message, Sender
+from bot.events import ButtonPress, ChatKind, ChatRef, Event, Message, Sender
 from bot.port import (
     BlockedByUser,
     ChatNotFound,
     CommandMenu,
     DoorError,
-    MessageGone,
-    MessageNotModified,
+    OutboundPort,
     RateLimited,
     TransientDoorError,
 )
 from bot.replies import Reply
 from bot.settings import Settings
+from bot.transports.errors import door_error_for_bad_request
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-
-
-def make_bot(settings: Settings) -> Bot:
-    session = AiohttpSession(api=TelegramAPIServer.from_base(settings.bot_api_base_url))
-    defaults = DefaultBotProperties(parse_mode=ParseMode.HTML, link_preview_is_disabled=True)
-    return Bot(settings.bot_token, session=session, default=defaults)
+ALLOWED_UPDATES = ["message", "callback_query"]
 
 
 class AiogramPort:
@@ -103,20 +99,11 @@ async def _mapped(call: Callable[[], Awaitable[T]]) -> T:
     except TelegramNotFound as error:
         raise ChatNotFound(error.message) from error
     except TelegramBadRequest as error:
-        raise _bad_request(error.message) from error
-    except (TelegramNetworkError, TelegramServerError) as error:
+        raise door_error_for_bad_request(error.message) from error
+    except (TimeoutError, TelegramNetworkError, TelegramServerError) as error:
         raise TransientDoorError(str(error)) from error
-
-
-def _bad_request(description: str) -> DoorError:
-    text = description.casefold()
-    if "not modified" in text:
-        return MessageNotModified(description)
-    if "chat not found" in text or "user not found" in text:
-        return ChatNotFound(description)
-    if "message to edit not found" in text or "can't be edited" in text or "query is too old" in text:
-        return MessageGone(description)
-    return DoorError(description)
+    except TelegramAPIError as error:
+        raise DoorError(error.message) from error
 
 
 def _sender(user: TgUser) -> Sender:
@@ -129,44 +116,76 @@ def _chat(message: TgMessage | InaccessibleMessage) -> ChatRef:
     return ChatRef(chat.id, kind, chat.title)
 
 
-class AiogramDoor:
-    """Feeds aiogram's updates to the core; the core decides everything else."""
-
-    def __init__(self, core: Buurtbot) -> None:
-        self.core = core
-        self.dispatcher = Dispatcher()
-        self.dispatcher.message.register(self._on_message)
-        self.dispatcher.callback_query.register(self._on_press)
-
-    async def _on_message(self, message: TgMessage, event_update: Update) -> None:
-        if message.from_user is None or message.from_user.is_bot:
-            return
-        event = Message(
-            event_update.update_id, _sender(message.from_user), _chat(message), message.text or "", message.message_id
+def event_from_update(update: Update) -> Event | None:
+    """The core event for an aiogram update, or None for kinds the bot does not handle."""
+    message = update.message
+    if message is not None and message.from_user is not None and not message.from_user.is_bot:
+        return Message(
+            update.update_id, _sender(message.from_user), _chat(message), message.text or "", message.message_id
         )
-        await self.core.submit(event)
-
-    async def _on_press(self, query: CallbackQuery, event_update: Update) -> None:
-        if query.message is None:
-            chat = ChatRef(query.from_user.id)
-            message_id = 0
+    query = update.callback_query
+    if query is not None:
+        if query.message is not None:
+            chat, message_id = _chat(query.message), query.message.message_id
         else:
-            chat = _chat(query.message)
-            message_id = query.message.message_id
-        event = ButtonPress(
-            event_update.update_id, _sender(query.from_user), chat, message_id, query.data or "", query.id
-        )
-        await self.core.submit(event)
+            chat, message_id = ChatRef(query.from_user.id), 0
+        return ButtonPress(update.update_id, _sender(query.from_user), chat, message_id, query.data or "", query.id)
+    return None
 
-    async def poll(self, bot: Bot) -> None:
-        """Long polling until `stop()`; each update is handed to the core, which bounds concurrency."""
-        await self.dispatcher.start_polling(
-            bot,
-            handle_signals=False,  # the runner handles SIGTERM so updates in hand can finish
-            close_bot_session=False,  # replies still in hand need the session
-            handle_as_tasks=False,  # the core's intake spawns the tasks, with a bound
-            allowed_updates=self.dispatcher.resolve_used_update_types(),
+
+class AiogramRuntime:
+    """Telegram through aiogram: long polling with its Dispatcher, or webhook updates."""
+
+    name = "aiogram"
+
+    def __init__(self, settings: Settings, core: Buurtbot) -> None:
+        self.core = core
+        session = AiohttpSession(
+            api=TelegramAPIServer.from_base(settings.bot_api_base_url), timeout=settings.bot_api_timeout
+        )
+        defaults = DefaultBotProperties(parse_mode=ParseMode.HTML, link_preview_is_disabled=True)
+        self.bot = Bot(settings.bot_token, session=session, default=defaults)
+        self.port: OutboundPort = AiogramPort(self.bot)
+        self.dispatcher = Dispatcher()
+        self.dispatcher.message.register(self._on_update)
+        self.dispatcher.callback_query.register(self._on_update)
+        self._polling: asyncio.Task[None] | None = None
+
+    async def open(self) -> str:
+        me = await _mapped(self.bot.get_me)
+        return me.username or ""
+
+    async def close(self) -> None:
+        await self.bot.session.close()
+
+    def event_from_json(self, data: dict[str, Any]) -> Event | None:
+        return event_from_update(Update.model_validate(data, context={"bot": self.bot}))
+
+    async def set_webhook(self, url: str, secret: str) -> None:
+        await _mapped(lambda: self.bot.set_webhook(url, secret_token=secret, allowed_updates=ALLOWED_UPDATES))
+
+    async def delete_webhook(self) -> None:
+        await _mapped(lambda: self.bot.delete_webhook(drop_pending_updates=False))
+
+    async def _on_update(self, _: object, event_update: Update) -> None:
+        event = event_from_update(event_update)
+        if event is not None:
+            await self.core.submit(event)
+
+    async def start_polling(self) -> None:
+        self._polling = asyncio.create_task(
+            self.dispatcher.start_polling(
+                self.bot,
+                handle_signals=False,  # the runner handles SIGTERM so updates in hand can finish
+                close_bot_session=False,  # replies still in hand need the session
+                handle_as_tasks=False,  # the core's intake spawns the tasks, with a bound
+                allowed_updates=ALLOWED_UPDATES,
+            )
         )
 
-    async def stop(self) -> None:
-        await self.dispatcher.stop_polling()
+    async def stop_polling(self) -> None:
+        if self._polling is None:
+            return
+        if not self._polling.done():
+            await self.dispatcher.stop_polling()
+        await self._polling

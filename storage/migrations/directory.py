@@ -93,7 +93,12 @@ def _keep_updates_until_handled(op: Operations) -> None:
     op.add_column("processed_update", sa.Column("handled_at", UtcDateTime, nullable=True))
 
 
+def _remember_unreachable_people(op: Operations) -> None:
+    op.add_column("person", sa.Column("unreachable_at", UtcDateTime, nullable=True))
+
+
 MIGRATIONS = (
     Migration(1, "networks, streets, people, memberships, flows, invites", _create_tables),
     Migration(2, "updates are kept until handled", _keep_updates_until_handled),
+    Migration(3, "people who blocked the bot", _remember_unreachable_people),
 )

@@ -1,0 +1,16 @@
+"""Telegram's "Bad Request" descriptions mapped to the core's door errors, for every runtime."""
+
+from __future__ import annotations
+
+from bot.port import ChatNotFound, DoorError, MessageGone, MessageNotModified
+
+
+def door_error_for_bad_request(description: str) -> DoorError:
+    text = description.casefold()
+    if "not modified" in text:
+        return MessageNotModified(description)
+    if "chat not found" in text or "user not found" in text:
+        return ChatNotFound(description)
+    if "message to edit not found" in text or "can't be edited" in text or "query is too old" in text:
+        return MessageGone(description)
+    return DoorError(description)
