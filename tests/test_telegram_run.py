@@ -1,4 +1,4 @@
-"""The aiogram door over real HTTP: the bot started as `buurtbot run` starts it, against a fake Bot API."""
+"""`buurtbot run` with a token: the Telegram runner over real HTTP against a fake Bot API server."""
 
 from __future__ import annotations
 
@@ -152,7 +152,8 @@ async def test_run_without_a_token_is_the_console(tmp_path: Path) -> None:
     assert "Welkom, Anna!" in output.getvalue()
 
 
-async def test_sigterm_finishes_the_update_in_hand_and_exits_0(api: FakeBotAPI, tmp_path: Path) -> None:
+@pytest.mark.parametrize("runtime", ["aiogram", "ptb"])
+async def test_sigterm_finishes_the_update_in_hand_and_exits_0(api: FakeBotAPI, tmp_path: Path, runtime: str) -> None:
     data = tmp_path / "data"
     await seed(make_settings(data))
     environment = {
@@ -160,7 +161,7 @@ async def test_sigterm_finishes_the_update_in_hand_and_exits_0(api: FakeBotAPI, 
         "BOT_TOKEN": api.token,
         "BOT_API_BASE_URL": api.base_url,
         "DATA_DIR": str(data),
-        "BOT_RUNTIME": "aiogram",
+        "BOT_RUNTIME": runtime,
     }
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "bot", "run", cwd=tmp_path, env=environment, stderr=asyncio.subprocess.PIPE
