@@ -36,6 +36,28 @@ class Tap(StrEnum):
     NETWORK_SAVE = "ns"
     NETWORK_SHOW = "nw"  # args: network id
     APPOINT_PICK = "vp"  # args: network id, person id
+    ASK = "ha"
+    ASK_NETWORK = "hn"  # args: network id
+    ASK_SELF = "hs"
+    ASK_BEHALF = "hb"
+    ASK_CONSENT = "hk"
+    ASK_CATEGORY = "hc"  # args: category
+    ASK_WHEN = "hw"  # args: today | tomorrow | week
+    ASK_WHEN_OK = "hy"
+    ASK_NAME_SHOWN = "hv"  # args: network | helper
+    ASK_POST = "hq"
+    OFFER = "oa"
+    OFFER_TOGGLE = "ot"  # args: category
+    OFFER_NOTIFY = "on"
+    OFFER_SAVE = "os"
+    REQUESTS = "rq"  # args: page
+    CLAIM = "rc"  # args: network id, request id
+    RELAY = "rr"  # args: network id, request id
+    DONE = "rd"  # args: network id, request id
+    WITHDRAW = "rx"  # args: network id, request id
+    RELEASE = "rl"  # args: network id, request id
+    NOT_YET = "rn"  # args: network id, request id
+    FOLLOW = "rf"  # args: network id, request id
 
 
 class BadButton(ValueError):

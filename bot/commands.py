@@ -29,8 +29,26 @@ MENU = Command("menu", None, Action.MENU)
 PENDING = Command("pending", "aanmeldingen", Action.REVIEW_JOINS, in_menu=False)
 INVITE = Command("invite", "uitnodigen", Action.INVITE, in_menu=False)
 NETWORKS = Command("networks", "netwerken", Action.MANAGE_NETWORKS, in_menu=False)
+ASK = Command("ask", "vraag", Action.ASK_HELP)
+OFFER = Command("offer", "aanbod", Action.OFFER_HELP)
+REQUESTS = Command("requests", "verzoeken", Action.VIEW_REQUESTS)
 
-ALL: tuple[Command, ...] = (START, MENU, JOIN, LEAVE, HELP, CANCEL, LANGUAGE, PRIVACY, PENDING, INVITE, NETWORKS)
+ALL: tuple[Command, ...] = (
+    START,
+    MENU,
+    ASK,
+    OFFER,
+    REQUESTS,
+    JOIN,
+    LEAVE,
+    HELP,
+    CANCEL,
+    LANGUAGE,
+    PRIVACY,
+    PENDING,
+    INVITE,
+    NETWORKS,
+)
 
 
 def by_typed_name(name: str) -> Command | None:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -14,12 +12,9 @@ from bot.flows import Flow, Step
 from bot.people import Standing
 from bot.refusals import Reason, Refusal
 from bot.replies import Keyboard, Reply, html_to_plain
-from bot.village import Village
+from bot.village import KeyboardFor, Village
 from storage.directory import FlowState
 from storage.models import Person
-
-Labels = Callable[..., str]  # label(name, **values) in one person's language
-KeyboardFor = Callable[[Labels], Keyboard]  # buttons built in the recipient's language
 
 
 @dataclass
@@ -51,9 +46,6 @@ class Context:
 
     def label(self, name: str, /, **values: Any) -> str:
         return self.village.renderer.label(self.lang, name, **values)
-
-    def labels_for(self, language: str) -> Labels:
-        return functools.partial(self.village.renderer.label, language)
 
     def render(self, template: str, /, **values: Any) -> Reply:
         return Reply(self.village.renderer.render(self.lang, template, **values))
@@ -102,10 +94,7 @@ class Context:
         self, person: Person, template: str, /, *, buttons: KeyboardFor | None = None, **values: Any
     ) -> int | None:
         """Writes to someone else, in their own language (their private chat is their id)."""
-        language = self.village.renderer.language(person.language)
-        text = self.village.renderer.render(language, template, **values)
-        keyboard = buttons(self.labels_for(language)) if buttons else ()
-        return await self.village.messenger.send(person.id, Reply(text, keyboard))
+        return await self.village.tell(person, template, buttons=buttons, **values)
 
     # --- flows ------------------------------------------------------------------------------
 

@@ -37,8 +37,9 @@ class Buurtbot:
     def attach(self, port: OutboundPort) -> None:
         self.village.messenger.attach(port)
 
-    async def start(self) -> None:
-        """Opens the stores and picks up updates received but not handled before a stop."""
+    async def start(self, *, background: bool = True) -> None:
+        """Opens the stores, starts the scheduler (unless a test drives it) and picks up updates
+        received but not handled before a stop."""
         await self.village.stores.open()
         directory = self.village.stores.directory
         # Telegram redelivers for at most a day; older update ids need not be remembered.
@@ -52,8 +53,11 @@ class Buurtbot:
                 continue
             log.info("handling update %s, received before the last stop", update_id)
             await self._spawn(event)
+        if background:
+            self.village.scheduler.start()
 
     async def stop(self) -> None:
+        await self.village.scheduler.stop()
         await self.drain()
         await self.village.stores.close()
 

@@ -13,6 +13,9 @@ from storage.directory import DirectoryStore, FlowState
 class Flow(StrEnum):
     JOIN = "join"
     NEW_NETWORK = "new_network"
+    ASK = "ask"
+    OFFER = "offer"
+    RELAY = "relay"
 
 
 class Step(StrEnum):
@@ -21,6 +24,19 @@ class Step(StrEnum):
     NAME = "name"
     STREETS = "streets"
     CONFIRM = "confirm"
+    NETWORK = "network"
+    FOR_WHOM = "for_whom"
+    BEHALF_NAME = "behalf_name"
+    BEHALF_CONTACT = "behalf_contact"
+    BEHALF_CONSENT = "behalf_consent"
+    CATEGORY = "category"
+    DESCRIBE = "describe"
+    WHEN = "when"
+    WHEN_CONFIRM = "when_confirm"
+    NAME_SHOWN = "name_shown"
+    PREVIEW = "preview"
+    CHOOSE_HELP = "choose_help"
+    TEXT = "text"
 
 
 class Flows:

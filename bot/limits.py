@@ -12,3 +12,5 @@ INVITE_TTL = timedelta(days=14)
 INVITE_USES = 1
 UPDATE_MEMORY = timedelta(days=2)  # how long update ids are remembered against redelivery
 PENDING_PAGE = 10
+REQUESTS_PAGE = 5
+BEHALF_TEXT_MAX = 120  # a name or a phone number typed in for a resident who phoned

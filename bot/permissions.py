@@ -28,6 +28,12 @@ class Action(StrEnum):
     INVITE = "invite"
     MANAGE_NETWORKS = "manage_networks"
     APPOINT_VERBINDER = "appoint_verbinder"
+    ASK_HELP = "ask_help"
+    OFFER_HELP = "offer_help"
+    VIEW_REQUESTS = "view_requests"
+    RELAY = "relay"
+    ASK_ON_BEHALF = "ask_on_behalf"
+    FOLLOW_UP_HELP = "follow_up_help"
 
 
 _EVERYONE = frozenset(Role)
@@ -50,6 +56,12 @@ PERMISSIONS: Mapping[Action, frozenset[Role]] = {
     Action.INVITE: _CONNECTORS,
     Action.MANAGE_NETWORKS: _MANAGERS,
     Action.APPOINT_VERBINDER: _MANAGERS,
+    Action.ASK_HELP: _MEMBERS,
+    Action.OFFER_HELP: _MEMBERS,
+    Action.VIEW_REQUESTS: _MEMBERS,
+    Action.RELAY: _MEMBERS,
+    Action.ASK_ON_BEHALF: _CONNECTORS,
+    Action.FOLLOW_UP_HELP: _CONNECTORS,
 }
 
 

@@ -22,6 +22,12 @@ class Reason(StrEnum):
     DUPLICATE_NETWORK = "duplicate_network"
     NO_STREETS = "no_streets"
     PRIVATE_ONLY = "private_only"
+    EMPTY_TEXT = "empty_text"
+    WHEN_IN_PAST = "when_in_past"
+    WHEN_NOT_UNDERSTOOD = "when_not_understood"
+    OWN_REQUEST = "own_request"
+    ALREADY_TAKEN = "already_taken"
+    ALREADY_CLOSED = "already_closed"
 
 
 class Refusal(Exception):

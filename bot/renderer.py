@@ -41,8 +41,18 @@ class Renderer:
         def day_and_time(moment: datetime) -> str:
             return format_datetime(moment.astimezone(zone), format="long", locale=language, tzinfo=zone)
 
+        def moment(at: datetime, has_time: bool = True) -> str:
+            from bot.dates import describe
+
+            return describe(at, zone, language, has_time)
+
+        def label(name: str, **values: Any) -> str:
+            return self.label(language, name, **values)
+
         environment.filters["day"] = day
         environment.filters["day_and_time"] = day_and_time
+        environment.filters["moment"] = moment
+        environment.globals["label"] = label
         return environment
 
     def language(self, code: str) -> str:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from bot.clock import Clock
 from bot.flows import Flows
@@ -11,8 +14,17 @@ from bot.messenger import Messenger
 from bot.networks import Networks
 from bot.people import People
 from bot.renderer import Renderer
+from bot.replies import Keyboard, Reply
+from bot.scheduler import Scheduler
 from bot.settings import Settings
+from storage.models import Person
 from storage.stores import Stores
+
+if TYPE_CHECKING:
+    from bot.help import Help
+
+Labels = Callable[..., str]  # label(name, **values) in one person's language
+KeyboardFor = Callable[[Labels], Keyboard]  # buttons built in the recipient's language
 
 
 @dataclass
@@ -26,6 +38,8 @@ class Village:
     networks: Networks
     memberships: Memberships
     flows: Flows
+    scheduler: Scheduler
+    help: Help
     bot_username: str = ""
 
     @classmethod
@@ -35,7 +49,8 @@ class Village:
         async def unreachable(person_id: int) -> None:
             await stores.directory.mark_unreachable(person_id, clock.now())
 
-        return cls(
+        scheduler = Scheduler(stores, clock)
+        village = cls(
             settings=settings,
             clock=clock,
             stores=stores,
@@ -49,8 +64,35 @@ class Village:
             networks=Networks(stores),
             memberships=Memberships(stores, community_managers=settings.community_manager_ids),
             flows=Flows(stores.directory),
+            scheduler=scheduler,
+            help=None,  # type: ignore[arg-type]  # set just below: Help needs the village
             bot_username=settings.bot_username,
         )
+        from bot.help import Help
+
+        village.help = Help(village)
+        return village
+
+    def labels_for(self, language: str) -> Labels:
+        return functools.partial(self.renderer.label, self.renderer.language(language))
+
+    async def tell(
+        self, person: Person, template: str, /, *, buttons: KeyboardFor | None = None, **values: Any
+    ) -> int | None:
+        """Writes to someone in their own language (their private chat is their id)."""
+        language = self.renderer.language(person.language)
+        text = self.renderer.render(language, template, **values)
+        keyboard = buttons(self.labels_for(language)) if buttons else ()
+        return await self.messenger.send(person.id, Reply(text, keyboard))
+
+    async def retell(
+        self, person: Person, message_id: int, template: str, /, *, buttons: KeyboardFor | None = None, **values: Any
+    ) -> bool:
+        """Changes a message sent to someone earlier, in their language."""
+        language = self.renderer.language(person.language)
+        text = self.renderer.render(language, template, **values)
+        keyboard = buttons(self.labels_for(language)) if buttons else ()
+        return await self.messenger.edit(person.id, message_id, Reply(text, keyboard))
 
     def deep_link(self, code: str) -> str:
         return f"https://t.me/{self.bot_username or 'buurtbot'}?start={code}"

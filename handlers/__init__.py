@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from bot.router import Router
-from handlers import admin, common, onboarding, privacy
+from handlers import admin, common, help, onboarding, privacy
 
 
 def build_router() -> Router:
     router = Router()
-    for area in (common, onboarding, admin, privacy):
+    for area in (common, onboarding, help, admin, privacy):
         area.register(router)
     return router

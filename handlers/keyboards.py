@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 from bot.buttons import Tap, encode
-from bot.context import Labels
 from bot.people import Standing
 from bot.permissions import Action
 from bot.replies import Button, Keyboard, keyboard
+from bot.village import Labels
 
 
 def main_menu(label: Labels, standing: Standing) -> Keyboard:
     """Large plain buttons, one per row; what a person sees depends on what they may do."""
     rows: list[Button] = []
     if standing.active:
+        rows.append(Button(label("menu_ask"), encode(Tap.ASK)))
+        rows.append(Button(label("menu_offer"), encode(Tap.OFFER)))
+        rows.append(Button(label("menu_requests"), encode(Tap.REQUESTS)))
         rows.append(Button(label("menu_my_networks"), encode(Tap.MY_NETWORKS)))
     else:
         rows.append(Button(label("menu_join"), encode(Tap.JOIN_START)))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bot import commands
 from bot.buttons import Tap, encode
-from bot.context import Context, Labels
+from bot.context import Context
 from bot.flows import Flow, Step
 from bot.limits import STREET_TEXT_MAX
 from bot.membership import JoinOutcome, JoinResult
@@ -13,6 +13,7 @@ from bot.refusals import Reason, Refusal
 from bot.replies import Button, Keyboard, keyboard
 from bot.router import Router
 from bot.streets import StreetChoice
+from bot.village import Labels
 from handlers.keyboards import cancel_only, main_menu
 
 

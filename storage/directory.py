@@ -153,6 +153,23 @@ class DirectoryStore(Store):
         async with self.transaction() as session:
             return await session.get(Street, street_id)
 
+    async def set_next_job(self, network_id: int, due_at: datetime | None, *, only_if_earlier: bool) -> None:
+        """Notes when the network's next job is due (None: no jobs waiting)."""
+        async with self.transaction() as session:
+            query = update(Network).where(col(Network.id) == network_id)
+            if only_if_earlier and due_at is not None:
+                query = query.where((col(Network.next_job_at).is_(None)) | (col(Network.next_job_at) > due_at))
+            await session.exec(query.values(next_job_at=due_at))
+
+    async def networks_with_jobs_due(self, now: datetime) -> Sequence[Network]:
+        async with self.transaction() as session:
+            query = select(Network).where(col(Network.next_job_at) <= now).order_by(col(Network.next_job_at))
+            return (await session.exec(query)).all()
+
+    async def next_job_at(self) -> datetime | None:
+        async with self.transaction() as session:
+            return (await session.exec(select(func.min(Network.next_job_at)))).one()
+
     # --- memberships ---------------------------------------------------------------------
 
     async def memberships_of(self, person_id: int) -> list[MembershipView]:

@@ -49,3 +49,15 @@ def _tune_sqlite(engine: AsyncEngine) -> None:
         # IMMEDIATE takes the write lock up front, so two writers queue on the busy
         # timeout instead of one failing at once when it upgrades a read to a write.
         connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def upsert(session: Any, table: Any) -> Any:
+    """An INSERT that can say ON CONFLICT DO UPDATE, in the dialect of the session's database."""
+    name = session.get_bind().dialect.name
+    if name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+
+        return postgresql_insert(table)
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    return sqlite_insert(table)

@@ -37,6 +37,7 @@ class Network(SQLModel, table=True):
     name: str = Field(sa_type=String(120))
     join_policy: str = Field(default=JoinPolicy.APPROVAL, sa_type=String(16))
     created_at: datetime = Field(sa_type=UtcDateTime)
+    next_job_at: datetime | None = Field(default=None, sa_type=UtcDateTime, index=True)  # the scheduler's index
 
 
 class Street(SQLModel, table=True):
@@ -146,9 +147,119 @@ class AuditEntry(SQLModel, table=True):
     detail: str = Field(default="", sa_type=String(200))
 
 
+class HelpStatus(StrEnum):
+    OPEN = "open"
+    CLAIMED = "claimed"
+    DONE = "done"
+    CANCELLED = "cancelled"
+    EXPIRED = "expired"
+
+
+class NameShownTo(StrEnum):
+    NETWORK = "network"  # everyone who sees the request sees the requester's name
+    HELPER = "helper"  # only the neighbour who helps learns who asked
+
+
+class HelpRequest(SQLModel, table=True):
+    """A resident's request for help, from asking to done (or cancelled, or expired)."""
+
+    __tablename__ = "help_request"
+
+    id: int | None = Field(default=None, primary_key=True)
+    requester_id: int | None = Field(default=None, sa_type=BigInteger, index=True)  # None: asked by phone
+    on_behalf_name: str | None = Field(default=None, sa_type=String(120))
+    on_behalf_contact: str | None = Field(default=None, sa_type=String(120))
+    entered_by: int | None = Field(default=None, sa_type=BigInteger)  # the buurtverbinder who typed it in
+    consent_at: datetime | None = Field(default=None, sa_type=UtcDateTime)  # on-behalf consent recorded
+    category: str = Field(sa_type=String(24))
+    description: str = Field(sa_type=Text)
+    needed_at: datetime = Field(sa_type=UtcDateTime)
+    needed_has_time: bool = Field(default=False)
+    name_shown_to: str = Field(default=NameShownTo.NETWORK, sa_type=String(16))
+    status: str = Field(default=HelpStatus.OPEN, sa_type=String(16), index=True)
+    helper_id: int | None = Field(default=None, sa_type=BigInteger)
+    created_at: datetime = Field(sa_type=UtcDateTime)
+    claimed_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    closed_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    escalated_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    followed_up_by: int | None = Field(default=None, sa_type=BigInteger)
+
+
+class HelpPosting(SQLModel, table=True):
+    """Where a request was posted, so every copy can show that it is taken."""
+
+    __tablename__ = "help_posting"
+
+    id: int | None = Field(default=None, primary_key=True)
+    request_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("help_request.id", ondelete="CASCADE"), nullable=False, index=True)
+    )
+    chat_id: int = Field(sa_type=BigInteger)
+    message_id: int = Field(sa_type=BigInteger)
+
+
+class HelpOffer(SQLModel, table=True):
+    """What a resident can help with, and whether they want to hear of new requests."""
+
+    __tablename__ = "help_offer"
+
+    person_id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    categories: str = Field(default="", sa_type=String(200))  # comma separated category names
+    notify: bool = Field(default=True)
+    updated_at: datetime = Field(sa_type=UtcDateTime)
+
+
+class RelayMessage(SQLModel, table=True):
+    """A message passed between requester and helper, so neither sees the other's number."""
+
+    __tablename__ = "relay_message"
+
+    id: int | None = Field(default=None, primary_key=True)
+    request_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("help_request.id", ondelete="CASCADE"), nullable=False, index=True)
+    )
+    from_id: int = Field(sa_type=BigInteger)
+    to_id: int = Field(sa_type=BigInteger)
+    text: str = Field(sa_type=Text)
+    at: datetime = Field(sa_type=UtcDateTime)
+
+
+class JobStatus(StrEnum):
+    PENDING = "pending"
+    RUNNING = "running"
+    DONE = "done"
+    SKIPPED = "skipped"  # missed by more than the grace window while the bot was down
+    INTERRUPTED = "interrupted"  # the bot stopped while it ran; not run again
+    FAILED = "failed"
+
+
+class ScheduledJob(SQLModel, table=True):
+    """Something to do at a time: an escalation, a follow-up, an expiry, a reminder."""
+
+    __tablename__ = "scheduled_job"
+    __table_args__ = (UniqueConstraint("kind", "ref"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(sa_type=String(32))
+    ref: str = Field(sa_type=String(64))  # what it is about, e.g. a request id; one job per kind and ref
+    due_at: datetime = Field(sa_type=UtcDateTime, index=True)
+    status: str = Field(default=JobStatus.PENDING, sa_type=String(16), index=True)
+    created_at: datetime = Field(sa_type=UtcDateTime)
+    finished_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+
+
+class NetworkSetting(SQLModel, table=True):
+    """One setting of the network, by name; absent means the default in bot/network_settings.py."""
+
+    __tablename__ = "network_setting"
+
+    name: str = Field(sa_type=String(32), primary_key=True)
+    value: str = Field(sa_type=String(200))
+
+
 def _tables(*models: type[SQLModel]) -> tuple[Table, ...]:
     return tuple(model.__table__ for model in models)  # type: ignore[attr-defined]
 
 
 DIRECTORY_TABLES = _tables(Network, Street, Person, Membership, Conversation, Invite, ContactRequest, ProcessedUpdate)
-NETWORK_TABLES = _tables(AuditEntry)
+NETWORK_TABLES = _tables(AuditEntry, HelpRequest, HelpPosting, HelpOffer, RelayMessage, ScheduledJob, NetworkSetting)

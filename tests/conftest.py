@@ -63,7 +63,7 @@ async def start_village(
     bot = build_bot(settings, door="memory", clock=clock)
     door = MemoryDoor()
     bot.attach(door)
-    await bot.start()
+    await bot.start(background=False)  # the test runs the scheduler with its own clock
     sim = Simulator(bot, door, first_update_id=first_update_id)
     jan, marieke = sim.person("Jan"), sim.person("Marieke")
     village = bot.village

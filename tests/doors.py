@@ -212,7 +212,7 @@ async def start_door(
     if name == "memory":
         bot = build_bot(settings, door="memory", clock=clock)
         harness = MemoryHarness(bot)
-        await bot.start()
+        await bot.start(background=False)
         return harness
     assert api is not None
     from bot.transports.telegram import run_telegram

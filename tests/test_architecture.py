@@ -59,3 +59,10 @@ def test_env_example_documents_every_setting() -> None:
     example = (ROOT / ".env.example").read_text()
     documented = {line.split("=")[0] for line in example.splitlines() if line and not line.startswith("#")}
     assert documented == {name.upper() for name in Settings.model_fields}
+
+
+def test_button_prefixes_are_unique() -> None:
+    from bot.buttons import Tap
+
+    # Two names with one value would silently become aliases of one button.
+    assert len(Tap.__members__) == len({tap.value for tap in Tap})

@@ -45,7 +45,28 @@ SAMPLES: dict[str, Any] = {
     "members": 12,
     "has_suggestions": True,
     "bot": "buurtbot",
+    "category": "boodschappen",
+    "description": "Boodschappen <b>halen</b>",
+    "needed_at": datetime(2026, 12, 5, 13, 0, tzinfo=UTC),
+    "needed_has_time": True,
+    "asker": "Anna <i>",
+    "contact": "040-123 <b>",
+    "on_behalf": True,
+    "helper": "Piet <u>",
+    "status": "claimed",
+    "reached": 2,
+    "hours": 24,
+    "notify": True,
+    "categories": ["boodschappen", "vervoer"],
+    "first": 1,
+    "last": 5,
+    "mine": True,
+    "sender": "Piet <b>",
+    "text": "Kom <b>maar</b>",
+    "name_shown_to": "helper",
 }
+
+LABEL_SAMPLES: dict[str, Any] = {"chosen": True, "category": "vervoer", "on": False}
 
 
 @pytest.fixture(scope="module")
@@ -74,29 +95,32 @@ def test_every_template_renders_with_sample_data_and_escapes_what_users_typed(
     for name in names:
         wanted = variables(renderer, language, name)
         assert wanted <= SAMPLES.keys(), f"{language}/{name} needs samples for {wanted - SAMPLES.keys()}"
-        text = renderer.render(language, name, **{key: SAMPLES[key] for key in wanted})
+        text = renderer.render(language, name, **SAMPLES)  # all samples: included parts need theirs too
         assert text.strip(), f"{language}/{name} rendered empty"
         assert "<script>" not in text and 'href="http://evil"' not in text, f"{language}/{name} let markup in"
-        for value in ("name", "network", "street", "typed"):
+        assert "<b>halen</b>" not in text and "<b>maar</b>" not in text, f"{language}/{name} let markup in"
+        for value in ("name", "network", "street", "typed", "description", "asker"):
             if value in wanted:
                 assert "&lt;" in text, f"{language}/{name} did not escape {value}"
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
-def test_every_template_fails_loudly_when_a_value_is_missing(renderer: Renderer, language: str) -> None:
+def test_a_template_fails_loudly_when_its_values_are_missing(renderer: Renderer, language: str) -> None:
     for name in renderer.message_names(language):
-        wanted = variables(renderer, language, name)
-        for missing in wanted:
-            values = {key: SAMPLES[key] for key in wanted if key != missing}
+        if variables(renderer, language, name):
             with pytest.raises(Exception, match="undefined"):
-                renderer.render(language, name, **values)
+                renderer.render(language, name)
+    # And one value missing on the branch that shows it: an error, not an empty gap.
+    values = {key: value for key, value in SAMPLES.items() if key != "network"}
+    with pytest.raises(Exception, match="undefined"):
+        renderer.render(language, "onboarding/joined", **values)
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
 def test_labels_are_plain_text_that_fits_a_button(renderer: Renderer, language: str) -> None:
     for name in renderer.label_names(language):
         macro = getattr(renderer._labels(language), name)
-        values = dict.fromkeys(macro.arguments, "A&B")
+        values = {argument: LABEL_SAMPLES.get(argument, "A&B") for argument in macro.arguments}
         label = renderer.label(language, name, **values)
         assert label and "&amp;" not in label and len(label) <= 64, (language, name, label)
 

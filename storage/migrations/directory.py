@@ -97,8 +97,14 @@ def _remember_unreachable_people(op: Operations) -> None:
     op.add_column("person", sa.Column("unreachable_at", UtcDateTime, nullable=True))
 
 
+def _index_the_next_job_of_each_network(op: Operations) -> None:
+    op.add_column("network", sa.Column("next_job_at", UtcDateTime, nullable=True))
+    op.create_index("ix_network_next_job_at", "network", ["next_job_at"])
+
+
 MIGRATIONS = (
     Migration(1, "networks, streets, people, memberships, flows, invites", _create_tables),
     Migration(2, "updates are kept until handled", _keep_updates_until_handled),
     Migration(3, "people who blocked the bot", _remember_unreachable_people),
+    Migration(4, "when each network's next scheduled job is due", _index_the_next_job_of_each_network),
 )

@@ -21,4 +21,76 @@ def _create_audit_log(op: Operations) -> None:
     )
 
 
-MIGRATIONS = (Migration(1, "audit log", _create_audit_log),)
+def _create_help_and_jobs(op: Operations) -> None:
+    op.create_table(
+        "help_request",
+        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column("requester_id", sa.BigInteger, nullable=True),
+        sa.Column("on_behalf_name", sa.String(120), nullable=True),
+        sa.Column("on_behalf_contact", sa.String(120), nullable=True),
+        sa.Column("entered_by", sa.BigInteger, nullable=True),
+        sa.Column("consent_at", UtcDateTime, nullable=True),
+        sa.Column("category", sa.String(24), nullable=False),
+        sa.Column("description", sa.Text, nullable=False),
+        sa.Column("needed_at", UtcDateTime, nullable=False),
+        sa.Column("needed_has_time", sa.Boolean, nullable=False),
+        sa.Column("name_shown_to", sa.String(16), nullable=False),
+        sa.Column("status", sa.String(16), nullable=False),
+        sa.Column("helper_id", sa.BigInteger, nullable=True),
+        sa.Column("created_at", UtcDateTime, nullable=False),
+        sa.Column("claimed_at", UtcDateTime, nullable=True),
+        sa.Column("closed_at", UtcDateTime, nullable=True),
+        sa.Column("escalated_at", UtcDateTime, nullable=True),
+        sa.Column("followed_up_by", sa.BigInteger, nullable=True),
+    )
+    op.create_index("ix_help_request_requester_id", "help_request", ["requester_id"])
+    op.create_index("ix_help_request_status", "help_request", ["status"])
+    op.create_table(
+        "help_posting",
+        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column("request_id", sa.Integer, sa.ForeignKey("help_request.id", ondelete="CASCADE"), nullable=False),
+        sa.Column("chat_id", sa.BigInteger, nullable=False),
+        sa.Column("message_id", sa.BigInteger, nullable=False),
+    )
+    op.create_index("ix_help_posting_request_id", "help_posting", ["request_id"])
+    op.create_table(
+        "help_offer",
+        sa.Column("person_id", sa.BigInteger, primary_key=True, autoincrement=False),
+        sa.Column("categories", sa.String(200), nullable=False),
+        sa.Column("notify", sa.Boolean, nullable=False),
+        sa.Column("updated_at", UtcDateTime, nullable=False),
+    )
+    op.create_table(
+        "relay_message",
+        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column("request_id", sa.Integer, sa.ForeignKey("help_request.id", ondelete="CASCADE"), nullable=False),
+        sa.Column("from_id", sa.BigInteger, nullable=False),
+        sa.Column("to_id", sa.BigInteger, nullable=False),
+        sa.Column("text", sa.Text, nullable=False),
+        sa.Column("at", UtcDateTime, nullable=False),
+    )
+    op.create_index("ix_relay_message_request_id", "relay_message", ["request_id"])
+    op.create_table(
+        "scheduled_job",
+        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column("kind", sa.String(32), nullable=False),
+        sa.Column("ref", sa.String(64), nullable=False),
+        sa.Column("due_at", UtcDateTime, nullable=False),
+        sa.Column("status", sa.String(16), nullable=False),
+        sa.Column("created_at", UtcDateTime, nullable=False),
+        sa.Column("finished_at", UtcDateTime, nullable=True),
+        sa.UniqueConstraint("kind", "ref"),
+    )
+    op.create_index("ix_scheduled_job_due_at", "scheduled_job", ["due_at"])
+    op.create_index("ix_scheduled_job_status", "scheduled_job", ["status"])
+    op.create_table(
+        "network_setting",
+        sa.Column("name", sa.String(32), primary_key=True),
+        sa.Column("value", sa.String(200), nullable=False),
+    )
+
+
+MIGRATIONS = (
+    Migration(1, "audit log", _create_audit_log),
+    Migration(2, "help requests, offers, relay, scheduled jobs, settings", _create_help_and_jobs),
+)

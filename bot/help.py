@@ -1,0 +1,374 @@
+"""Help between neighbours: asking, offering, claiming, relaying, closing, escalating, expiring.
+
+Every change of a request's state is one call here that first checks who may make it; a stale
+or forged button meets a Refusal and changes nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+from enum import StrEnum
+from typing import TYPE_CHECKING
+
+from sqlalchemy import update
+from sqlmodel import col, select
+
+from bot.network_settings import settings_of
+from bot.people import Standing
+from bot.permissions import Action
+from bot.refusals import Reason, Refusal
+from bot.scheduler import JobKind
+from storage.models import (
+    HelpOffer,
+    HelpPosting,
+    HelpRequest,
+    HelpStatus,
+    MemberRole,
+    MembershipStatus,
+    NameShownTo,
+    Network,
+    Person,
+    RelayMessage,
+)
+
+if TYPE_CHECKING:
+    from bot.village import Village
+    from storage.stores import Stores
+
+DESCRIPTION_MAX = 500
+RELAY_MAX = 1000
+FOLLOW_UP_HOUR = 10  # the morning after the day help was needed, the requester is asked how it went
+
+
+class Category(StrEnum):
+    """What help is about. Labels are `category_<value>` in templates/*/labels.txt."""
+
+    GROCERIES = "boodschappen"
+    TRANSPORT = "vervoer"
+    ODD_JOBS = "klusjes"
+    COMPANY = "gezelschap"
+    COMPUTER = "computerhulp"
+    OTHER = "anders"
+
+
+@dataclass(frozen=True)
+class Draft:
+    """A request being put together in the ask flow."""
+
+    category: Category
+    description: str
+    needed_at: datetime
+    needed_has_time: bool
+    name_shown_to: NameShownTo
+    on_behalf_name: str | None = None
+    on_behalf_contact: str | None = None
+
+
+@dataclass(frozen=True)
+class Asker:
+    """Who a request is for: a person on Telegram, or a resident who phoned (on behalf)."""
+
+    name: str
+    person: Person | None  # None when entered on behalf of someone without Telegram
+    contact: str | None = None
+
+
+@dataclass(frozen=True)
+class RequestView:
+    network: Network
+    request: HelpRequest
+    asker: Asker
+    helper: Person | None
+
+
+class Help:
+    def __init__(self, village: Village) -> None:
+        self._village = village
+        scheduler = village.scheduler
+        scheduler.register(JobKind.HELP_ESCALATE, self._escalate)
+        scheduler.register(JobKind.HELP_FOLLOW_UP, self._follow_up)
+        scheduler.register(JobKind.HELP_EXPIRE, self._expire)
+
+    @property
+    def _stores(self) -> Stores:
+        return self._village.stores
+
+    # --- asking ---------------------------------------------------------------------------
+
+    def check_description(self, text: str) -> str:
+        text = text.strip()
+        if not text:
+            raise Refusal(Reason.EMPTY_TEXT)
+        if len(text) > DESCRIPTION_MAX:
+            raise Refusal(Reason.TOO_LONG, limit=DESCRIPTION_MAX)
+        return text
+
+    async def ask(self, standing: Standing, network: Network, draft: Draft, now: datetime) -> HelpRequest:
+        """Records the request and plans its escalation, follow-up and expiry."""
+        assert network.id is not None
+        on_behalf = draft.on_behalf_name is not None
+        if on_behalf and not standing.may_in(network.id, Action.ASK_ON_BEHALF):
+            raise Refusal(Reason.NOT_YOUR_NETWORK, network=network.name)
+        if not on_behalf and not standing.may_in(network.id, Action.ASK_HELP):
+            raise Refusal(Reason.NOT_MEMBER)
+        if draft.needed_at < now - timedelta(days=1):
+            raise Refusal(Reason.WHEN_IN_PAST)
+        request = HelpRequest(
+            requester_id=None if on_behalf else standing.person.id,
+            on_behalf_name=draft.on_behalf_name,
+            on_behalf_contact=draft.on_behalf_contact,
+            entered_by=standing.person.id if on_behalf else None,
+            consent_at=now if on_behalf else None,
+            category=draft.category,
+            description=draft.description,
+            needed_at=draft.needed_at,
+            needed_has_time=draft.needed_has_time,
+            name_shown_to=draft.name_shown_to,
+            created_at=now,
+        )
+        async with self._stores.network(network.slug) as store, store.transaction() as session:
+            session.add(request)
+            await session.flush()
+        settings = await settings_of(self._stores, network)
+        scheduler = self._village.scheduler
+        await scheduler.schedule(
+            network, JobKind.HELP_ESCALATE, request.id, now + timedelta(hours=settings.escalation_hours)
+        )
+        await scheduler.schedule(
+            network, JobKind.HELP_EXPIRE, request.id, now + timedelta(days=settings.request_expiry_days)
+        )
+        await scheduler.schedule(network, JobKind.HELP_FOLLOW_UP, request.id, self._follow_up_moment(draft.needed_at))
+        return request
+
+    def _follow_up_moment(self, needed_at: datetime) -> datetime:
+        zone = self._village.settings.zone
+        next_day = needed_at.astimezone(zone).date() + timedelta(days=1)
+        return datetime.combine(next_day, time(FOLLOW_UP_HOUR), tzinfo=zone)
+
+    async def helpers_for(self, network: Network, category: str, *, besides: int | None) -> list[Person]:
+        """Active members of the network who offered this kind of help and want to hear of it."""
+        async with self._stores.network(network.slug) as store, store.transaction() as session:
+            offers = (await session.exec(select(HelpOffer).where(col(HelpOffer.notify).is_(True)))).all()
+        wanted = [o.person_id for o in offers if category in o.categories.split(",") and o.person_id != besides]
+        helpers = []
+        for person_id in wanted:
+            membership = await self._stores.directory.membership_of(person_id, network.id or 0)
+            person = await self._stores.directory.get_person(person_id)
+            if membership and membership.status == MembershipStatus.ACTIVE and person and not person.unreachable_at:
+                helpers.append(person)
+        return helpers
+
+    async def record_posting(self, network: Network, request_id: int, chat_id: int, message_id: int) -> None:
+        async with self._stores.network(network.slug) as store, store.transaction() as session:
+            session.add(HelpPosting(request_id=request_id, chat_id=chat_id, message_id=message_id))
+
+    async def postings(self, network: Network, request_id: int) -> Sequence[HelpPosting]:
+        async with self._stores.network(network.slug) as store, store.transaction() as session:
+            return (await session.exec(select(HelpPosting).where(HelpPosting.request_id == request_id))).all()
+
+    # --- offering -------------------------------------------------------------------------
+
+    async def offer_of(self, standing: Standing) -> tuple[set[str], bool]:
+        """What this person offers (the same in each of their networks) and whether to notify them."""
+        for view in standing.active:
+            async with self._stores.network(view.network.slug) as store, store.transaction() as session:
+                offer = await session.get(HelpOffer, standing.person.id)
+            if offer is not None:
+                return {c for c in offer.categories.split(",") if c}, offer.notify
+        return set(), True
+
+    async def set_offer(self, standing: Standing, categories: set[str], notify: bool, now: datetime) -> None:
+        if not standing.active:
+            raise Refusal(Reason.NOT_MEMBER)
+        known = {c.value for c in Category}
+        value = ",".join(sorted(categories & known))
+        for view in standing.active:
+            async with self._stores.network(view.network.slug) as store, store.transaction() as session:
+                offer = await session.get(HelpOffer, standing.person.id)
+                if offer is None:
+                    session.add(
+                        HelpOffer(person_id=standing.person.id, categories=value, notify=notify, updated_at=now)
+                    )
+                else:
+                    offer.categories, offer.notify, offer.updated_at = value, notify, now
+
+    # --- reading --------------------------------------------------------------------------
+
+    async def view(self, network_id: int, request_id: int) -> RequestView:
+        network = await self._stores.directory.network(network_id)
+        if network is None:
+            raise Refusal(Reason.STALE_BUTTON)
+        async with self._stores.network(network.slug) as store, store.transaction() as session:
+            request = await session.get(HelpRequest, request_id)
+        if request is None:
+            raise Refusal(Reason.STALE_BUTTON)
+        return await self._view(network, request)
+
+    async def _view(self, network: Network, request: HelpRequest) -> RequestView:
+        directory = self._stores.directory
+        helper = await directory.get_person(request.helper_id) if request.helper_id else None
+        if request.requester_id is not None:
+            person = await directory.get_person(request.requester_id)
+            asker = Asker(person.name if person else "?", person)
+        else:
+            asker = Asker(request.on_behalf_name or "?", None, request.on_behalf_contact)
+        return RequestView(network, request, asker, helper)
+
+    async def visible_to(self, standing: Standing) -> list[RequestView]:
+        """Requests in this person's networks: open ones for everyone; a buurtverbinder also
+        sees claimed ones and those that escalated."""
+        views = []
+        for membership in standing.active:
+            network = membership.network
+            connector = standing.may_in(network.id or 0, Action.FOLLOW_UP_HELP)
+            shown = [HelpStatus.OPEN, HelpStatus.CLAIMED] if connector else [HelpStatus.OPEN]
+            async with self._stores.network(network.slug) as store, store.transaction() as session:
+                query = select(HelpRequest).where(col(HelpRequest.status).in_(shown))
+                requests = (await session.exec(query.order_by(col(HelpRequest.needed_at)))).all()
+            views.extend([await self._view(network, request) for request in requests])
+        return views
+
+    # --- state changes --------------------------------------------------------------------
+
+    async def claim(self, standing: Standing, network_id: int, request_id: int, now: datetime) -> RequestView:
+        """The first neighbour to say "Ik help" gets it; everyone after is refused."""
+        view = await self.view(network_id, request_id)
+        if not standing.may_in(network_id, Action.OFFER_HELP):
+            raise Refusal(Reason.NOT_MEMBER)
+        if view.request.requester_id == standing.person.id:
+            raise Refusal(Reason.OWN_REQUEST)
+        if view.request.status != HelpStatus.OPEN:
+            raise Refusal(Reason.ALREADY_TAKEN)
+        taken = await self._move(
+            view.network,
+            request_id,
+            expected=HelpStatus.OPEN,
+            status=HelpStatus.CLAIMED,
+            helper_id=standing.person.id,
+            claimed_at=now,
+        )
+        if not taken:
+            raise Refusal(Reason.ALREADY_TAKEN)
+        await self._village.scheduler.cancel(view.network, JobKind.HELP_ESCALATE, request_id)
+        return await self.view(network_id, request_id)
+
+    async def release(self, standing: Standing, network_id: int, request_id: int) -> RequestView:
+        """The helper hands the request back: it is open again."""
+        view = await self.view(network_id, request_id)
+        if view.request.helper_id != standing.person.id or view.request.status != HelpStatus.CLAIMED:
+            raise Refusal(Reason.STALE_BUTTON)
+        await self._move(view.network, request_id, expected=HelpStatus.CLAIMED, status=HelpStatus.OPEN, helper_id=None)
+        return view
+
+    async def close(
+        self, standing: Standing, network_id: int, request_id: int, status: HelpStatus, now: datetime
+    ) -> RequestView:
+        """Done or cancelled, by the one who asked (or the buurtverbinder who asked on their behalf)."""
+        view = await self.view(network_id, request_id)
+        if not self.is_asker(standing, view):
+            raise Refusal(Reason.STALE_BUTTON)
+        if view.request.status not in (HelpStatus.OPEN, HelpStatus.CLAIMED):
+            raise Refusal(Reason.ALREADY_CLOSED)
+        closed = await self._move(
+            view.network, request_id, expected=HelpStatus(view.request.status), status=status, closed_at=now
+        )
+        if not closed:
+            raise Refusal(Reason.ALREADY_CLOSED)
+        for kind in (JobKind.HELP_ESCALATE, JobKind.HELP_EXPIRE):
+            await self._village.scheduler.cancel(view.network, kind, request_id)
+        return view
+
+    def is_asker(self, standing: Standing, view: RequestView) -> bool:
+        person_id = standing.person.id
+        return view.request.requester_id == person_id or (
+            view.request.requester_id is None and view.request.entered_by == person_id
+        )
+
+    async def relay(
+        self, standing: Standing, network_id: int, request_id: int, text: str, now: datetime
+    ) -> tuple[RequestView, int]:
+        """Passes a message between asker and helper; returns the view and the recipient's id."""
+        view = await self.view(network_id, request_id)
+        text = text.strip()
+        if not text:
+            raise Refusal(Reason.EMPTY_TEXT)
+        if len(text) > RELAY_MAX:
+            raise Refusal(Reason.TOO_LONG, limit=RELAY_MAX)
+        if view.request.status != HelpStatus.CLAIMED or view.request.helper_id is None:
+            raise Refusal(Reason.ALREADY_CLOSED)
+        asker_id = view.request.requester_id or view.request.entered_by
+        if standing.person.id == view.request.helper_id and asker_id is not None:
+            recipient = asker_id
+        elif self.is_asker(standing, view):
+            recipient = view.request.helper_id
+        else:
+            raise Refusal(Reason.STALE_BUTTON)
+        async with self._stores.network(view.network.slug) as store, store.transaction() as session:
+            session.add(
+                RelayMessage(request_id=request_id, from_id=standing.person.id, to_id=recipient, text=text, at=now)
+            )
+        return view, recipient
+
+    async def follow(self, standing: Standing, network_id: int, request_id: int) -> RequestView:
+        """A buurtverbinder takes up an escalated request."""
+        view = await self.view(network_id, request_id)
+        if not standing.may_in(network_id, Action.FOLLOW_UP_HELP):
+            raise Refusal(Reason.NOT_YOUR_NETWORK, network=view.network.name)
+        if view.request.followed_up_by is not None:
+            raise Refusal(Reason.ALREADY_TAKEN)
+        await self._move(
+            view.network,
+            request_id,
+            expected=HelpStatus(view.request.status),
+            status=HelpStatus(view.request.status),
+            followed_up_by=standing.person.id,
+        )
+        return view
+
+    async def _move(
+        self, network: Network, request_id: int, *, expected: HelpStatus, status: HelpStatus, **values: object
+    ) -> bool:
+        async with self._stores.network(network.slug) as store, store.transaction() as session:
+            result = await session.exec(
+                update(HelpRequest)
+                .where(col(HelpRequest.id) == request_id, col(HelpRequest.status) == expected)
+                .values(status=status, **values)
+            )
+            return bool(result.rowcount)
+
+    # --- scheduled jobs -------------------------------------------------------------------
+
+    async def _escalate(self, network: Network, ref: str) -> None:
+        view = await self.view(network.id or 0, int(ref))
+        if view.request.status != HelpStatus.OPEN:
+            return
+        await self._move(
+            network, int(ref), expected=HelpStatus.OPEN, status=HelpStatus.OPEN, escalated_at=self._village.clock.now()
+        )
+        verbinders = await self._stores.directory.people_with_role(network.id or 0, MemberRole.BUURTVERBINDER)
+        if not verbinders:
+            verbinders = await self._village.memberships.reviewers(network.id or 0)
+        from bot.help_messages import escalation_message
+
+        for verbinder in verbinders:
+            await escalation_message(self._village, verbinder, view)
+
+    async def _follow_up(self, network: Network, ref: str) -> None:
+        view = await self.view(network.id or 0, int(ref))
+        if view.request.status not in (HelpStatus.OPEN, HelpStatus.CLAIMED):
+            return
+        from bot.help_messages import follow_up_message
+
+        await follow_up_message(self._village, view)
+
+    async def _expire(self, network: Network, ref: str) -> None:
+        view = await self.view(network.id or 0, int(ref))
+        if view.request.status != HelpStatus.OPEN:
+            return
+        now = self._village.clock.now()
+        if await self._move(network, int(ref), expected=HelpStatus.OPEN, status=HelpStatus.EXPIRED, closed_at=now):
+            from bot.help_messages import expired_message
+
+            await expired_message(self._village, view)

@@ -1,0 +1,243 @@
+"""Help between neighbours, told from each person's side: ask, offer, claim, relay, close, escalate."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+from bot.buttons import Tap, encode
+from bot.clock import ManualClock
+from bot.scheduler import JobKind
+from bot.settings import Settings
+from bot.transports.memory import SimulatedPerson
+from storage.models import HelpRequest, HelpStatus, JobStatus, Network
+from tests.conftest import Village, start_village
+
+
+async def member(village: Village, name: str, network: Network | None = None) -> SimulatedPerson:
+    """A resident who joined with an invite link."""
+    app = village.bot.village
+    invite = await app.memberships.invite(network or village.noord, created_by=None, now=app.clock.now())
+    person = village.person(name)
+    await person.says(f"/start {invite.code}")
+    assert "Welkom bij buurtnetwerk" in person.last_text
+    return person
+
+
+async def offers_groceries(person: SimulatedPerson) -> None:
+    await person.says("/aanbod")
+    await person.taps("Boodschappen")
+    await person.taps("Opslaan")
+    assert "U helpt met: 🛒 boodschappen" in person.last_text
+
+
+async def asks_for_groceries(anna: SimulatedPerson, *, when: str = "zaterdag 14:00", name_to: str = "Iedereen") -> None:
+    await anna.says("/vraag")
+    assert "Waar kunnen de buren mee helpen?" in anna.last_text
+    await anna.taps("Boodschappen")
+    await anna.says("Boodschappen halen bij de Jumbo, ik heb een lijstje")
+    assert "Wanneer?" in anna.last_text
+    await anna.says(when)
+    assert "Bedoelt u" in anna.last_text
+    await anna.taps("Ja, dat klopt")
+    await anna.taps(name_to)
+    assert "Zo ziet uw vraag eruit" in anna.last_text
+    await anna.taps("Plaatsen")
+
+
+async def requests_in(village: Village, network: Network) -> list[HelpRequest]:
+    from sqlmodel import select
+
+    async with village.bot.village.stores.network(network.slug) as store, store.transaction() as session:
+        return list((await session.exec(select(HelpRequest))).all())
+
+
+async def test_anna_asks_piet_and_els_tap_at_once_and_exactly_one_helps(village: Village) -> None:
+    anna, piet, els = await member(village, "Anna"), await member(village, "Piet"), await member(village, "Els")
+    await offers_groceries(piet)
+    await offers_groceries(els)
+    await asks_for_groceries(anna)
+    assert "2 buren die hiermee helpen, hebben een bericht gekregen" in anna.last_text
+
+    for helper in (piet, els):
+        assert "Een buur vraagt om hulp" in helper.last_text
+        assert "Boodschappen halen bij de Jumbo" in helper.last_text and "Anna" in helper.last_text
+        assert helper.last.labels == ["🙋 Ik help"]
+    piet_post, els_post = piet.last, els.last
+    await asyncio.gather(piet.taps("Ik help", in_message=piet_post), els.taps("Ik help", in_message=els_post))
+
+    [request] = await requests_in(village, village.noord)
+    assert request.status == HelpStatus.CLAIMED
+    winner, loser = (piet, els) if request.helper_id == piet.id else (els, piet)
+    assert "Dank u! U helpt Anna" in winner.last_text
+    assert "Al opgepakt" in loser.last_text and loser.last.labels == []
+    assert "Een andere buur helpt hier al mee" in loser.answers[-1] or "Al opgepakt" in loser.last_text
+    assert f"{winner.sender.first_name} gaat u helpen" in anna.last_text
+
+
+async def test_anna_and_piet_write_through_the_bot_and_anna_says_it_worked(village: Village) -> None:
+    anna, piet = await member(village, "Anna"), await member(village, "Piet")
+    await offers_groceries(piet)
+    await asks_for_groceries(anna)
+    await piet.taps("Ik help")
+
+    await anna.taps("Bericht aan Piet")
+    await anna.says("Komt zaterdag om twee uur uit?")
+    assert "doorgestuurd naar Piet" in anna.last_text
+    assert "Bericht van Anna" in piet.last_text and "Komt zaterdag om twee uur uit?" in piet.last_text
+    await piet.taps("Antwoorden")
+    await piet.says("Prima, ik bel aan!")
+    assert "Bericht van Piet" in anna.last_text and "Prima, ik bel aan!" in anna.last_text
+
+    await anna.taps("Gelukt, bedankt!")
+    assert "Fijn dat het gelukt is" in anna.last_text
+    assert "laat weten dat het gelukt is" in piet.last_text
+    [request] = await requests_in(village, village.noord)
+    assert request.status == HelpStatus.DONE
+
+    # The request is closed: the relay no longer carries messages.
+    await piet.press(piet.inbox[-2], encode(Tap.RELAY, village.noord.id, request.id))
+    assert "al afgesloten" in piet.answers[-1]
+
+
+async def test_an_unclaimed_request_escalates_to_jan_once_even_across_a_restart(
+    settings: Settings, clock: ManualClock
+) -> None:
+    first = await start_village(settings, clock)
+    anna = await member(first, "Anna")
+    await asks_for_groceries(anna, when="overmorgen")
+    assert "Er is nog niemand die hiermee hulp aanbiedt" in anna.last_text
+    await first.bot.stop()
+
+    clock.advance(timedelta(hours=23))
+    second = await start_village(settings, clock, seed=False, first_update_id=9000)
+    scheduler = second.bot.village.scheduler
+    assert (await scheduler.run_due()).done == 0
+    assert second.jan.inbox == []
+
+    clock.advance(timedelta(hours=2))
+    assert (await scheduler.run_due()).done == 1
+    escalation = second.jan.last_text
+    assert "Niemand heeft nog gereageerd" in escalation and "Anna" in escalation and "Jumbo" in escalation
+    await second.jan.taps("Ik neem contact op")
+    assert "U volgt deze vraag op" in second.jan.last_text
+
+    assert (await scheduler.run_due()).done == 0  # never twice
+    assert len([m for m in second.jan.inbox if "Niemand heeft nog gereageerd" in m.text]) == 1
+    await second.bot.stop()
+
+
+async def test_a_claimed_request_does_not_escalate_and_anna_is_asked_how_it_went(
+    village: Village, clock: ManualClock
+) -> None:
+    anna, piet = await member(village, "Anna"), await member(village, "Piet")
+    await offers_groceries(piet)
+    await asks_for_groceries(anna, when="morgen 15:00")
+    await piet.taps("Ik help")
+    clock.advance(timedelta(days=2))
+    await village.bot.village.scheduler.run_due()
+    assert not any("Niemand heeft nog gereageerd" in m.text for m in village.jan.inbox)
+    assert "Is het gelukt?" in anna.last_text
+    await anna.taps("Ja, het is gelukt")
+    [request] = await requests_in(village, village.noord)
+    assert request.status == HelpStatus.DONE
+
+
+async def test_an_open_request_expires_after_the_networks_time(village: Village, clock: ManualClock) -> None:
+    anna = await member(village, "Anna")
+    await asks_for_groceries(anna, when="morgen")
+    clock.advance(timedelta(days=15))
+    await village.bot.village.scheduler.run_due()
+    [request] = await requests_in(village, village.noord)
+    assert request.status == HelpStatus.EXPIRED
+    assert any("is gesloten, omdat er lang niemand op reageerde" in m.text for m in anna.inbox)
+
+
+async def test_jan_asks_on_behalf_of_a_resident_who_phoned(village: Village) -> None:
+    piet = await member(village, "Piet")
+    await offers_groceries(piet)
+    jan = village.jan
+    await jan.says("/vraag")
+    await jan.taps("Voor een buurtbewoner")
+    await jan.says("mevrouw De Groot")
+    await jan.says("040-1234567")
+    assert "Heeft mevrouw De Groot goedgevonden" in jan.last_text
+    await jan.taps("Ja, dat is goed")
+    await jan.taps("Boodschappen")
+    await jan.says("Brood en melk")
+    await jan.taps("Morgen")
+    await jan.taps("Iedereen")
+    await jan.taps("Plaatsen")
+    assert "mevrouw De Groot (via de buurtverbinder)" in piet.last_text
+
+    await piet.taps("Ik help")
+    assert "040-1234567" in piet.last_text  # she agreed to be phoned by the helper
+    assert "Piet gaat u helpen" in jan.last_text  # the buurtverbinder hears it for her
+    [request] = await requests_in(village, village.noord)
+    assert request.requester_id is None and request.entered_by == jan.id and request.consent_at is not None
+
+
+async def test_a_resident_of_another_network_cannot_see_or_claim(village: Village) -> None:
+    anna = await member(village, "Anna")
+    kees = await member(village, "Kees", village.centrum)
+    await asks_for_groceries(anna)
+    await kees.says("/verzoeken")
+    assert "geen open vragen" in kees.last_text
+    [request] = await requests_in(village, village.noord)
+    await kees.press(kees.last, encode(Tap.CLAIM, village.noord.id, request.id))
+    assert "geen lid" in kees.answers[-1]
+    [request] = await requests_in(village, village.noord)
+    assert request.status == HelpStatus.OPEN and request.helper_id is None
+
+
+async def test_requests_lists_open_requests_and_jan_sees_claimed_ones_too(village: Village) -> None:
+    anna, piet, els = await member(village, "Anna"), await member(village, "Piet"), await member(village, "Els")
+    await asks_for_groceries(anna)
+    await els.says("/verzoeken")
+    assert "Vragen in uw buurt" in els.inbox[-2].text and "Jumbo" in els.last_text
+    await els.taps("Ik help")
+    await piet.says("/verzoeken")
+    assert "geen open vragen" in piet.last_text
+    await village.jan.says("/verzoeken")
+    assert "Els helpt" in village.jan.last_text
+
+
+async def test_a_helper_hands_back_and_the_request_reopens(village: Village) -> None:
+    anna, piet = await member(village, "Anna"), await member(village, "Piet")
+    await offers_groceries(piet)
+    await asks_for_groceries(anna)
+    await piet.taps("Ik help")
+    await piet.taps("Ik kan toch niet")
+    assert "teruggegeven" in piet.last_text
+    assert "kan het toch niet" in anna.last_text
+    [request] = await requests_in(village, village.noord)
+    assert request.status == HelpStatus.OPEN and request.helper_id is None
+
+
+async def test_asking_refuses_bad_input_and_changes_nothing(village: Village) -> None:
+    anna = await member(village, "Anna")
+    await anna.says("/vraag")
+    await anna.taps("Boodschappen")
+    await anna.says("x" * 600)
+    assert "Dat is te lang" in anna.last_text
+    await anna.says("Iets kleins")
+    await anna.says("gisteren")
+    assert "al voorbij" in anna.last_text
+    await anna.says("blabla")
+    assert "begrijp ik niet als datum" in anna.last_text
+    await anna.press(anna.last, encode(Tap.ASK_CATEGORY, "raketten"))
+    assert "werkt niet meer" in anna.answers[-1]
+    await anna.says("/stop")
+    assert await requests_in(village, village.noord) == []
+
+
+async def test_a_job_missed_beyond_its_grace_is_skipped_not_lost(village: Village, clock: ManualClock) -> None:
+    anna = await member(village, "Anna")
+    await asks_for_groceries(anna, when="morgen")
+    clock.advance(timedelta(days=4))  # the bot was "down": the escalation is two days too late
+    await village.bot.village.scheduler.run_due()
+    async with village.bot.village.stores.network(village.noord.slug) as store:
+        jobs = {job.kind: job.status for job in await store.jobs()}
+    assert jobs[JobKind.HELP_ESCALATE] == JobStatus.SKIPPED
+    assert jobs[JobKind.HELP_FOLLOW_UP] == JobStatus.DONE
+    assert not any("Niemand heeft nog gereageerd" in m.text for m in village.jan.inbox)
