@@ -58,6 +58,23 @@ class Tap(StrEnum):
     RELEASE = "rl"  # args: network id, request id
     NOT_YET = "rn"  # args: network id, request id
     FOLLOW = "rf"  # args: network id, request id
+    EVENTS = "ev"
+    EVENT_NEW = "en"
+    EVENT_NETWORK = "et"  # args: network id
+    EVENT_WHEN_OK = "ew"
+    EVENT_NO_DESCRIPTION = "ed"
+    EVENT_NO_LIMIT = "el"
+    EVENT_SAVE = "es"
+    EVENT_ANSWER = "ea"  # args: network id, event id, y | m | n
+    EVENT_WAIT = "eq"  # args: network id, event id
+    EVENT_CALENDAR = "ec"  # args: network id, event id
+    EVENT_MOVE = "em"  # args: network id, event id
+    EVENT_MOVE_OK = "eo"
+    EVENT_CANCEL = "ex"  # args: network id, event id
+    EVENT_CANCEL_OK = "ek"  # args: network id, event id
+    EVENT_APPROVE = "ep"  # args: network id, event id
+    EVENT_DECLINE = "er"  # args: network id, event id
+    EVENT_REMINDERS = "eh"  # args: on | off
 
 
 class BadButton(ValueError):

@@ -32,6 +32,8 @@ NETWORKS = Command("networks", "netwerken", Action.MANAGE_NETWORKS, in_menu=Fals
 ASK = Command("ask", "vraag", Action.ASK_HELP)
 OFFER = Command("offer", "aanbod", Action.OFFER_HELP)
 REQUESTS = Command("requests", "verzoeken", Action.VIEW_REQUESTS)
+EVENTS = Command("events", "agenda", Action.VIEW_EVENTS)
+NEW_EVENT = Command("newevent", "activiteit", Action.NEW_EVENT)
 
 ALL: tuple[Command, ...] = (
     START,
@@ -39,6 +41,8 @@ ALL: tuple[Command, ...] = (
     ASK,
     OFFER,
     REQUESTS,
+    EVENTS,
+    NEW_EVENT,
     JOIN,
     LEAVE,
     HELP,

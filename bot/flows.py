@@ -16,6 +16,8 @@ class Flow(StrEnum):
     ASK = "ask"
     OFFER = "offer"
     RELAY = "relay"
+    NEW_EVENT = "new_event"
+    MOVE_EVENT = "move_event"
 
 
 class Step(StrEnum):
@@ -37,6 +39,9 @@ class Step(StrEnum):
     PREVIEW = "preview"
     CHOOSE_HELP = "choose_help"
     TEXT = "text"
+    TITLE = "title"
+    PLACE = "place"
+    CAPACITY = "capacity"
 
 
 class Flows:

@@ -53,6 +53,15 @@ class Messenger:
                 await self._on_unreachable(chat_id)
             return None
 
+    async def send_document(
+        self, chat_id: int, filename: str, content: bytes, caption: str | None = None
+    ) -> int | None:
+        try:
+            return await _with_retries(lambda: self.port.send_document(chat_id, filename, content, caption))
+        except (BlockedByUser, ChatNotFound) as error:
+            log.info("chat %s unreachable for a file: %s", chat_id, error)
+            return None
+
     async def edit(self, chat_id: int, message_id: int, reply: Reply) -> bool:
         try:
             await _with_retries(lambda: self.port.edit(chat_id, message_id, reply))

@@ -12,11 +12,23 @@ from storage.stores import Stores
 class NetworkSettings:
     escalation_hours: int = 24  # an unclaimed request goes to the buurtverbinders after this
     request_expiry_days: int = 14  # an open request closes itself after this
+    reminder_hours: tuple[int, ...] = (24, 2)  # event reminders, hours before the start
+    residents_propose_events: bool = False  # may residents propose events for approval?
 
     @classmethod
     def from_values(cls, values: dict[str, str]) -> NetworkSettings:
-        known = {f.name: int(values[f.name]) for f in fields(cls) if f.name in values}
-        return cls(**known)
+        known: dict[str, object] = {}
+        for field in fields(cls):
+            if field.name not in values:
+                continue
+            raw = values[field.name]
+            if field.name == "reminder_hours":
+                known[field.name] = tuple(int(part) for part in raw.split(",") if part.strip())
+            elif field.name == "residents_propose_events":
+                known[field.name] = raw == "1"
+            else:
+                known[field.name] = int(raw)
+        return cls(**known)  # type: ignore[arg-type]
 
 
 async def settings_of(stores: Stores, network: Network) -> NetworkSettings:

@@ -34,6 +34,9 @@ class Action(StrEnum):
     RELAY = "relay"
     ASK_ON_BEHALF = "ask_on_behalf"
     FOLLOW_UP_HELP = "follow_up_help"
+    NEW_EVENT = "new_event"  # residents only where the network lets them propose
+    PUBLISH_EVENT = "publish_event"
+    VIEW_EVENTS = "view_events"
 
 
 _EVERYONE = frozenset(Role)
@@ -62,6 +65,9 @@ PERMISSIONS: Mapping[Action, frozenset[Role]] = {
     Action.RELAY: _MEMBERS,
     Action.ASK_ON_BEHALF: _CONNECTORS,
     Action.FOLLOW_UP_HELP: _CONNECTORS,
+    Action.NEW_EVENT: _MEMBERS,
+    Action.PUBLISH_EVENT: _CONNECTORS,
+    Action.VIEW_EVENTS: _MEMBERS,
 }
 
 

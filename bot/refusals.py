@@ -28,6 +28,9 @@ class Reason(StrEnum):
     OWN_REQUEST = "own_request"
     ALREADY_TAKEN = "already_taken"
     ALREADY_CLOSED = "already_closed"
+    NOT_A_NUMBER = "not_a_number"
+    EVENT_CLOSED = "event_closed"
+    EVENT_FULL = "event_full"
 
 
 class Refusal(Exception):

@@ -28,6 +28,7 @@ class JobKind(StrEnum):
     HELP_ESCALATE = "help_escalate"
     HELP_FOLLOW_UP = "help_follow_up"
     HELP_EXPIRE = "help_expire"
+    EVENT_REMIND = "event_remind"
 
 
 # How late a job may still run after the bot was down; later than this it is skipped.
@@ -35,6 +36,7 @@ GRACE: dict[JobKind, timedelta] = {
     JobKind.HELP_ESCALATE: timedelta(days=2),
     JobKind.HELP_FOLLOW_UP: timedelta(days=3),
     JobKind.HELP_EXPIRE: timedelta(days=365),  # an expiry is never too late
+    JobKind.EVENT_REMIND: timedelta(minutes=30),  # a reminder after the fact is no use
 }
 
 JobRunner = Callable[[Network, str], Awaitable[None]]

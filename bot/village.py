@@ -21,6 +21,7 @@ from storage.models import Person
 from storage.stores import Stores
 
 if TYPE_CHECKING:
+    from bot.activities import Activities
     from bot.help import Help
 
 Labels = Callable[..., str]  # label(name, **values) in one person's language
@@ -40,6 +41,7 @@ class Village:
     flows: Flows
     scheduler: Scheduler
     help: Help
+    activities: Activities
     bot_username: str = ""
 
     @classmethod
@@ -65,12 +67,15 @@ class Village:
             memberships=Memberships(stores, community_managers=settings.community_manager_ids),
             flows=Flows(stores.directory),
             scheduler=scheduler,
-            help=None,  # type: ignore[arg-type]  # set just below: Help needs the village
+            help=None,  # type: ignore[arg-type]  # set just below: these services need the village
+            activities=None,  # type: ignore[arg-type]
             bot_username=settings.bot_username,
         )
+        from bot.activities import Activities
         from bot.help import Help
 
         village.help = Help(village)
+        village.activities = Activities(village)
         return village
 
     def labels_for(self, language: str) -> Labels:

@@ -16,6 +16,7 @@ def main_menu(label: Labels, standing: Standing) -> Keyboard:
         rows.append(Button(label("menu_ask"), encode(Tap.ASK)))
         rows.append(Button(label("menu_offer"), encode(Tap.OFFER)))
         rows.append(Button(label("menu_requests"), encode(Tap.REQUESTS)))
+        rows.append(Button(label("menu_agenda"), encode(Tap.EVENTS)))
         rows.append(Button(label("menu_my_networks"), encode(Tap.MY_NETWORKS)))
     else:
         rows.append(Button(label("menu_join"), encode(Tap.JOIN_START)))

@@ -257,9 +257,86 @@ class NetworkSetting(SQLModel, table=True):
     value: str = Field(sa_type=String(200))
 
 
+class EventStatus(StrEnum):
+    PROPOSED = "proposed"  # a resident's idea, waiting for a buurtverbinder
+    PUBLISHED = "published"
+    CANCELLED = "cancelled"
+    DECLINED = "declined"
+
+
+class Answer(StrEnum):
+    YES = "yes"
+    MAYBE = "maybe"
+    NO = "no"
+
+
+class Event(SQLModel, table=True):
+    """A street party, a repair café, a coffee morning."""
+
+    __tablename__ = "event"
+
+    id: int | None = Field(default=None, primary_key=True)
+    title: str = Field(sa_type=String(120))
+    starts_at: datetime = Field(sa_type=UtcDateTime, index=True)
+    place: str = Field(sa_type=String(200))
+    description: str = Field(default="", sa_type=Text)
+    capacity: int | None = Field(default=None)
+    status: str = Field(default=EventStatus.PUBLISHED, sa_type=String(16), index=True)
+    created_by: int = Field(sa_type=BigInteger)
+    created_at: datetime = Field(sa_type=UtcDateTime)
+    updated_at: datetime = Field(sa_type=UtcDateTime)
+
+
+class EventPosting(SQLModel, table=True):
+    """A copy of the event's announcement with RSVP buttons, to update in place."""
+
+    __tablename__ = "event_posting"
+
+    id: int | None = Field(default=None, primary_key=True)
+    event_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("event.id", ondelete="CASCADE"), nullable=False, index=True)
+    )
+    chat_id: int = Field(sa_type=BigInteger)
+    message_id: int = Field(sa_type=BigInteger)
+
+
+class Rsvp(SQLModel, table=True):
+    """Someone's answer to an event; `waiting` when the event was full (a waiting list)."""
+
+    __tablename__ = "rsvp"
+
+    event_id: int = Field(sa_column=Column(Integer, ForeignKey("event.id", ondelete="CASCADE"), primary_key=True))
+    person_id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    answer: str = Field(sa_type=String(8))
+    waiting: bool = Field(default=False)
+    answered_at: datetime = Field(sa_type=UtcDateTime)
+
+
+class MemberPreference(SQLModel, table=True):
+    """What a member of this network wants to hear about."""
+
+    __tablename__ = "member_preference"
+
+    person_id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    event_news: bool = Field(default=True)
+    event_reminders: bool = Field(default=True)
+
+
 def _tables(*models: type[SQLModel]) -> tuple[Table, ...]:
     return tuple(model.__table__ for model in models)  # type: ignore[attr-defined]
 
 
 DIRECTORY_TABLES = _tables(Network, Street, Person, Membership, Conversation, Invite, ContactRequest, ProcessedUpdate)
-NETWORK_TABLES = _tables(AuditEntry, HelpRequest, HelpPosting, HelpOffer, RelayMessage, ScheduledJob, NetworkSetting)
+NETWORK_TABLES = _tables(
+    AuditEntry,
+    HelpRequest,
+    HelpPosting,
+    HelpOffer,
+    RelayMessage,
+    ScheduledJob,
+    NetworkSetting,
+    Event,
+    EventPosting,
+    Rsvp,
+    MemberPreference,
+)

@@ -71,18 +71,18 @@ def test_anna_joins_and_jan_approves_through_python_m_bot_run(tmp_path: Path) ->
     assert "✅ U heeft Anna toegelaten tot Breugel-Noord." in jan
     told = after(jan, "[to Anna]\n")
     assert told.startswith("Goed nieuws: Jan heeft u toegelaten tot buurtnetwerk Breugel-Noord.")
-    assert "[1] 🙋 Hulp vragen\n" in told and "[4] 🏠 Mijn buurtnetwerk\n" in told
+    assert "[1] 🙋 Hulp vragen\n" in told and "[5] 🏠 Mijn buurtnetwerk\n" in told
 
 
 async def test_anna_is_still_a_member_in_the_next_console_run(tmp_path: Path) -> None:
     settings = make_settings(tmp_path / "data")
     await console(settings, JOIN_SCRIPT)
 
-    again = await console(settings, "/as Anna\n/start\n4\n")
+    again = await console(settings, "/as Anna\n/start\n5\n")
     assert "[no networks" not in again  # the village is not seeded twice
     anna = after(again, "[you are Anna]\n")
     assert anna.startswith("Welkom terug, Anna!")
-    assert "[4] 🏠 Mijn buurtnetwerk" in anna
+    assert "[5] 🏠 Mijn buurtnetwerk" in anna
     assert "• Breugel-Noord (Kerkstraat): lid" in after(anna, "Uw buurtnetwerken\n")
 
 
@@ -104,7 +104,7 @@ async def test_a_number_with_no_such_button_prints_a_notice_and_changes_nothing(
 
 
 async def test_a_number_only_presses_the_last_reply_with_buttons(tmp_path: Path) -> None:
-    script = JOIN_SCRIPT + "/as Anna\n4\n4\n"  # her menu has 7 buttons, "Mijn buurtnetwerk" 3
+    script = JOIN_SCRIPT + "/as Anna\n5\n4\n"  # her menu has 8 buttons, "Mijn buurtnetwerk" 3
     out = await console(make_settings(tmp_path / "data"), script)
     mine = after(out, "Uw buurtnetwerken\n")
     assert "[3] Terug naar het menu\n" in mine

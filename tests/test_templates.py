@@ -64,6 +64,22 @@ SAMPLES: dict[str, Any] = {
     "sender": "Piet <b>",
     "text": "Kom <b>maar</b>",
     "name_shown_to": "helper",
+    "title": "Straatfeest <b>",
+    "starts_at": datetime(2026, 12, 5, 14, 0, tzinfo=UTC),
+    "place": "Speeltuin <i>",
+    "capacity": 30,
+    "yes": 3,
+    "maybe": 1,
+    "no": 2,
+    "waiting_count": 1,
+    "answer": "yes",
+    "waiting": False,
+    "full": True,
+    "has_time": True,
+    "publishing": True,
+    "proposer": "Els <b>",
+    "told": 3,
+    "on": True,
 }
 
 LABEL_SAMPLES: dict[str, Any] = {"chosen": True, "category": "vervoer", "on": False}
@@ -99,7 +115,7 @@ def test_every_template_renders_with_sample_data_and_escapes_what_users_typed(
         assert text.strip(), f"{language}/{name} rendered empty"
         assert "<script>" not in text and 'href="http://evil"' not in text, f"{language}/{name} let markup in"
         assert "<b>halen</b>" not in text and "<b>maar</b>" not in text, f"{language}/{name} let markup in"
-        for value in ("name", "network", "street", "typed", "description", "asker"):
+        for value in ("name", "network", "street", "typed", "description", "asker", "title", "place"):
             if value in wanted:
                 assert "&lt;" in text, f"{language}/{name} did not escape {value}"
 

@@ -24,6 +24,7 @@ from aiogram.exceptions import (
 )
 from aiogram.types import (
     BotCommand,
+    BufferedInputFile,
     InaccessibleMessage,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
@@ -71,6 +72,11 @@ class AiogramPort:
 
     async def answer_press(self, press_id: str, text: str | None = None, *, alert: bool = False) -> None:
         await _mapped(lambda: self.bot.answer_callback_query(press_id, text=text, show_alert=alert))
+
+    async def send_document(self, chat_id: int, filename: str, content: bytes, caption: str | None = None) -> int:
+        document = BufferedInputFile(content, filename=filename)
+        sent = await _mapped(lambda: self.bot.send_document(chat_id, document, caption=caption))
+        return sent.message_id
 
     async def set_commands(self, menus: Sequence[CommandMenu]) -> None:
         for menu in menus:

@@ -75,6 +75,16 @@ class ConsoleDoor:
             if event.text:
                 self._print(f"{header}[notice] {event.text}")
             return
+        if event.kind == "file" and event.file is not None:
+            folder = self.bot.village.settings.data_dir / "console-files"
+            folder.mkdir(parents=True, exist_ok=True)
+            path = folder / event.file.filename
+            path.write_bytes(event.file.content)
+            self._print(f"{header}[file: {path}]")
+            if event.file.caption:
+                self._print(event.file.caption)
+            self._print("")
+            return
         assert event.sent is not None
         edited = "[edited] " if event.kind == "edit" else ""
         if header or edited:

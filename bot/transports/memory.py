@@ -49,13 +49,23 @@ class Sent:
 
 
 @dataclass(frozen=True)
+class SentFile:
+    chat_id: int
+    message_id: int
+    filename: str
+    content: bytes
+    caption: str | None
+
+
+@dataclass(frozen=True)
 class DoorEvent:
     """What happened at the door, in order: a message sent or edited, or a press answered."""
 
-    kind: str  # "send", "edit" or "answer"
+    kind: str  # "send", "edit", "answer" or "file"
     chat_id: int
     sent: Sent | None = None
     text: str | None = None
+    file: SentFile | None = None
 
 
 @dataclass
@@ -63,6 +73,7 @@ class MemoryDoor:
     messages: list[Sent] = field(default_factory=list)
     log: list[DoorEvent] = field(default_factory=list)
     menus: Sequence[CommandMenu] = ()
+    files: list[SentFile] = field(default_factory=list)
     unreachable: set[int] = field(default_factory=set)
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
@@ -89,6 +100,14 @@ class MemoryDoor:
 
     async def set_commands(self, menus: Sequence[CommandMenu]) -> None:
         self.menus = menus
+
+    async def send_document(self, chat_id: int, filename: str, content: bytes, caption: str | None = None) -> int:
+        if chat_id in self.unreachable:
+            raise ChatNotFound(f"chat {chat_id} not found")
+        sent = SentFile(chat_id, next(self._ids), filename, content, caption)
+        self.files.append(sent)
+        self.log.append(DoorEvent("file", chat_id, file=sent))
+        return sent.message_id
 
     def chat(self, chat_id: int) -> list[Sent]:
         return [m for m in self.messages if m.chat_id == chat_id]
@@ -187,3 +206,7 @@ class SimulatedPerson:
     @property
     def answers(self) -> list[str]:
         return self.simulator.door.answers(self.id)
+
+    @property
+    def files(self) -> list[SentFile]:
+        return [f for f in self.simulator.door.files if f.chat_id == self.id]

@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 # Ask PTB for retry_after as a timedelta (its coming default) instead of a deprecated int.
 os.environ.setdefault("PTB_TIMEDELTA", "true")
 
-from telegram import Bot, BotCommand, InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import Bot, BotCommand, InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Update
 from telegram import Chat as TgChat
 from telegram import User as TgUser
 from telegram.error import (
@@ -73,6 +73,11 @@ class PtbPort:
 
     async def answer_press(self, press_id: str, text: str | None = None, *, alert: bool = False) -> None:
         await _mapped(lambda: self.bot.answer_callback_query(press_id, text=text, show_alert=alert))
+
+    async def send_document(self, chat_id: int, filename: str, content: bytes, caption: str | None = None) -> int:
+        document = InputFile(content, filename=filename)
+        sent = await _mapped(lambda: self.bot.send_document(chat_id, document, caption=caption, parse_mode="HTML"))
+        return sent.message_id
 
     async def set_commands(self, menus: Sequence[CommandMenu]) -> None:
         for menu in menus:

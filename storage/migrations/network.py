@@ -90,7 +90,48 @@ def _create_help_and_jobs(op: Operations) -> None:
     )
 
 
+def _create_events(op: Operations) -> None:
+    op.create_table(
+        "event",
+        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column("title", sa.String(120), nullable=False),
+        sa.Column("starts_at", UtcDateTime, nullable=False),
+        sa.Column("place", sa.String(200), nullable=False),
+        sa.Column("description", sa.Text, nullable=False),
+        sa.Column("capacity", sa.Integer, nullable=True),
+        sa.Column("status", sa.String(16), nullable=False),
+        sa.Column("created_by", sa.BigInteger, nullable=False),
+        sa.Column("created_at", UtcDateTime, nullable=False),
+        sa.Column("updated_at", UtcDateTime, nullable=False),
+    )
+    op.create_index("ix_event_starts_at", "event", ["starts_at"])
+    op.create_index("ix_event_status", "event", ["status"])
+    op.create_table(
+        "event_posting",
+        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column("event_id", sa.Integer, sa.ForeignKey("event.id", ondelete="CASCADE"), nullable=False),
+        sa.Column("chat_id", sa.BigInteger, nullable=False),
+        sa.Column("message_id", sa.BigInteger, nullable=False),
+    )
+    op.create_index("ix_event_posting_event_id", "event_posting", ["event_id"])
+    op.create_table(
+        "rsvp",
+        sa.Column("event_id", sa.Integer, sa.ForeignKey("event.id", ondelete="CASCADE"), primary_key=True),
+        sa.Column("person_id", sa.BigInteger, primary_key=True, autoincrement=False),
+        sa.Column("answer", sa.String(8), nullable=False),
+        sa.Column("waiting", sa.Boolean, nullable=False),
+        sa.Column("answered_at", UtcDateTime, nullable=False),
+    )
+    op.create_table(
+        "member_preference",
+        sa.Column("person_id", sa.BigInteger, primary_key=True, autoincrement=False),
+        sa.Column("event_news", sa.Boolean, nullable=False),
+        sa.Column("event_reminders", sa.Boolean, nullable=False),
+    )
+
+
 MIGRATIONS = (
     Migration(1, "audit log", _create_audit_log),
     Migration(2, "help requests, offers, relay, scheduled jobs, settings", _create_help_and_jobs),
+    Migration(3, "events, RSVPs, member preferences", _create_events),
 )

@@ -1,0 +1,386 @@
+"""Activities (events) in a network: creating, proposing, answering, waiting lists, reminders, calendar files.
+
+Called "activities" in code so they are not confused with the core's chat events.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+import icalendar
+from sqlmodel import col, select
+
+from bot.network_settings import settings_of
+from bot.people import Standing
+from bot.permissions import Action
+from bot.refusals import Reason, Refusal
+from bot.scheduler import JobKind
+from storage.models import (
+    Answer,
+    Event,
+    EventPosting,
+    EventStatus,
+    MemberPreference,
+    MemberRole,
+    MembershipStatus,
+    Network,
+    Person,
+    Rsvp,
+)
+
+if TYPE_CHECKING:
+    from bot.village import Village
+    from storage.stores import Stores
+
+TITLE_MAX = 80
+PLACE_MAX = 120
+DESCRIPTION_MAX = 600
+CAPACITY_MAX = 10_000
+DEFAULT_LENGTH = timedelta(hours=2)  # for the calendar file: how long an activity lasts
+
+
+@dataclass(frozen=True)
+class Draft:
+    title: str
+    starts_at: datetime
+    has_time: bool
+    place: str
+    description: str
+    capacity: int | None
+
+
+@dataclass(frozen=True)
+class Counts:
+    yes: int = 0
+    maybe: int = 0
+    no: int = 0
+    waiting: int = 0
+
+
+@dataclass(frozen=True)
+class ActivityView:
+    network: Network
+    event: Event
+    counts: Counts
+    answer: str | None = None  # the viewer's own answer
+    waiting: bool = False
+
+    @property
+    def full(self) -> bool:
+        return self.event.capacity is not None and self.counts.yes >= self.event.capacity
+
+
+@dataclass(frozen=True)
+class Answered:
+    view: ActivityView
+    promoted: Person | None  # someone from the waiting list who now has a place
+
+
+class Activities:
+    def __init__(self, village: Village) -> None:
+        self._village = village
+        village.scheduler.register(JobKind.EVENT_REMIND, self._remind)
+
+    @property
+    def _stores(self) -> Stores:
+        return self._village.stores
+
+    # --- checking what was typed ----------------------------------------------------------
+
+    @staticmethod
+    def check_text(text: str, limit: int, *, required: bool = True) -> str:
+        text = text.strip()
+        if required and not text:
+            raise Refusal(Reason.EMPTY_TEXT)
+        if len(text) > limit:
+            raise Refusal(Reason.TOO_LONG, limit=limit)
+        return text
+
+    @staticmethod
+    def check_capacity(text: str) -> int:
+        if not text.strip().isdigit() or not 1 <= int(text) <= CAPACITY_MAX:
+            raise Refusal(Reason.NOT_A_NUMBER)
+        return int(text)
+
+    # --- creating -------------------------------------------------------------------------
+
+    async def may_create(self, standing: Standing, network: Network) -> bool:
+        """A buurtverbinder publishes; a resident may propose where the network allows it."""
+        if standing.may_in(network.id or 0, Action.PUBLISH_EVENT):
+            return True
+        settings = await settings_of(self._stores, network)
+        return settings.residents_propose_events and standing.may_in(network.id or 0, Action.ASK_HELP)
+
+    async def create(self, standing: Standing, network: Network, draft: Draft, now: datetime) -> Event:
+        if not await self.may_create(standing, network):
+            raise Refusal(Reason.NOT_ALLOWED)
+        if draft.starts_at <= now:
+            raise Refusal(Reason.WHEN_IN_PAST)
+        publishing = standing.may_in(network.id or 0, Action.PUBLISH_EVENT)
+        event = Event(
+            title=draft.title,
+            starts_at=draft.starts_at,
+            place=draft.place,
+            description=draft.description,
+            capacity=draft.capacity,
+            status=EventStatus.PUBLISHED if publishing else EventStatus.PROPOSED,
+            created_by=standing.person.id,
+            created_at=now,
+            updated_at=now,
+        )
+        async with self._stores.network(network.slug) as store, store.transaction() as session:
+            session.add(event)
+            await session.flush()
+        if publishing:
+            await self.schedule_reminders(network, event)
+        return event
+
+    async def decide_proposal(
+        self, standing: Standing, network_id: int, event_id: int, *, publish: bool, now: datetime
+    ) -> ActivityView:
+        view = await self.view(network_id, event_id)
+        if not standing.may_in(network_id, Action.PUBLISH_EVENT):
+            raise Refusal(Reason.NOT_YOUR_NETWORK, network=view.network.name)
+        if view.event.status != EventStatus.PROPOSED:
+            raise Refusal(Reason.ALREADY_DECIDED, name=view.event.title)
+        status = EventStatus.PUBLISHED if publish else EventStatus.DECLINED
+        async with self._stores.network(view.network.slug) as store, store.transaction() as session:
+            event = await session.get(Event, event_id)
+            assert event is not None
+            event.status, event.updated_at = status, now
+        if publish:
+            await self.schedule_reminders(view.network, view.event)
+        return await self.view(network_id, event_id)
+
+    async def schedule_reminders(self, network: Network, event: Event) -> None:
+        settings = await settings_of(self._stores, network)
+        for hours in settings.reminder_hours:
+            due = event.starts_at - timedelta(hours=hours)
+            await self._village.scheduler.schedule(network, JobKind.EVENT_REMIND, f"{event.id}:{hours}", due)
+
+    async def audience(self, network: Network, *, besides: int | None) -> list[Person]:
+        """Active members who want event news (everyone, unless they said otherwise)."""
+        directory = self._stores.directory
+        async with self._stores.network(network.slug) as store, store.transaction() as session:
+            quiet = set(
+                (
+                    await session.exec(
+                        select(MemberPreference.person_id).where(col(MemberPreference.event_news).is_(False))
+                    )
+                ).all()
+            )
+        people = []
+        members = [
+            *await directory.people_with_role(network.id or 0, MemberRole.MEMBER),
+            *await directory.people_with_role(network.id or 0, MemberRole.BUURTVERBINDER),
+        ]
+        for person in members:
+            if person.id != besides and person.id not in quiet and not person.unreachable_at:
+                people.append(person)
+        return people
+
+    async def record_posting(self, network: Network, event_id: int, chat_id: int, message_id: int) -> None:
+        async with self._stores.network(network.slug) as store, store.transaction() as session:
+            session.add(EventPosting(event_id=event_id, chat_id=chat_id, message_id=message_id))
+
+    async def postings(self, network: Network, event_id: int, *, chat_id: int) -> Sequence[EventPosting]:
+        async with self._stores.network(network.slug) as store, store.transaction() as session:
+            query = select(EventPosting).where(EventPosting.event_id == event_id, EventPosting.chat_id == chat_id)
+            return (await session.exec(query)).all()
+
+    # --- reading --------------------------------------------------------------------------
+
+    async def view(self, network_id: int, event_id: int, viewer: int | None = None) -> ActivityView:
+        network = await self._stores.directory.network(network_id)
+        if network is None:
+            raise Refusal(Reason.STALE_BUTTON)
+        async with self._stores.network(network.slug) as store, store.transaction() as session:
+            event = await session.get(Event, event_id)
+            if event is None:
+                raise Refusal(Reason.STALE_BUTTON)
+            rows = (await session.exec(select(Rsvp).where(Rsvp.event_id == event_id))).all()
+        counts = Counts(
+            yes=sum(r.answer == Answer.YES and not r.waiting for r in rows),
+            maybe=sum(r.answer == Answer.MAYBE for r in rows),
+            no=sum(r.answer == Answer.NO for r in rows),
+            waiting=sum(r.waiting for r in rows),
+        )
+        mine = next((r for r in rows if r.person_id == viewer), None)
+        return ActivityView(network, event, counts, mine.answer if mine else None, bool(mine and mine.waiting))
+
+    async def upcoming(self, standing: Standing, now: datetime) -> list[ActivityView]:
+        views = []
+        for membership in standing.active:
+            network = membership.network
+            async with self._stores.network(network.slug) as store, store.transaction() as session:
+                query = select(Event.id).where(Event.status == EventStatus.PUBLISHED, col(Event.starts_at) > now)
+                ids = (await session.exec(query.order_by(col(Event.starts_at)))).all()
+            views.extend(
+                [await self.view(network.id or 0, event_id, standing.person.id) for event_id in ids if event_id]
+            )
+        return sorted(views, key=lambda v: v.event.starts_at)
+
+    async def responders(
+        self, network: Network, event_id: int, answers: Sequence[Answer] = tuple(Answer)
+    ) -> list[Person]:
+        async with self._stores.network(network.slug) as store, store.transaction() as session:
+            query = select(Rsvp.person_id).where(Rsvp.event_id == event_id, col(Rsvp.answer).in_(list(answers)))
+            ids = (await session.exec(query)).all()
+        people = [await self._stores.directory.get_person(person_id) for person_id in ids]
+        return [p for p in people if p is not None]
+
+    # --- answering ------------------------------------------------------------------------
+
+    async def answer(
+        self, standing: Standing, network_id: int, event_id: int, answer: Answer, now: datetime, *, wait: bool = False
+    ) -> Answered:
+        """Records an answer. "Yes" to a full event is refused unless the person asks to wait."""
+        view = await self.view(network_id, event_id, standing.person.id)
+        if not standing.may_in(network_id, Action.ASK_HELP):
+            raise Refusal(Reason.NOT_MEMBER)
+        if view.event.status != EventStatus.PUBLISHED or view.event.starts_at <= now:
+            raise Refusal(Reason.EVENT_CLOSED)
+        already_in = view.answer == Answer.YES and not view.waiting
+        if answer == Answer.YES and view.full and not already_in and not wait:
+            raise Refusal(Reason.EVENT_FULL, title=view.event.title)
+        waiting = answer == Answer.YES and view.full and not already_in
+        promoted: Person | None = None
+        async with self._stores.network(view.network.slug) as store, store.transaction() as session:
+            row = await session.get(Rsvp, (event_id, standing.person.id))
+            if row is None:
+                session.add(
+                    Rsvp(
+                        event_id=event_id, person_id=standing.person.id, answer=answer, waiting=waiting, answered_at=now
+                    )
+                )
+            else:
+                row.answer, row.waiting, row.answered_at = answer, waiting, now
+            await session.flush()
+            if already_in and answer != Answer.YES:
+                # A place freed up: the first on the waiting list gets it.
+                query = (
+                    select(Rsvp)
+                    .where(Rsvp.event_id == event_id, col(Rsvp.waiting).is_(True))
+                    .order_by(col(Rsvp.answered_at))
+                )
+                first = (await session.exec(query)).first()
+                if first is not None:
+                    first.waiting = False
+                    promoted_id = first.person_id
+                    promoted = await self._stores.directory.get_person(promoted_id)
+        return Answered(await self.view(network_id, event_id, standing.person.id), promoted)
+
+    async def set_reminders(self, standing: Standing, on: bool) -> None:
+        for membership in standing.active:
+            async with self._stores.network(membership.network.slug) as store, store.transaction() as session:
+                pref = await session.get(MemberPreference, standing.person.id)
+                if pref is None:
+                    session.add(MemberPreference(person_id=standing.person.id, event_reminders=on))
+                else:
+                    pref.event_reminders = on
+
+    async def reminders_on(self, standing: Standing) -> bool:
+        for membership in standing.active:
+            async with self._stores.network(membership.network.slug) as store, store.transaction() as session:
+                pref = await session.get(MemberPreference, standing.person.id)
+            if pref is not None:
+                return pref.event_reminders
+        return True
+
+    # --- changing -------------------------------------------------------------------------
+
+    def may_change(self, standing: Standing, view: ActivityView) -> bool:
+        return view.event.created_by == standing.person.id or standing.may_in(
+            view.network.id or 0, Action.PUBLISH_EVENT
+        )
+
+    async def move(
+        self, standing: Standing, network_id: int, event_id: int, starts_at: datetime, now: datetime
+    ) -> ActivityView:
+        """A new time: reminders move with it."""
+        view = await self.view(network_id, event_id)
+        if not self.may_change(standing, view):
+            raise Refusal(Reason.NOT_ALLOWED)
+        if view.event.status != EventStatus.PUBLISHED:
+            raise Refusal(Reason.EVENT_CLOSED)
+        if starts_at <= now:
+            raise Refusal(Reason.WHEN_IN_PAST)
+        async with self._stores.network(view.network.slug) as store, store.transaction() as session:
+            event = await session.get(Event, event_id)
+            assert event is not None
+            event.starts_at, event.updated_at = starts_at, now
+        moved = await self.view(network_id, event_id)
+        await self.schedule_reminders(view.network, moved.event)
+        return moved
+
+    async def cancel(self, standing: Standing, network_id: int, event_id: int, now: datetime) -> ActivityView:
+        view = await self.view(network_id, event_id)
+        if not self.may_change(standing, view):
+            raise Refusal(Reason.NOT_ALLOWED)
+        if view.event.status != EventStatus.PUBLISHED:
+            raise Refusal(Reason.EVENT_CLOSED)
+        async with self._stores.network(view.network.slug) as store, store.transaction() as session:
+            event = await session.get(Event, event_id)
+            assert event is not None
+            event.status, event.updated_at = EventStatus.CANCELLED, now
+        settings = await settings_of(self._stores, view.network)
+        for hours in settings.reminder_hours:
+            await self._village.scheduler.cancel(view.network, JobKind.EVENT_REMIND, f"{event_id}:{hours}")
+        return await self.view(network_id, event_id)
+
+    # --- calendar file and reminders ------------------------------------------------------
+
+    def calendar_file(self, view: ActivityView) -> bytes:
+        calendar = icalendar.Calendar()
+        calendar.add("prodid", "-//Buurtbot//NL")
+        calendar.add("version", "2.0")
+        item = icalendar.Event()
+        item.add("uid", f"{view.network.slug}-{view.event.id}@buurtbot")
+        item.add("summary", view.event.title)
+        item.add("dtstart", view.event.starts_at)
+        item.add("dtend", view.event.starts_at + DEFAULT_LENGTH)
+        item.add("dtstamp", view.event.updated_at)
+        item.add("location", view.event.place)
+        if view.event.description:
+            item.add("description", view.event.description)
+        calendar.add_component(item)
+        return bytes(calendar.to_ical())
+
+    async def _remind(self, network: Network, ref: str) -> None:
+        event_id, _, _hours = ref.partition(":")
+        view = await self.view(network.id or 0, int(event_id))
+        if view.event.status != EventStatus.PUBLISHED or view.event.starts_at <= self._village.clock.now():
+            return
+        async with self._stores.network(network.slug) as store, store.transaction() as session:
+            rows = (
+                await session.exec(
+                    select(Rsvp).where(
+                        Rsvp.event_id == view.event.id,
+                        col(Rsvp.answer).in_([Answer.YES, Answer.MAYBE]),
+                        col(Rsvp.waiting).is_(False),
+                    )
+                )
+            ).all()
+            quiet = set(
+                (
+                    await session.exec(
+                        select(MemberPreference.person_id).where(col(MemberPreference.event_reminders).is_(False))
+                    )
+                ).all()
+            )
+        from bot.activity_messages import reminder_message
+
+        for row in rows:
+            person = await self._stores.directory.get_person(row.person_id)
+            membership = await self._stores.directory.membership_of(row.person_id, network.id or 0)
+            if (
+                person is None
+                or row.person_id in quiet
+                or membership is None
+                or membership.status != MembershipStatus.ACTIVE
+            ):
+                continue
+            await reminder_message(self._village, person, view, row.answer)

@@ -1,0 +1,115 @@
+"""Activity messages to other people than the one tapping: the posted invitation, reminders, changes."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from bot.activities import ActivityView
+from bot.buttons import Tap, encode
+from bot.replies import Button, Keyboard, keyboard
+from bot.village import Labels, Village
+from storage.models import Person
+
+
+def activity_values(view: ActivityView) -> dict[str, Any]:
+    event = view.event
+    return {
+        "network": view.network.name,
+        "title": event.title,
+        "starts_at": event.starts_at,
+        "place": event.place,
+        "description": event.description,
+        "capacity": event.capacity,
+        "yes": view.counts.yes,
+        "maybe": view.counts.maybe,
+        "no": view.counts.no,
+        "waiting_count": view.counts.waiting,
+        "answer": view.answer,
+        "waiting": view.waiting,
+        "full": view.full,
+        "status": event.status,
+    }
+
+
+def refs(view: ActivityView) -> tuple[int, int]:
+    return view.network.id or 0, view.event.id or 0
+
+
+def answer_keyboard(label: Labels, view: ActivityView, *, manage: bool = False) -> Keyboard:
+    network_id, event_id = refs(view)
+    rows: list[list[Button] | Button] = [
+        [
+            Button(label("rsvp_yes", chosen=view.answer == "yes"), encode(Tap.EVENT_ANSWER, network_id, event_id, "y")),
+            Button(
+                label("rsvp_maybe", chosen=view.answer == "maybe"), encode(Tap.EVENT_ANSWER, network_id, event_id, "m")
+            ),
+            Button(label("rsvp_no", chosen=view.answer == "no"), encode(Tap.EVENT_ANSWER, network_id, event_id, "n")),
+        ],
+        Button(label("add_to_calendar"), encode(Tap.EVENT_CALENDAR, network_id, event_id)),
+    ]
+    if manage:
+        rows.append(
+            [
+                Button(label("move_event"), encode(Tap.EVENT_MOVE, network_id, event_id)),
+                Button(label("cancel_event"), encode(Tap.EVENT_CANCEL, network_id, event_id)),
+            ]
+        )
+    return keyboard(*rows)
+
+
+async def post_to_audience(village: Village, view: ActivityView, people: Sequence[Person]) -> int:
+    reached = 0
+    for person in people:
+        message_id = await village.tell(
+            person, "activity/posted", buttons=lambda label: answer_keyboard(label, view), **activity_values(view)
+        )
+        if message_id is not None:
+            reached += 1
+            await village.activities.record_posting(view.network, view.event.id or 0, person.id, message_id)
+    return reached
+
+
+async def reminder_message(village: Village, person: Person, view: ActivityView, answer: str) -> None:
+    values = {**activity_values(view), "answer": answer}
+    await village.tell(person, "activity/reminder", buttons=lambda label: answer_keyboard(label, view), **values)
+
+
+async def tell_responders(village: Village, view: ActivityView, template: str, *, besides: int) -> int:
+    told = 0
+    for person in await village.activities.responders(view.network, view.event.id or 0):
+        if person.id == besides:
+            continue
+        if await village.tell(person, template, **activity_values(view)) is not None:
+            told += 1
+    return told
+
+
+async def proposal_message(village: Village, verbinder: Person, view: ActivityView, proposer: str) -> None:
+    network_id, event_id = refs(view)
+
+    def buttons(label: Labels) -> Keyboard:
+        return keyboard(
+            [
+                Button(label("publish"), encode(Tap.EVENT_APPROVE, network_id, event_id)),
+                Button(label("decline"), encode(Tap.EVENT_DECLINE, network_id, event_id)),
+            ]
+        )
+
+    await village.tell(verbinder, "activity/proposed", buttons=buttons, proposer=proposer, **activity_values(view))
+
+
+async def refresh_organiser_copy(village: Village, view: ActivityView, *, besides: int) -> None:
+    """The organiser's own copy shows the live counts; one edit per answer, in one chat."""
+    organiser = await village.stores.directory.get_person(view.event.created_by)
+    if organiser is None or organiser.id == besides:
+        return
+    organiser_view = await village.activities.view(view.network.id or 0, view.event.id or 0, organiser.id)
+    for posting in await village.activities.postings(view.network, view.event.id or 0, chat_id=organiser.id):
+        await village.retell(
+            organiser,
+            posting.message_id,
+            "activity/line",
+            buttons=lambda label: answer_keyboard(label, organiser_view, manage=True),
+            **activity_values(organiser_view),
+        )

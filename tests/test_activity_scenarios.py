@@ -1,0 +1,190 @@
+"""Activities: the street party from invitation to reminders, moves, cancellation and the calendar file."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import icalendar
+
+from bot.clock import ManualClock
+from bot.scheduler import JobKind
+from bot.settings import Settings
+from bot.transports.memory import SimulatedPerson
+from storage.models import JobStatus
+from tests.conftest import Village, start_village
+from tests.test_help_scenarios import member
+
+PARTY = datetime(2026, 12, 5, 14, 0, tzinfo=UTC)  # Saturday 5 December, 15:00 in Son en Breugel
+
+
+async def jan_plans_the_street_party(jan: SimulatedPerson, *, capacity: str | None = None) -> None:
+    await jan.says("/activiteit")
+    await jan.says("Straatfeest")
+    await jan.says("zaterdag 5 december 15:00")
+    assert "Bedoelt u zaterdag 5 december om 15:00?" in jan.last_text
+    await jan.taps("Ja, dat klopt")
+    await jan.says("Speeltuin Kerkstraat")
+    await jan.taps("Overslaan")
+    if capacity:
+        await jan.says(capacity)
+    else:
+        await jan.taps("Geen maximum")
+    assert "Zo ziet de activiteit eruit" in jan.last_text
+    await jan.taps("Publiceren")
+    assert "Gepubliceerd!" in jan.last_text
+
+
+def reminders(person: SimulatedPerson) -> int:
+    return sum("Herinnering" in message.text for message in person.inbox)
+
+
+async def test_the_street_party_answers_counts_and_reminders_across_a_restart(
+    settings: Settings, clock: ManualClock
+) -> None:
+    first = await start_village(settings, clock)
+    anna, piet, els = await member(first, "Anna"), await member(first, "Piet"), await member(first, "Els")
+    await jan_plans_the_street_party(first.jan)
+    for person in (anna, piet, els):
+        assert "Uitnodiging" in person.last_text and "Straatfeest" in person.last_text
+        assert person.last.labels[:3] == ["Ik kom", "Misschien", "Kan niet"]
+
+    await anna.taps("Ik kom")
+    assert "👍 1 komen" in first.jan.last_text  # the organiser's copy follows, edited in place
+    await piet.taps("Misschien")
+    await els.taps("Kan niet")
+    assert "✅ U komt." in anna.last_text and "✅ Ik kom" in anna.last.labels
+    jan_copy = first.jan.last_text
+    assert "👍 1 komen · 🤔 1 misschien" in jan_copy
+    assert len([m for m in first.jan.inbox if "👍" in m.text]) == 1  # no new message per tap
+
+    clock.advance(PARTY - timedelta(hours=24) - clock.now())  # Friday 15:00
+    await first.bot.village.scheduler.run_due()
+    assert (reminders(anna), reminders(piet), reminders(els)) == (1, 1, 0)
+    assert "(u zei misschien)" in piet.last_text
+    await first.bot.stop()
+
+    second = await start_village(settings, clock, seed=False, first_update_id=9000)
+    scheduler = second.bot.village.scheduler
+    await scheduler.run_due()  # the restart sends nothing twice
+    clock.advance(timedelta(hours=22))  # Saturday 13:00
+    await scheduler.run_due()
+    await scheduler.run_due()
+    anna2, piet2, els2 = (second.person(name) for name in ("Anna", "Piet", "Els"))
+    assert (reminders(anna2), reminders(piet2), reminders(els2)) == (1, 1, 0)  # this door's share: the second
+    async with second.bot.village.stores.network("breugel-noord") as store:
+        jobs = [job for job in await store.jobs() if job.kind == JobKind.EVENT_REMIND]
+    assert sorted(job.status for job in jobs) == [JobStatus.DONE, JobStatus.DONE]
+    await second.bot.stop()
+
+
+async def test_jan_moves_the_party_and_the_reminders_move_then_cancels_and_everyone_is_told(
+    village: Village, clock: ManualClock
+) -> None:
+    anna, piet, els = await member(village, "Anna"), await member(village, "Piet"), await member(village, "Els")
+    await jan_plans_the_street_party(village.jan)
+    await anna.taps("Ik kom")
+    await piet.taps("Misschien")
+    await els.taps("Kan niet")
+
+    await village.jan.taps("Andere tijd")
+    await village.jan.says("zaterdag 5 december 16:00")
+    await village.jan.taps("Ja, dat klopt")
+    assert "3 mensen hebben bericht gekregen" in village.jan.last_text
+    for person in (anna, piet, els):
+        assert "Gewijzigd" in person.last_text and "16:00" in person.last_text
+    async with village.bot.village.stores.network("breugel-noord") as store:
+        due = sorted(job.due_at for job in await store.jobs() if job.kind == JobKind.EVENT_REMIND)
+    moved = PARTY + timedelta(hours=1)
+    assert due == [moved - timedelta(hours=24), moved - timedelta(hours=2)]
+
+    clock.advance(PARTY - timedelta(hours=24) - clock.now())  # the old reminder time: nothing yet
+    await village.bot.village.scheduler.run_due()
+    assert reminders(anna) == 0
+    clock.advance(timedelta(hours=1))
+    await village.bot.village.scheduler.run_due()
+    assert reminders(anna) == 1
+
+    await village.jan.says("/agenda")
+    await village.jan.taps("Afzeggen")
+    await village.jan.taps("Ja, afzeggen")
+    for person in (anna, piet, els):
+        assert "Afgezegd" in person.last_text
+    clock.advance(timedelta(hours=22))
+    await village.bot.village.scheduler.run_due()
+    assert reminders(anna) == 1  # no reminder for a cancelled party
+
+
+async def test_a_full_party_has_a_waiting_list_and_a_freed_place_goes_to_the_first_waiting(village: Village) -> None:
+    anna, piet = await member(village, "Anna"), await member(village, "Piet")
+    await jan_plans_the_street_party(village.jan, capacity="1")
+    await anna.taps("Ik kom")
+    await piet.taps("Ik kom")
+    assert "is vol" in piet.last_text
+    await piet.taps("Op de wachtlijst")
+    assert "U staat op de wachtlijst" in piet.last_text
+    invitation = next(m for m in anna.inbox if "Uitnodiging" in m.versions[0].plain_text)
+    await anna.taps("Kan niet", in_message=invitation)
+    assert "Er is een plaats vrijgekomen" in piet.last_text
+
+
+async def test_the_calendar_file_parses_back_with_the_start_in_utc(village: Village) -> None:
+    anna = await member(village, "Anna")
+    await jan_plans_the_street_party(village.jan)
+    await anna.taps("In mijn agenda")
+    [sent] = anna.files
+    assert sent.filename.endswith(".ics")
+    calendar = icalendar.Calendar.from_ical(sent.content)
+    [party] = calendar.walk("VEVENT")
+    assert party.decoded("dtstart") == PARTY
+    assert str(party.get("summary")) == "Straatfeest" and str(party.get("location")) == "Speeltuin Kerkstraat"
+
+
+async def test_a_resident_proposes_where_the_network_allows_and_jan_publishes(village: Village) -> None:
+    anna, piet = await member(village, "Anna"), await member(village, "Piet")
+    await anna.says("/activiteit")
+    assert "Dat kunt u hier niet doen" in anna.last_text
+    async with village.bot.village.stores.network("breugel-noord") as store:
+        await store.set_setting("residents_propose_events", "1")
+    await anna.says("/activiteit")
+    await anna.says("Koffieochtend")
+    await anna.says("morgen om 10 uur")
+    await anna.taps("Ja, dat klopt")
+    await anna.says("Bij Anna, Kerkstraat 3")
+    await anna.says("Iedereen welkom, ik zet koffie")
+    await anna.says("8")
+    await anna.taps("Voorstellen")
+    assert "ligt bij de buurtverbinder" in anna.last_text
+    assert "Anna stelt een activiteit voor" in village.jan.last_text
+    assert not any("Koffieochtend" in m.text for m in piet.inbox)
+    await village.jan.taps("Publiceren")
+    assert any("is gepubliceerd" in m.text for m in village.jan.inbox)
+    assert "Koffieochtend" in piet.last_text and "8 plaatsen" in piet.last_text
+
+
+async def test_bad_event_input_gets_clear_replies(village: Village) -> None:
+    jan = village.jan
+    await jan.says("/activiteit")
+    await jan.says("S" * 200)
+    assert "Dat is te lang" in jan.last_text
+    await jan.says("Straatfeest")
+    await jan.says("gisteren 15:00")
+    assert "al voorbij" in jan.last_text
+    await jan.says("ergens volgend jaar misschien")
+    assert "begrijp ik niet als datum" in jan.last_text
+    await jan.says("morgen 15:00")
+    await jan.taps("Ja, dat klopt")
+    await jan.says("Plein")
+    await jan.taps("Overslaan")
+    await jan.says("heel veel")
+    assert "Typ een aantal in cijfers" in jan.last_text
+    await jan.says("/stop")
+    assert (
+        await village.bot.village.activities.upcoming(
+            await village.bot.village.people.standing(await _person(village, jan)), village.bot.village.clock.now()
+        )
+        == []
+    )
+
+
+async def _person(village: Village, who: SimulatedPerson):  # type: ignore[no-untyped-def]
+    return await village.bot.village.stores.directory.get_person(who.id)
