@@ -75,6 +75,9 @@ class Tap(StrEnum):
     EVENT_APPROVE = "ep"  # args: network id, event id
     EVENT_DECLINE = "er"  # args: network id, event id
     EVENT_REMINDERS = "eh"  # args: on | off
+    ANNOUNCE = "an"
+    ANNOUNCE_NETWORK = "ak"  # args: network id
+    ANNOUNCE_SEND = "as"
 
 
 class BadButton(ValueError):

@@ -29,6 +29,8 @@ MENU = Command("menu", None, Action.MENU)
 PENDING = Command("pending", "aanmeldingen", Action.REVIEW_JOINS, in_menu=False)
 INVITE = Command("invite", "uitnodigen", Action.INVITE, in_menu=False)
 NETWORKS = Command("networks", "netwerken", Action.MANAGE_NETWORKS, in_menu=False)
+ANNOUNCE = Command("announce", "bericht", Action.ANNOUNCE, in_menu=False)
+ANNOUNCE_ALL = Command("announceall", "berichtiedereen", Action.ANNOUNCE_ALL, in_menu=False)
 ASK = Command("ask", "vraag", Action.ASK_HELP)
 OFFER = Command("offer", "aanbod", Action.OFFER_HELP)
 REQUESTS = Command("requests", "verzoeken", Action.VIEW_REQUESTS)
@@ -52,6 +54,8 @@ ALL: tuple[Command, ...] = (
     PENDING,
     INVITE,
     NETWORKS,
+    ANNOUNCE,
+    ANNOUNCE_ALL,
 )
 
 

@@ -55,9 +55,11 @@ class Buurtbot:
             await self._spawn(event)
         if background:
             self.village.scheduler.start()
+            await self.village.outbox.start()
 
     async def stop(self) -> None:
         await self.village.scheduler.stop()
+        await self.village.outbox.stop()
         await self.drain()
         await self.village.stores.close()
 

@@ -18,6 +18,8 @@ class Flow(StrEnum):
     RELAY = "relay"
     NEW_EVENT = "new_event"
     MOVE_EVENT = "move_event"
+    ANNOUNCE = "announce"
+    ANNOUNCE_ALL = "announce_all"
 
 
 class Step(StrEnum):

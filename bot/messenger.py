@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 from bot.port import (
     BlockedByUser,
@@ -27,12 +27,19 @@ LONGEST_WAIT_S = 30.0  # an interactive reply will not wait longer than this for
 T = TypeVar("T")
 
 
+class ReplyBudget(Protocol):
+    def for_reply(self) -> None: ...
+
+
 class Messenger:
     """The core's way out: one door attached, retries handled, unreachable people logged."""
 
-    def __init__(self, on_unreachable: Callable[[int], Awaitable[None]] | None = None) -> None:
+    def __init__(
+        self, on_unreachable: Callable[[int], Awaitable[None]] | None = None, budget: ReplyBudget | None = None
+    ) -> None:
         self._port: OutboundPort | None = None
         self._on_unreachable = on_unreachable
+        self._budget = budget
 
     def attach(self, port: OutboundPort) -> None:
         self._port = port
@@ -45,6 +52,8 @@ class Messenger:
 
     async def send(self, chat_id: int, reply: Reply) -> int | None:
         """The message id, or None when the chat cannot be reached (blocked, gone)."""
+        if self._budget is not None:
+            self._budget.for_reply()  # replies come first; a broadcast waits for them
         try:
             return await _with_retries(lambda: self.port.send(chat_id, reply))
         except (BlockedByUser, ChatNotFound) as error:

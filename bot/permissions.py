@@ -37,6 +37,8 @@ class Action(StrEnum):
     NEW_EVENT = "new_event"  # residents only where the network lets them propose
     PUBLISH_EVENT = "publish_event"
     VIEW_EVENTS = "view_events"
+    ANNOUNCE = "announce"
+    ANNOUNCE_ALL = "announce_all"
 
 
 _EVERYONE = frozenset(Role)
@@ -68,6 +70,8 @@ PERMISSIONS: Mapping[Action, frozenset[Role]] = {
     Action.NEW_EVENT: _MEMBERS,
     Action.PUBLISH_EVENT: _CONNECTORS,
     Action.VIEW_EVENTS: _MEMBERS,
+    Action.ANNOUNCE: _CONNECTORS,
+    Action.ANNOUNCE_ALL: _MANAGERS,
 }
 
 

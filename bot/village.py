@@ -22,7 +22,9 @@ from storage.stores import Stores
 
 if TYPE_CHECKING:
     from bot.activities import Activities
+    from bot.announcements import Announcements
     from bot.help import Help
+    from bot.outbox import Outbox
 
 Labels = Callable[..., str]  # label(name, **values) in one person's language
 KeyboardFor = Callable[[Labels], Keyboard]  # buttons built in the recipient's language
@@ -42,6 +44,8 @@ class Village:
     scheduler: Scheduler
     help: Help
     activities: Activities
+    outbox: Outbox
+    announcements: Announcements
     bot_username: str = ""
 
     @classmethod
@@ -52,12 +56,15 @@ class Village:
             await stores.directory.mark_unreachable(person_id, clock.now())
 
         scheduler = Scheduler(stores, clock)
+        from bot.outbox import RateBudget
+
+        budget = RateBudget(settings.broadcast_rate)
         village = cls(
             settings=settings,
             clock=clock,
             stores=stores,
             renderer=renderer or Renderer(timezone=settings.zone),
-            messenger=Messenger(on_unreachable=unreachable),
+            messenger=Messenger(on_unreachable=unreachable, budget=budget),
             people=People(
                 stores.directory,
                 community_managers=settings.community_manager_ids,
@@ -69,13 +76,19 @@ class Village:
             scheduler=scheduler,
             help=None,  # type: ignore[arg-type]  # set just below: these services need the village
             activities=None,  # type: ignore[arg-type]
+            outbox=None,  # type: ignore[arg-type]
+            announcements=None,  # type: ignore[arg-type]
             bot_username=settings.bot_username,
         )
         from bot.activities import Activities
+        from bot.announcements import Announcements
         from bot.help import Help
+        from bot.outbox import Outbox
 
         village.help = Help(village)
         village.activities = Activities(village)
+        village.outbox = Outbox(village, budget)
+        village.announcements = Announcements(village)
         return village
 
     def labels_for(self, language: str) -> Labels:

@@ -23,6 +23,7 @@ def main_menu(label: Labels, standing: Standing) -> Keyboard:
     if standing.may(Action.REVIEW_JOINS):
         rows.append(Button(label("menu_pending"), encode(Tap.PENDING)))
         rows.append(Button(label("menu_invite"), encode(Tap.INVITE)))
+        rows.append(Button(label("menu_announce"), encode(Tap.ANNOUNCE)))
     if standing.may(Action.MANAGE_NETWORKS):
         rows.append(Button(label("menu_networks"), encode(Tap.NETWORKS)))
     rows.append(Button(label("menu_language"), encode(Tap.LANGUAGE_MENU)))

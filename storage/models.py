@@ -322,6 +322,44 @@ class MemberPreference(SQLModel, table=True):
     event_reminders: bool = Field(default=True)
 
 
+class DeliveryStatus(StrEnum):
+    PENDING = "pending"
+    SENDING = "sending"  # handed to Telegram; after a crash it is tried again (maybe a duplicate)
+    SENT = "sent"
+    UNREACHABLE = "unreachable"  # blocked the bot or deleted their account: never retried
+    FAILED = "failed"  # gave up after repeated errors
+
+
+class Announcement(SQLModel, table=True):
+    """A message from a buurtverbinder (or the community manager) to the whole network."""
+
+    __tablename__ = "announcement"
+
+    id: int | None = Field(default=None, primary_key=True)
+    author_id: int = Field(sa_type=BigInteger)
+    text: str = Field(sa_type=Text)
+    created_at: datetime = Field(sa_type=UtcDateTime)
+    reported_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+
+
+class OutboxMessage(SQLModel, table=True):
+    """One message to one person, waiting for the sender; the per-recipient outbox."""
+
+    __tablename__ = "outbox_message"
+
+    id: int | None = Field(default=None, primary_key=True)
+    announcement_id: int | None = Field(
+        default=None,
+        sa_column=Column(Integer, ForeignKey("announcement.id", ondelete="CASCADE"), nullable=True, index=True),
+    )
+    chat_id: int = Field(sa_type=BigInteger)
+    text: str = Field(sa_type=Text)  # rendered in the recipient's language when queued
+    status: str = Field(default=DeliveryStatus.PENDING, sa_type=String(16), index=True)
+    attempts: int = Field(default=0)
+    not_before: datetime = Field(sa_type=UtcDateTime)
+    finished_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+
+
 def _tables(*models: type[SQLModel]) -> tuple[Table, ...]:
     return tuple(model.__table__ for model in models)  # type: ignore[attr-defined]
 
@@ -339,4 +377,6 @@ NETWORK_TABLES = _tables(
     EventPosting,
     Rsvp,
     MemberPreference,
+    Announcement,
+    OutboxMessage,
 )

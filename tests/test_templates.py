@@ -80,6 +80,11 @@ SAMPLES: dict[str, Any] = {
     "proposer": "Els <b>",
     "told": 3,
     "on": True,
+    "author": "Jan <b>",
+    "recipients": 12,
+    "sent": 10,
+    "unreachable": 1,
+    "failed": 1,
 }
 
 LABEL_SAMPLES: dict[str, Any] = {"chosen": True, "category": "vervoer", "on": False}

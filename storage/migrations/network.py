@@ -130,8 +130,33 @@ def _create_events(op: Operations) -> None:
     )
 
 
+def _create_outbox(op: Operations) -> None:
+    op.create_table(
+        "announcement",
+        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column("author_id", sa.BigInteger, nullable=False),
+        sa.Column("text", sa.Text, nullable=False),
+        sa.Column("created_at", UtcDateTime, nullable=False),
+        sa.Column("reported_at", UtcDateTime, nullable=True),
+    )
+    op.create_table(
+        "outbox_message",
+        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column("announcement_id", sa.Integer, sa.ForeignKey("announcement.id", ondelete="CASCADE"), nullable=True),
+        sa.Column("chat_id", sa.BigInteger, nullable=False),
+        sa.Column("text", sa.Text, nullable=False),
+        sa.Column("status", sa.String(16), nullable=False),
+        sa.Column("attempts", sa.Integer, nullable=False),
+        sa.Column("not_before", UtcDateTime, nullable=False),
+        sa.Column("finished_at", UtcDateTime, nullable=True),
+    )
+    op.create_index("ix_outbox_message_announcement_id", "outbox_message", ["announcement_id"])
+    op.create_index("ix_outbox_message_status", "outbox_message", ["status"])
+
+
 MIGRATIONS = (
     Migration(1, "audit log", _create_audit_log),
     Migration(2, "help requests, offers, relay, scheduled jobs, settings", _create_help_and_jobs),
     Migration(3, "events, RSVPs, member preferences", _create_events),
+    Migration(4, "announcements and the per-recipient outbox", _create_outbox),
 )
