@@ -78,6 +78,16 @@ class Tap(StrEnum):
     ANNOUNCE = "an"
     ANNOUNCE_NETWORK = "ak"  # args: network id
     ANNOUNCE_SEND = "as"
+    MEMBERS = "ml"  # args: network id, page
+    MEMBER = "mm"  # args: network id, person id
+    MEMBER_REMOVE = "mr"  # args: network id, person id
+    MEMBER_REMOVE_OK = "mo"  # args: network id, person id
+    MEMBER_PROMOTE = "mp"  # args: network id, person id
+    SETTINGS = "st"  # args: network id
+    SETTING = "sv"  # args: network id, setting name, value
+    EXPORT = "xp"  # args: network id
+    INVITE_KIND = "ik"  # args: network id, one | street
+    INVITE_REVOKE = "ir"  # args: invite code
 
 
 class BadButton(ValueError):

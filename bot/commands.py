@@ -29,6 +29,10 @@ MENU = Command("menu", None, Action.MENU)
 PENDING = Command("pending", "aanmeldingen", Action.REVIEW_JOINS, in_menu=False)
 INVITE = Command("invite", "uitnodigen", Action.INVITE, in_menu=False)
 NETWORKS = Command("networks", "netwerken", Action.MANAGE_NETWORKS, in_menu=False)
+MEMBERS = Command("members", "leden", Action.MANAGE_MEMBERS, in_menu=False)
+SETTINGS = Command("settings", "instellingen", Action.CHANGE_SETTINGS, in_menu=False)
+EXPORT = Command("export", "exporteren", Action.EXPORT, in_menu=False)
+STATS = Command("stats", "statistiek", Action.STATS, in_menu=False)
 ANNOUNCE = Command("announce", "bericht", Action.ANNOUNCE, in_menu=False)
 ANNOUNCE_ALL = Command("announceall", "berichtiedereen", Action.ANNOUNCE_ALL, in_menu=False)
 ASK = Command("ask", "vraag", Action.ASK_HELP)
@@ -56,6 +60,10 @@ ALL: tuple[Command, ...] = (
     NETWORKS,
     ANNOUNCE,
     ANNOUNCE_ALL,
+    MEMBERS,
+    SETTINGS,
+    EXPORT,
+    STATS,
 )
 
 

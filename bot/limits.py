@@ -14,3 +14,5 @@ UPDATE_MEMORY = timedelta(days=2)  # how long update ids are remembered against 
 PENDING_PAGE = 10
 REQUESTS_PAGE = 5
 BEHALF_TEXT_MAX = 120  # a name or a phone number typed in for a resident who phoned
+STREET_INVITE_USES = 50  # an invite for a flyer or the street's group chat
+STREET_INVITE_TTL = timedelta(days=30)

@@ -44,6 +44,7 @@ class AuditAction(StrEnum):
     DECLINED = "join_declined"
     JOINED_BY_INVITE = "joined_by_invite"
     INVITE_CREATED = "invite_created"
+    INVITE_REVOKED = "invite_revoked"
     APPOINTED = "verbinder_appointed"
     LEFT = "member_left"
 
@@ -155,6 +156,19 @@ class Memberships:
         await self._audit(network, created_by, AuditAction.INVITE_CREATED, None, now)
         return invite
 
+    async def revoke(self, actor: Standing, code: str, now: datetime) -> Network:
+        directory = self._stores.directory
+        invite = await directory.invite(code) if len(code) <= 32 else None
+        network = await directory.network(invite.network_id) if invite else None
+        if invite is None or network is None:
+            raise Refusal(Reason.STALE_BUTTON)
+        if not actor.may_in(network.id or 0, Action.INVITE):
+            raise Refusal(Reason.NOT_YOUR_NETWORK, network=network.name)
+        if not await directory.revoke_invite(code, now):
+            raise Refusal(Reason.STALE_BUTTON)
+        await self._audit(network, actor.person.id, AuditAction.INVITE_REVOKED, None, now)
+        return network
+
     async def join_by_invite(self, person: Person, code: str, now: datetime) -> JoinResult:
         directory = self._stores.directory
         invite = await directory.invite(code) if len(code) <= 32 else None
@@ -216,6 +230,15 @@ class Memberships:
             await directory.set_role(membership_id=membership.id, role=MemberRole.BUURTVERBINDER)
         await self._audit(network, by, AuditAction.APPOINTED, person_id, now)
         return person
+
+    async def appoint_by(self, actor: Standing, network: Network, person_id: int, now: datetime) -> Person:
+        """A buurtverbinder (or the community manager) makes a member of their network buurtverbinder."""
+        if not actor.may_in(network.id or 0, Action.APPOINT_VERBINDER):
+            raise Refusal(Reason.NOT_YOUR_NETWORK, network=network.name)
+        membership = await self._stores.directory.membership_of(person_id, network.id or 0)
+        if membership is None or membership.status != MembershipStatus.ACTIVE:
+            raise Refusal(Reason.STALE_BUTTON)
+        return await self.appoint(network, person_id, by=actor.person.id, now=now)
 
     async def members(self, network_id: int) -> Sequence[Person]:
         return await self._stores.directory.people_with_role(network_id, MemberRole.MEMBER)

@@ -39,6 +39,10 @@ class Action(StrEnum):
     VIEW_EVENTS = "view_events"
     ANNOUNCE = "announce"
     ANNOUNCE_ALL = "announce_all"
+    MANAGE_MEMBERS = "manage_members"
+    CHANGE_SETTINGS = "change_settings"
+    EXPORT = "export"
+    STATS = "stats"
 
 
 _EVERYONE = frozenset(Role)
@@ -60,7 +64,7 @@ PERMISSIONS: Mapping[Action, frozenset[Role]] = {
     Action.REVIEW_JOINS: _CONNECTORS,
     Action.INVITE: _CONNECTORS,
     Action.MANAGE_NETWORKS: _MANAGERS,
-    Action.APPOINT_VERBINDER: _MANAGERS,
+    Action.APPOINT_VERBINDER: _CONNECTORS,  # within their own network; checked per network
     Action.ASK_HELP: _MEMBERS,
     Action.OFFER_HELP: _MEMBERS,
     Action.VIEW_REQUESTS: _MEMBERS,
@@ -72,6 +76,10 @@ PERMISSIONS: Mapping[Action, frozenset[Role]] = {
     Action.VIEW_EVENTS: _MEMBERS,
     Action.ANNOUNCE: _CONNECTORS,
     Action.ANNOUNCE_ALL: _MANAGERS,
+    Action.MANAGE_MEMBERS: _CONNECTORS,
+    Action.CHANGE_SETTINGS: _CONNECTORS,
+    Action.EXPORT: _CONNECTORS,
+    Action.STATS: _CONNECTORS,
 }
 
 

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from bot.activities import Activities
     from bot.announcements import Announcements
     from bot.help import Help
+    from bot.network_admin import NetworkAdmin
     from bot.outbox import Outbox
 
 Labels = Callable[..., str]  # label(name, **values) in one person's language
@@ -46,6 +47,7 @@ class Village:
     activities: Activities
     outbox: Outbox
     announcements: Announcements
+    admin: NetworkAdmin
     bot_username: str = ""
 
     @classmethod
@@ -78,17 +80,20 @@ class Village:
             activities=None,  # type: ignore[arg-type]
             outbox=None,  # type: ignore[arg-type]
             announcements=None,  # type: ignore[arg-type]
+            admin=None,  # type: ignore[arg-type]
             bot_username=settings.bot_username,
         )
         from bot.activities import Activities
         from bot.announcements import Announcements
         from bot.help import Help
+        from bot.network_admin import NetworkAdmin
         from bot.outbox import Outbox
 
         village.help = Help(village)
         village.activities = Activities(village)
         village.outbox = Outbox(village, budget)
         village.announcements = Announcements(village)
+        village.admin = NetworkAdmin(village)
         return village
 
     def labels_for(self, language: str) -> Labels:

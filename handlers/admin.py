@@ -6,7 +6,14 @@ from bot import commands
 from bot.buttons import Tap, encode
 from bot.context import Context
 from bot.flows import Flow, Step
-from bot.limits import NETWORK_NAME_MAX, PENDING_PAGE
+from bot.limits import (
+    INVITE_TTL,
+    INVITE_USES,
+    NETWORK_NAME_MAX,
+    PENDING_PAGE,
+    STREET_INVITE_TTL,
+    STREET_INVITE_USES,
+)
 from bot.networks import split_streets
 from bot.permissions import Action
 from bot.refusals import Reason, Refusal
@@ -24,6 +31,8 @@ def register(router: Router) -> None:
     router.command(commands.INVITE, invite)
     router.tap(Tap.INVITE, Action.INVITE, invite)
     router.tap(Tap.INVITE_FOR, Action.INVITE, invite_for)
+    router.tap(Tap.INVITE_KIND, Action.INVITE, invite_kind_chosen)
+    router.tap(Tap.INVITE_REVOKE, Action.INVITE, revoke_invite)
     router.command(commands.NETWORKS, networks)
     router.tap(Tap.NETWORKS, Action.MANAGE_NETWORKS, networks)
     router.tap(Tap.NETWORK_SHOW, Action.MANAGE_NETWORKS, show_network)
@@ -113,7 +122,34 @@ async def invite_for(ctx: Context) -> None:
 
 
 async def _send_invite(ctx: Context, network: Network) -> None:
-    created = await ctx.village.memberships.invite(network, created_by=ctx.person.id, now=ctx.now)
+    """Offers the two kinds of invite, and lists the ones still valid with a revoke button."""
+    active = await ctx.village.stores.directory.active_invites(network.id or 0, ctx.now)
+    rows = [
+        Button(ctx.label("invite_one"), encode(Tap.INVITE_KIND, network.id, "one")),
+        Button(ctx.label("invite_street"), encode(Tap.INVITE_KIND, network.id, "street")),
+        *(
+            Button(ctx.label("revoke_invite", code=i.code, uses=i.uses), encode(Tap.INVITE_REVOKE, i.code))
+            for i in active
+        ),
+    ]
+    await ctx.reply("admin/invite_kind", buttons=keyboard(*rows), network=network.name, active=len(active))
+
+
+async def invite_kind_chosen(ctx: Context) -> None:
+    network = await ctx.village.networks.by_id(ctx.int_arg(0))
+    if not ctx.standing.may_in(network.id or 0, Action.INVITE):
+        raise Refusal(Reason.NOT_YOUR_NETWORK, network=network.name)
+    kind = ctx.pressed.args[1] if ctx.pressed and len(ctx.pressed.args) > 1 else ""
+    if kind not in ("one", "street"):
+        raise Refusal(Reason.STALE_BUTTON)
+    street = kind == "street"
+    created = await ctx.village.memberships.invite(
+        network,
+        created_by=ctx.person.id,
+        now=ctx.now,
+        max_uses=STREET_INVITE_USES if street else INVITE_USES,
+        valid_for=STREET_INVITE_TTL if street else INVITE_TTL,
+    )
     await ctx.reply(
         "admin/invite_link",
         link=ctx.village.deep_link(created.code),
@@ -122,6 +158,12 @@ async def _send_invite(ctx: Context, network: Network) -> None:
         uses=created.max_uses,
         expires_at=created.expires_at,
     )
+
+
+async def revoke_invite(ctx: Context) -> None:
+    code = ctx.pressed.args[0] if ctx.pressed and ctx.pressed.args else ""
+    network = await ctx.village.memberships.revoke(ctx.standing, code, ctx.now)
+    await ctx.replace("admin/invite_revoked", network=network.name, code=code)
 
 
 # --- networks (community manager) -------------------------------------------------------------
@@ -165,7 +207,7 @@ async def appoint(ctx: Context) -> None:
     person = next((p for p in members if p.id == person_id), None)
     if person is None:
         raise Refusal(Reason.STALE_BUTTON)
-    await ctx.village.memberships.appoint(network, person_id, by=ctx.person.id, now=ctx.now)
+    await ctx.village.memberships.appoint_by(ctx.standing, network, person_id, ctx.now)
     await ctx.replace("admin/appointed", name=person.name, network=network.name)
     await ctx.tell(person, "admin/you_are_verbinder", network=network.name)
 

@@ -24,6 +24,8 @@ def main_menu(label: Labels, standing: Standing) -> Keyboard:
         rows.append(Button(label("menu_pending"), encode(Tap.PENDING)))
         rows.append(Button(label("menu_invite"), encode(Tap.INVITE)))
         rows.append(Button(label("menu_announce"), encode(Tap.ANNOUNCE)))
+        rows.append(Button(label("menu_members"), encode(Tap.MEMBERS)))
+        rows.append(Button(label("menu_settings"), encode(Tap.SETTINGS)))
     if standing.may(Action.MANAGE_NETWORKS):
         rows.append(Button(label("menu_networks"), encode(Tap.NETWORKS)))
     rows.append(Button(label("menu_language"), encode(Tap.LANGUAGE_MENU)))

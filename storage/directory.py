@@ -170,6 +170,23 @@ class DirectoryStore(Store):
         async with self.transaction() as session:
             return (await session.exec(select(func.min(Network.next_job_at)))).one()
 
+    async def set_join_policy(self, network_id: int, policy: JoinPolicy) -> None:
+        async with self.transaction() as session:
+            await session.exec(update(Network).where(col(Network.id) == network_id).values(join_policy=policy))
+
+    async def count_joined_since(self, network_id: int, since: datetime) -> int:
+        async with self.transaction() as session:
+            query = (
+                select(func.count())
+                .select_from(Membership)
+                .where(
+                    Membership.network_id == network_id,
+                    Membership.status == MembershipStatus.ACTIVE,
+                    col(Membership.decided_at) >= since,
+                )
+            )
+            return int((await session.exec(query)).one())
+
     # --- memberships ---------------------------------------------------------------------
 
     async def memberships_of(self, person_id: int) -> list[MembershipView]:
@@ -322,6 +339,23 @@ class DirectoryStore(Store):
     async def invite(self, code: str) -> Invite | None:
         async with self.transaction() as session:
             return await session.get(Invite, code)
+
+    async def active_invites(self, network_id: int, now: datetime) -> Sequence[Invite]:
+        async with self.transaction() as session:
+            query = select(Invite).where(
+                Invite.network_id == network_id,
+                col(Invite.revoked_at).is_(None),
+                (col(Invite.expires_at).is_(None)) | (col(Invite.expires_at) > now),
+                (col(Invite.max_uses).is_(None)) | (col(Invite.uses) < col(Invite.max_uses)),
+            )
+            return (await session.exec(query.order_by(col(Invite.created_at)))).all()
+
+    async def revoke_invite(self, code: str, now: datetime) -> bool:
+        async with self.transaction() as session:
+            result = await session.exec(
+                update(Invite).where(col(Invite.code) == code, col(Invite.revoked_at).is_(None)).values(revoked_at=now)
+            )
+            return bool(result.rowcount)
 
     async def use_invite(self, code: str, now: datetime) -> bool:
         """Counts one use of a valid invite; False if it is unknown, revoked, expired or used up."""

@@ -77,6 +77,7 @@ async def test_piet_joins_by_invite_link_at_once(village: Village) -> None:
 
 async def test_jan_makes_an_invite_in_chat(village: Village) -> None:
     await village.jan.says("/uitnodigen")
+    await village.jan.taps("Voor één persoon")
     text = village.jan.last_text
     assert "https://t.me/buurtbot_test?start=" in text
     code = text.split("?start=")[1].split()[0]

@@ -85,9 +85,28 @@ SAMPLES: dict[str, Any] = {
     "sent": 10,
     "unreachable": 1,
     "failed": 1,
+    "is_verbinder": True,
+    "since": datetime(2026, 3, 1, 10, 0, tzinfo=UTC),
+    "join_policy": "approval",
+    "escalation_hours": 24,
+    "reminder_hours": [24, 2],
+    "proposals": False,
+    "files": ["a.csv", "b.csv"],
+    "figures": [],
+    "village": True,
+    "total_members": 12,
+    "active": 2,
 }
 
-LABEL_SAMPLES: dict[str, Any] = {"chosen": True, "category": "vervoer", "on": False}
+LABEL_SAMPLES: dict[str, Any] = {
+    "chosen": True,
+    "category": "vervoer",
+    "on": False,
+    "verbinder": True,
+    "policy": "open",
+    "hours": "24,2",
+    "uses": 3,
+}
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,87 @@
+"""Who may do what: every admin command and admin button, tried by everyone who might try it."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.buttons import Tap, encode
+from tests.conftest import CM_ID, Village
+from tests.test_help_scenarios import member
+
+REFUSED = ("Dat kunt u hier niet doen", "U bent geen buurtverbinder van", "geen lid")
+
+COMMANDS = ["/aanmeldingen", "/uitnodigen", "/bericht", "/leden", "/instellingen", "/exporteren", "/statistiek"]
+MANAGER_COMMANDS = ["/netwerken", "/berichtiedereen"]
+
+# who: (may use the network admin commands, may use the village-wide commands, may act on Breugel-Noord)
+EXPECTED = {
+    "stranger": (False, False, False),
+    "resident": (False, False, False),
+    "other_verbinder": (True, False, False),
+    "verbinder": (True, False, True),
+    "manager": (True, True, True),
+}
+
+
+def refused(text: str) -> bool:
+    return any(fragment in text for fragment in REFUSED)
+
+
+@pytest.mark.parametrize("who", list(EXPECTED))
+async def test_the_permission_matrix(village: Village, who: str) -> None:
+    anna = await member(village, "Anna")  # a resident of Breugel-Noord, also the subject of admin buttons
+    people = {
+        "stranger": village.person("Vreemde"),
+        "resident": await member(village, "Piet"),
+        "other_verbinder": village.marieke,
+        "verbinder": village.jan,
+        "manager": village.person("Karin", user_id=CM_ID),
+    }
+    person = people[who]
+    await person.says("/start")
+    network_commands, village_commands, acts_on_noord = EXPECTED[who]
+
+    for command in COMMANDS:
+        await person.says(command)
+        assert refused(person.last_text) != network_commands, (who, command, person.last_text)
+        await person.says("/stop")
+    for command in MANAGER_COMMANDS:
+        await person.says(command)
+        assert refused(person.last_text) != village_commands, (who, command, person.last_text)
+        await person.says("/stop")
+
+    app = village.bot.village
+    noord = village.noord.id
+    pending = await member(village, "Els", village.centrum)  # someone to take out of the wrong network
+    invite = await app.memberships.invite(village.noord, created_by=None, now=app.clock.now())
+    joiner = village.person("Wim")
+    await joiner.says("/start")
+    await joiner.says("Kerkstraat")
+    await joiner.taps("Ja")
+    wim = await app.stores.directory.membership_of(joiner.id, noord or 0)
+    assert wim is not None
+    buttons = {
+        "approve a join": encode(Tap.APPROVE, wim.id),
+        "list members": encode(Tap.MEMBERS, noord),
+        "make buurtverbinder": encode(Tap.MEMBER_PROMOTE, noord, anna.id),
+        "remove a member": encode(Tap.MEMBER_REMOVE_OK, noord, anna.id),
+        "change a setting": encode(Tap.SETTING, noord, "eh", "48"),
+        "export": encode(Tap.EXPORT, noord),
+        "make an invite": encode(Tap.INVITE_KIND, noord, "one"),
+        "revoke an invite": encode(Tap.INVITE_REVOKE, invite.code),
+    }
+    for name, data in buttons.items():
+        before = len(person.answers)
+        await person.press(person.last, data)
+        answered = person.answers[before:]
+        refusal = any(refused(text) for text in answered)
+        assert refusal != acts_on_noord, (who, name, answered)
+    del pending
+
+    membership = await app.stores.directory.membership_of(anna.id, noord or 0)
+    assert membership is not None
+    removed = membership.status == "left"
+    assert removed == acts_on_noord  # only someone allowed changed anything
+    async with app.stores.network("breugel-noord") as store:
+        log = [entry.action for entry in await store.audit_log()]
+    assert ("member_removed" in log) == acts_on_noord and ("setting_changed" in log) == acts_on_noord
