@@ -72,6 +72,12 @@ class Announcements:
             )
             for person in people
         ]
+        language = self._village.settings.default_language
+        for group in await self._village.groups.groups_of(network):  # the street's linked groups too
+            text_for_group = renderer.render(
+                language, "announcement/message", network=network.name, author=standing.person.name, text=text
+            )
+            messages.append((group, text_for_group))
         await self._village.outbox.queue(network, announcement, messages)
         return Queued(network, announcement, len(messages))
 

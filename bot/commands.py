@@ -33,6 +33,8 @@ MEMBERS = Command("members", "leden", Action.MANAGE_MEMBERS, in_menu=False)
 SETTINGS = Command("settings", "instellingen", Action.CHANGE_SETTINGS, in_menu=False)
 EXPORT = Command("export", "exporteren", Action.EXPORT, in_menu=False)
 STATS = Command("stats", "statistiek", Action.STATS, in_menu=False)
+LINK = Command("link", "koppel", Action.LINK_GROUP, in_menu=False)
+UNLINK = Command("unlink", "ontkoppel", Action.LINK_GROUP, in_menu=False)
 ANNOUNCE = Command("announce", "bericht", Action.ANNOUNCE, in_menu=False)
 ANNOUNCE_ALL = Command("announceall", "berichtiedereen", Action.ANNOUNCE_ALL, in_menu=False)
 ASK = Command("ask", "vraag", Action.ASK_HELP)
@@ -64,6 +66,8 @@ ALL: tuple[Command, ...] = (
     SETTINGS,
     EXPORT,
     STATS,
+    LINK,
+    UNLINK,
 )
 
 

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from bot.buttons import BadButton, Pressed
-from bot.events import ButtonPress, Event, Message
+from bot.events import ButtonPress, Event, JoinRequest, Message
 from bot.flows import Flow, Step
 from bot.people import Standing
 from bot.refusals import Reason, Refusal
@@ -38,6 +38,9 @@ class Context:
 
     @property
     def chat_id(self) -> int:
+        """Where replies go: the chat of the event (for a join request: the asker's private chat)."""
+        if isinstance(self.event, JoinRequest):
+            return self.event.private_chat_id
         return self.event.chat.id
 
     @property

@@ -9,7 +9,7 @@ from collections.abc import Callable, Sequence
 
 from bot import commands
 from bot.context import Context
-from bot.events import ButtonPress, Event, event_from_json, event_to_json
+from bot.events import ButtonPress, Event, JoinRequest, event_from_json, event_to_json
 from bot.limits import UPDATE_MEMORY
 from bot.port import CommandMenu, MenuCommand, OutboundPort
 from bot.refusals import Refusal
@@ -140,7 +140,8 @@ class Buurtbot:
         now = village.clock.now()
         person = await village.people.seen(event.sender, now)
         standing = await village.people.standing(person)
-        flow = await village.flows.current(person.id, event.chat.id, now)
+        flow_chat = event.private_chat_id if isinstance(event, JoinRequest) else event.chat.id
+        flow = await village.flows.current(person.id, flow_chat, now)
         ctx = Context(village, event, standing, flow, now)
         try:
             await self.router.route(ctx)

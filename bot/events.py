@@ -64,7 +64,17 @@ class ButtonPress:
     press_id: str
 
 
-Event = Message | ButtonPress
+@dataclass(frozen=True)
+class JoinRequest:
+    """Someone asked to join a group the bot manages; `private_chat_id` lets the bot write to them."""
+
+    update_id: int | None
+    sender: Sender
+    chat: ChatRef
+    private_chat_id: int
+
+
+Event = Message | ButtonPress | JoinRequest
 
 
 def event_to_json(event: Event) -> str:
@@ -82,6 +92,8 @@ def event_from_json(text: str) -> Event:
         return Message(sender=sender, chat=chat, **data)
     if kind == "ButtonPress":
         return ButtonPress(sender=sender, chat=chat, **data)
+    if kind == "JoinRequest":
+        return JoinRequest(sender=sender, chat=chat, **data)
     raise ValueError(f"unknown event kind {kind!r}")
 
 

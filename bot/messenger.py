@@ -10,6 +10,7 @@ from typing import Protocol, TypeVar
 from bot.port import (
     BlockedByUser,
     ChatNotFound,
+    DoorError,
     MessageGone,
     MessageNotModified,
     OutboundPort,
@@ -80,6 +81,14 @@ class Messenger:
             return False
         except (BlockedByUser, ChatNotFound) as error:
             log.info("chat %s unreachable for an edit: %s", chat_id, error)
+            return False
+        return True
+
+    async def decide_join_request(self, chat_id: int, user_id: int, *, approve: bool) -> bool:
+        try:
+            await _with_retries(lambda: self.port.decide_join_request(chat_id, user_id, approve=approve))
+        except DoorError as error:  # the request was withdrawn or already handled in the group
+            log.info("join request of %s in %s could not be decided: %s", user_id, chat_id, error)
             return False
         return True
 

@@ -31,7 +31,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 PACE = 0.95  # stay just under the configured rate, so a sliding one-second window never exceeds it
-PER_CHAT_GAP_S = 1.0
+PER_CHAT_GAP_S = 1.0  # a private chat: at most one message a second
+PER_GROUP_GAP_S = 3.0  # a group: at most twenty a minute
 MAX_ATTEMPTS = 5
 IN_FLIGHT = 8  # sends under way at once
 BATCH = 200
@@ -224,7 +225,8 @@ class Outbox:
 
     async def _send_one(self, network: Network, row: OutboxMessage) -> None:
         assert row.id is not None
-        gap = PER_CHAT_GAP_S - (time.monotonic() - self._last_send.get(row.chat_id, 0.0))
+        spacing = PER_GROUP_GAP_S if row.chat_id < 0 else PER_CHAT_GAP_S
+        gap = spacing - (time.monotonic() - self._last_send.get(row.chat_id, 0.0))
         if gap > 0:
             await asyncio.sleep(gap)
         await self.budget.for_broadcast()

@@ -43,6 +43,7 @@ class Action(StrEnum):
     CHANGE_SETTINGS = "change_settings"
     EXPORT = "export"
     STATS = "stats"
+    LINK_GROUP = "link_group"
 
 
 _EVERYONE = frozenset(Role)
@@ -80,6 +81,7 @@ PERMISSIONS: Mapping[Action, frozenset[Role]] = {
     Action.CHANGE_SETTINGS: _CONNECTORS,
     Action.EXPORT: _CONNECTORS,
     Action.STATS: _CONNECTORS,
+    Action.LINK_GROUP: _CONNECTORS,
 }
 
 

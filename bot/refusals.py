@@ -31,6 +31,9 @@ class Reason(StrEnum):
     NOT_A_NUMBER = "not_a_number"
     EVENT_CLOSED = "event_closed"
     EVENT_FULL = "event_full"
+    GROUP_ONLY = "group_only"
+    SAY_WHICH_NETWORK = "say_which_network"
+    NOT_LINKED = "not_linked"
 
 
 class Refusal(Exception):

@@ -9,7 +9,7 @@ from bot import commands
 from bot.buttons import BadButton, Tap, decode
 from bot.commands import Command
 from bot.context import Context
-from bot.events import ButtonPress, Message, parse_command
+from bot.events import ButtonPress, JoinRequest, Message, parse_command
 from bot.flows import Flow, Step
 from bot.permissions import Action
 from bot.refusals import Reason, Refusal
@@ -30,6 +30,7 @@ class Router:
         self._taps: dict[Tap, Route] = {}
         self._steps: dict[tuple[str, str], Route] = {}
         self._unknown_command: Handler | None = None
+        self._join_request: Handler | None = None
         self._otherwise: Handler | None = None
 
     # --- registration ---------------------------------------------------------------------
@@ -50,6 +51,10 @@ class Router:
     def unknown_command(self, handler: Handler) -> None:
         self._unknown_command = handler
 
+    def join_request(self, handler: Handler) -> None:
+        """Someone asked to join a group the bot manages."""
+        self._join_request = handler
+
     def otherwise(self, handler: Handler) -> None:
         """Text outside any flow, in a private chat."""
         self._otherwise = handler
@@ -64,6 +69,9 @@ class Router:
     async def route(self, ctx: Context) -> None:
         if isinstance(ctx.event, ButtonPress):
             await self._route_press(ctx)
+        elif isinstance(ctx.event, JoinRequest):
+            if self._join_request is not None:
+                await self._join_request(ctx)
         else:
             await self._route_message(ctx, ctx.event)
 

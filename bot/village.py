@@ -23,6 +23,7 @@ from storage.stores import Stores
 if TYPE_CHECKING:
     from bot.activities import Activities
     from bot.announcements import Announcements
+    from bot.groups import Groups
     from bot.help import Help
     from bot.network_admin import NetworkAdmin
     from bot.outbox import Outbox
@@ -48,6 +49,7 @@ class Village:
     outbox: Outbox
     announcements: Announcements
     admin: NetworkAdmin
+    groups: Groups
     bot_username: str = ""
 
     @classmethod
@@ -81,10 +83,12 @@ class Village:
             outbox=None,  # type: ignore[arg-type]
             announcements=None,  # type: ignore[arg-type]
             admin=None,  # type: ignore[arg-type]
+            groups=None,  # type: ignore[arg-type]
             bot_username=settings.bot_username,
         )
         from bot.activities import Activities
         from bot.announcements import Announcements
+        from bot.groups import Groups
         from bot.help import Help
         from bot.network_admin import NetworkAdmin
         from bot.outbox import Outbox
@@ -94,6 +98,7 @@ class Village:
         village.outbox = Outbox(village, budget)
         village.announcements = Announcements(village)
         village.admin = NetworkAdmin(village)
+        village.groups = Groups(village)
         return village
 
     def labels_for(self, language: str) -> Labels:

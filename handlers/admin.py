@@ -60,6 +60,7 @@ async def _decide(ctx: Context, *, approve: bool) -> None:
         "admin/join_decided", approved=approve, name=decision.resident.name, network=decision.network.name
     )
     resident = decision.resident
+    await ctx.village.groups.let_in(resident, decision.network, approve=approve)
     standing = await ctx.village.people.standing(resident)
     template = "onboarding/approved" if approve else "onboarding/declined"
     await ctx.tell(

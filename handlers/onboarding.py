@@ -123,6 +123,8 @@ async def _tell_outcome(ctx: Context, result: JoinResult, street: str | None = N
                 network=network,
             )
         return
+    if result.outcome == JoinOutcome.JOINED:
+        await ctx.village.groups.let_in(ctx.person, result.network)
     standing = await ctx.village.people.standing(ctx.person)
     template = {
         JoinOutcome.JOINED: "onboarding/joined",

@@ -131,6 +131,32 @@ class ProcessedUpdate(SQLModel, table=True):
     handled_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
 
 
+class LinkedGroup(SQLModel, table=True):
+    """A street's Telegram group, tied to its network by a buurtverbinder with /link."""
+
+    __tablename__ = "linked_group"
+
+    chat_id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    network_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("network.id", ondelete="CASCADE"), nullable=False, index=True)
+    )
+    title: str = Field(default="", sa_type=String(200))
+    linked_by: int = Field(sa_type=BigInteger)
+    linked_at: datetime = Field(sa_type=UtcDateTime)
+
+
+class GroupJoinRequest(SQLModel, table=True):
+    """Someone who asked to join a linked group and waits to become a member of the network first."""
+
+    __tablename__ = "group_join_request"
+
+    chat_id: int = Field(
+        sa_column=Column(BigInteger, ForeignKey("linked_group.chat_id", ondelete="CASCADE"), primary_key=True)
+    )
+    person_id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    requested_at: datetime = Field(sa_type=UtcDateTime)
+
+
 # --- network store ---------------------------------------------------------------------------
 
 
@@ -364,7 +390,18 @@ def _tables(*models: type[SQLModel]) -> tuple[Table, ...]:
     return tuple(model.__table__ for model in models)  # type: ignore[attr-defined]
 
 
-DIRECTORY_TABLES = _tables(Network, Street, Person, Membership, Conversation, Invite, ContactRequest, ProcessedUpdate)
+DIRECTORY_TABLES = _tables(
+    Network,
+    Street,
+    Person,
+    Membership,
+    Conversation,
+    Invite,
+    ContactRequest,
+    ProcessedUpdate,
+    LinkedGroup,
+    GroupJoinRequest,
+)
 NETWORK_TABLES = _tables(
     AuditEntry,
     HelpRequest,

@@ -96,6 +96,8 @@ SAMPLES: dict[str, Any] = {
     "village": True,
     "total_members": 12,
     "active": 2,
+    "group": "Kerkstraat <b>",
+    "slugs": "breugel-noord, son-centrum",
 }
 
 LABEL_SAMPLES: dict[str, Any] = {

@@ -34,7 +34,7 @@ from aiogram.types import Message as TgMessage
 from aiogram.types import User as TgUser
 
 from bot.core import Buurtbot
-from bot.events import ButtonPress, ChatKind, ChatRef, Event, Message, Sender
+from bot.events import ButtonPress, ChatKind, ChatRef, Event, JoinRequest, Message, Sender
 from bot.port import (
     BlockedByUser,
     ChatNotFound,
@@ -50,7 +50,7 @@ from bot.transports.errors import door_error_for_bad_request
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-ALLOWED_UPDATES = ["message", "callback_query"]
+ALLOWED_UPDATES = ["message", "callback_query", "chat_join_request"]
 
 
 class AiogramPort:
@@ -77,6 +77,12 @@ class AiogramPort:
         document = BufferedInputFile(content, filename=filename)
         sent = await _mapped(lambda: self.bot.send_document(chat_id, document, caption=caption))
         return sent.message_id
+
+    async def decide_join_request(self, chat_id: int, user_id: int, *, approve: bool) -> None:
+        if approve:
+            await _mapped(lambda: self.bot.approve_chat_join_request(chat_id, user_id))
+        else:
+            await _mapped(lambda: self.bot.decline_chat_join_request(chat_id, user_id))
 
     async def set_commands(self, menus: Sequence[CommandMenu]) -> None:
         for menu in menus:
@@ -129,6 +135,14 @@ def event_from_update(update: Update) -> Event | None:
         return Message(
             update.update_id, _sender(message.from_user), _chat(message), message.text or "", message.message_id
         )
+    request = update.chat_join_request
+    if request is not None:
+        chat = ChatRef(
+            request.chat.id,
+            ChatKind.SUPERGROUP if request.chat.type == "supergroup" else ChatKind.GROUP,
+            request.chat.title,
+        )
+        return JoinRequest(update.update_id, _sender(request.from_user), chat, request.user_chat_id)
     query = update.callback_query
     if query is not None:
         if query.message is not None:
@@ -155,6 +169,7 @@ class AiogramRuntime:
         self.dispatcher = Dispatcher()
         self.dispatcher.message.register(self._on_update)
         self.dispatcher.callback_query.register(self._on_update)
+        self.dispatcher.chat_join_request.register(self._on_update)
         self._polling: asyncio.Task[None] | None = None
 
     async def open(self) -> str:

@@ -74,6 +74,7 @@ class MemoryDoor:
     log: list[DoorEvent] = field(default_factory=list)
     menus: Sequence[CommandMenu] = ()
     files: list[SentFile] = field(default_factory=list)
+    join_decisions: list[tuple[int, int, bool]] = field(default_factory=list)
     unreachable: set[int] = field(default_factory=set)
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
@@ -100,6 +101,9 @@ class MemoryDoor:
 
     async def set_commands(self, menus: Sequence[CommandMenu]) -> None:
         self.menus = menus
+
+    async def decide_join_request(self, chat_id: int, user_id: int, *, approve: bool) -> None:
+        self.join_decisions.append((chat_id, user_id, approve))
 
     async def send_document(self, chat_id: int, filename: str, content: bytes, caption: str | None = None) -> int:
         if chat_id in self.unreachable:

@@ -26,7 +26,7 @@ from telegram.ext import Updater
 from telegram.request import HTTPXRequest
 
 from bot.core import Buurtbot
-from bot.events import ButtonPress, ChatKind, ChatRef, Event, Message, Sender
+from bot.events import ButtonPress, ChatKind, ChatRef, Event, JoinRequest, Message, Sender
 from bot.port import (
     BlockedByUser,
     CommandMenu,
@@ -41,7 +41,7 @@ from bot.transports.errors import door_error_for_bad_request
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-ALLOWED_UPDATES = ["message", "callback_query"]
+ALLOWED_UPDATES = ["message", "callback_query", "chat_join_request"]
 POLL_TIMEOUT_S = 10
 
 
@@ -78,6 +78,12 @@ class PtbPort:
         document = InputFile(content, filename=filename)
         sent = await _mapped(lambda: self.bot.send_document(chat_id, document, caption=caption, parse_mode="HTML"))
         return sent.message_id
+
+    async def decide_join_request(self, chat_id: int, user_id: int, *, approve: bool) -> None:
+        if approve:
+            await _mapped(lambda: self.bot.approve_chat_join_request(chat_id, user_id))
+        else:
+            await _mapped(lambda: self.bot.decline_chat_join_request(chat_id, user_id))
 
     async def set_commands(self, menus: Sequence[CommandMenu]) -> None:
         for menu in menus:
@@ -127,6 +133,9 @@ def event_from_update(update: Update) -> Event | None:
         return Message(
             update.update_id, _sender(message.from_user), _chat(message.chat), message.text or "", message.message_id
         )
+    request = update.chat_join_request
+    if request is not None:
+        return JoinRequest(update.update_id, _sender(request.from_user), _chat(request.chat), request.user_chat_id)
     query = update.callback_query
     if query is not None:
         if query.message is not None:

@@ -102,9 +102,30 @@ def _index_the_next_job_of_each_network(op: Operations) -> None:
     op.create_index("ix_network_next_job_at", "network", ["next_job_at"])
 
 
+def _link_groups(op: Operations) -> None:
+    op.create_table(
+        "linked_group",
+        sa.Column("chat_id", sa.BigInteger, primary_key=True, autoincrement=False),
+        sa.Column("network_id", sa.Integer, sa.ForeignKey("network.id", ondelete="CASCADE"), nullable=False),
+        sa.Column("title", sa.String(200), nullable=False),
+        sa.Column("linked_by", sa.BigInteger, nullable=False),
+        sa.Column("linked_at", UtcDateTime, nullable=False),
+    )
+    op.create_index("ix_linked_group_network_id", "linked_group", ["network_id"])
+    op.create_table(
+        "group_join_request",
+        sa.Column(
+            "chat_id", sa.BigInteger, sa.ForeignKey("linked_group.chat_id", ondelete="CASCADE"), primary_key=True
+        ),
+        sa.Column("person_id", sa.BigInteger, primary_key=True, autoincrement=False),
+        sa.Column("requested_at", UtcDateTime, nullable=False),
+    )
+
+
 MIGRATIONS = (
     Migration(1, "networks, streets, people, memberships, flows, invites", _create_tables),
     Migration(2, "updates are kept until handled", _keep_updates_until_handled),
     Migration(3, "people who blocked the bot", _remember_unreachable_people),
     Migration(4, "when each network's next scheduled job is due", _index_the_next_job_of_each_network),
+    Migration(5, "Telegram groups linked to networks, and who waits to join them", _link_groups),
 )

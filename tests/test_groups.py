@@ -1,0 +1,76 @@
+"""A street's Telegram group: linked by its buurtverbinder, members let in at once, strangers after joining."""
+
+from __future__ import annotations
+
+import pytest
+
+import bot.transports.aiogram_door
+import bot.transports.ptb_door  # noqa: F401 - both runtimes take a while to import; pay it at collection
+from bot.clock import ManualClock
+from bot.replies import html_to_plain
+from bot.settings import Settings
+from tests.doors import TelegramHarness, Who, start_door
+from tests.fakebotapi import FakeBotAPI
+from tests.test_scenarios import ANNA, JAN, KEES, MARIEKE, seed
+
+GROUP = -100_777
+
+
+def decisions(api: FakeBotAPI) -> list[tuple[str, int]]:
+    return [(name, int(params["user_id"])) for name, params in api.calls if name.endswith("ChatJoinRequest")]
+
+
+@pytest.mark.parametrize("door_name", ["aiogram-polling", "ptb-webhook"])
+async def test_members_are_let_in_and_strangers_join_the_network_first(
+    door_name: str, settings: Settings, clock: ManualClock
+) -> None:
+    async with FakeBotAPI(token="123456:GROUP") as api:
+        door = await start_door(door_name, settings, clock, api, seed)
+        assert isinstance(door, TelegramHarness)
+        handled = door.handled
+
+        # Marieke is a buurtverbinder, but not of Breugel-Noord: she cannot link it.
+        update = api.push_message(
+            MARIEKE, "/koppel breugel-noord", first_name="Marieke", chat_id=GROUP, chat_type="supergroup"
+        )
+        await handled.wait(update)
+        update = api.push_message(JAN, "/koppel", first_name="Jan", chat_id=GROUP, chat_type="supergroup")
+        await handled.wait(update)
+        said = [html_to_plain(record["text"] or "") for record in api.messages_to(GROUP)]
+        assert "Dat kunt u hier niet doen" in said[-2] and "hoort nu bij buurtnetwerk Breugel-Noord" in said[-1]
+
+        anna = Who(door, "Anna", ANNA)
+        await anna.says("/start")
+        await anna.says("Kerkstraat")
+        await anna.taps("Ja")
+        jan = Who(door, "Jan", JAN)
+        await jan.taps("Toelaten")
+
+        await handled.wait(api.push_chat_join_request(ANNA, GROUP, first_name="Anna"))
+        assert decisions(api) == [("approveChatJoinRequest", ANNA)]  # a member: at once
+
+        await handled.wait(api.push_chat_join_request(KEES, GROUP, first_name="Kees"))
+        assert len(decisions(api)) == 1  # a stranger waits
+        kees = Who(door, "Kees", KEES)
+        assert "eerst wordt u lid daarvan" in kees.last.text
+        await kees.says("Nieuwstraat 4")
+        await kees.taps("Ja")
+        assert "Kees wil lid worden" in jan.last.text
+        await jan.taps("Toelaten")
+        assert decisions(api) == [("approveChatJoinRequest", ANNA), ("approveChatJoinRequest", KEES)]
+        await door.stop()
+
+
+async def test_an_announcement_also_goes_to_the_linked_group(settings: Settings, clock: ManualClock) -> None:
+    from bot.events import ChatKind, ChatRef
+    from tests.conftest import start_village
+
+    village = await start_village(settings, clock)
+    group = ChatRef(GROUP, ChatKind.SUPERGROUP, "Kerkstraat")
+    await village.jan.says("/koppel", chat=group)
+    await village.jan.says("/bericht")
+    await village.jan.says("Vuilnis wordt dinsdag opgehaald.")
+    await village.jan.taps("Versturen")
+    await village.bot.village.outbox.flush()
+    assert any("Vuilnis wordt dinsdag opgehaald" in m.text for m in village.door.chat(GROUP))
+    await village.bot.stop()
