@@ -74,7 +74,17 @@ class JoinRequest:
     private_chat_id: int
 
 
-Event = Message | ButtonPress | JoinRequest
+@dataclass(frozen=True)
+class MembersJoined:
+    """People came into a group (Telegram's "new chat members" message)."""
+
+    update_id: int | None
+    sender: Sender
+    chat: ChatRef
+    members: tuple[Sender, ...]
+
+
+Event = Message | ButtonPress | JoinRequest | MembersJoined
 
 
 def event_to_json(event: Event) -> str:
@@ -94,6 +104,9 @@ def event_from_json(text: str) -> Event:
         return ButtonPress(sender=sender, chat=chat, **data)
     if kind == "JoinRequest":
         return JoinRequest(sender=sender, chat=chat, **data)
+    if kind == "MembersJoined":
+        members = tuple(Sender(**member) for member in data.pop("members"))
+        return MembersJoined(sender=sender, chat=chat, members=members, **data)
     raise ValueError(f"unknown event kind {kind!r}")
 
 

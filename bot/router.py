@@ -9,7 +9,7 @@ from bot import commands
 from bot.buttons import BadButton, Tap, decode
 from bot.commands import Command
 from bot.context import Context
-from bot.events import ButtonPress, JoinRequest, Message, parse_command
+from bot.events import ButtonPress, JoinRequest, MembersJoined, Message, parse_command
 from bot.flows import Flow, Step
 from bot.permissions import Action
 from bot.refusals import Reason, Refusal
@@ -31,6 +31,7 @@ class Router:
         self._steps: dict[tuple[str, str], Route] = {}
         self._unknown_command: Handler | None = None
         self._join_request: Handler | None = None
+        self._members_joined: Handler | None = None
         self._otherwise: Handler | None = None
 
     # --- registration ---------------------------------------------------------------------
@@ -55,6 +56,10 @@ class Router:
         """Someone asked to join a group the bot manages."""
         self._join_request = handler
 
+    def members_joined(self, handler: Handler) -> None:
+        """People came into a group the bot is in."""
+        self._members_joined = handler
+
     def otherwise(self, handler: Handler) -> None:
         """Text outside any flow, in a private chat."""
         self._otherwise = handler
@@ -72,6 +77,9 @@ class Router:
         elif isinstance(ctx.event, JoinRequest):
             if self._join_request is not None:
                 await self._join_request(ctx)
+        elif isinstance(ctx.event, MembersJoined):
+            if self._members_joined is not None:
+                await self._members_joined(ctx)
         else:
             await self._route_message(ctx, ctx.event)
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from bot import commands
 from bot.context import Context
-from bot.events import JoinRequest
+from bot.events import JoinRequest, MembersJoined
 from bot.flows import Flow, Step
+from bot.replies import Reply
 from bot.router import Router
 from handlers.keyboards import cancel_only
 
@@ -14,6 +15,7 @@ def register(router: Router) -> None:
     router.command(commands.LINK, link, in_groups=True)
     router.command(commands.UNLINK, unlink, in_groups=True)
     router.join_request(join_request)
+    router.members_joined(welcome)
 
 
 async def link(ctx: Context) -> None:
@@ -46,3 +48,21 @@ async def join_request(ctx: Context) -> None:
         network=network.name,
         name=ctx.person.name,
     )
+
+
+async def welcome(ctx: Context) -> None:
+    """New people in a linked group get a short welcome there, in the group's language."""
+    event = ctx.event
+    assert isinstance(event, MembersJoined)
+    network = await ctx.village.groups.network_of(event.chat.id)
+    if network is None:
+        return
+    names = [member.full_name for member in event.members]
+    text = ctx.village.renderer.render(
+        ctx.village.settings.default_language,
+        "group/welcome",
+        names=names,
+        network=network.name,
+        bot=ctx.village.bot_username,
+    )
+    await ctx.village.messenger.send(event.chat.id, Reply(text))

@@ -74,3 +74,31 @@ async def test_an_announcement_also_goes_to_the_linked_group(settings: Settings,
     await village.bot.village.outbox.flush()
     assert any("Vuilnis wordt dinsdag opgehaald" in m.text for m in village.door.chat(GROUP))
     await village.bot.stop()
+
+
+@pytest.mark.parametrize("door_name", ["aiogram-polling", "ptb-polling"])
+async def test_new_members_of_a_linked_group_are_welcomed(
+    door_name: str, settings: Settings, clock: ManualClock
+) -> None:
+    async with FakeBotAPI(token="123456:WELCOME") as api:
+        door = await start_door(door_name, settings, clock, api, seed)
+        assert isinstance(door, TelegramHarness)
+        await door.handled.wait(
+            api.push_message(JAN, "/koppel", first_name="Jan", chat_id=GROUP, chat_type="supergroup")
+        )
+        newcomer = {"id": ANNA, "is_bot": False, "first_name": "Anna"}
+        update = api.push_update(
+            {
+                "message": {
+                    "message_id": 99,
+                    "date": 0,
+                    "chat": {"id": GROUP, "type": "supergroup", "title": "Kerkstraat"},
+                    "from": newcomer,
+                    "new_chat_members": [newcomer],
+                }
+            }
+        )
+        await door.handled.wait(update)
+        said = html_to_plain(api.messages_to(GROUP)[-1]["text"] or "")
+        assert "Welkom in de groep, Anna!" in said and "Breugel-Noord" in said
+        await door.stop()

@@ -98,6 +98,7 @@ SAMPLES: dict[str, Any] = {
     "active": 2,
     "group": "Kerkstraat <b>",
     "slugs": "breugel-noord, son-centrum",
+    "names": ["Anna <b>", "Piet"],
 }
 
 LABEL_SAMPLES: dict[str, Any] = {

@@ -34,7 +34,7 @@ from aiogram.types import Message as TgMessage
 from aiogram.types import User as TgUser
 
 from bot.core import Buurtbot
-from bot.events import ButtonPress, ChatKind, ChatRef, Event, JoinRequest, Message, Sender
+from bot.events import ButtonPress, ChatKind, ChatRef, Event, JoinRequest, MembersJoined, Message, Sender
 from bot.port import (
     BlockedByUser,
     ChatNotFound,
@@ -131,6 +131,11 @@ def _chat(message: TgMessage | InaccessibleMessage) -> ChatRef:
 def event_from_update(update: Update) -> Event | None:
     """The core event for an aiogram update, or None for kinds the bot does not handle."""
     message = update.message
+    if message is not None and message.new_chat_members and message.from_user is not None:
+        newcomers = tuple(_sender(user) for user in message.new_chat_members if not user.is_bot)
+        if not newcomers:
+            return None
+        return MembersJoined(update.update_id, _sender(message.from_user), _chat(message), newcomers)
     if message is not None and message.from_user is not None and not message.from_user.is_bot:
         return Message(
             update.update_id, _sender(message.from_user), _chat(message), message.text or "", message.message_id

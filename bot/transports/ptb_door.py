@@ -26,7 +26,7 @@ from telegram.ext import Updater
 from telegram.request import HTTPXRequest
 
 from bot.core import Buurtbot
-from bot.events import ButtonPress, ChatKind, ChatRef, Event, JoinRequest, Message, Sender
+from bot.events import ButtonPress, ChatKind, ChatRef, Event, JoinRequest, MembersJoined, Message, Sender
 from bot.port import (
     BlockedByUser,
     CommandMenu,
@@ -129,6 +129,11 @@ def _chat(chat: TgChat) -> ChatRef:
 def event_from_update(update: Update) -> Event | None:
     """The core event for a PTB update, or None for kinds the bot does not handle."""
     message = update.message
+    if message is not None and message.new_chat_members and message.from_user is not None:
+        newcomers = tuple(_sender(user) for user in message.new_chat_members if not user.is_bot)
+        if not newcomers:
+            return None
+        return MembersJoined(update.update_id, _sender(message.from_user), _chat(message.chat), newcomers)
     if message is not None and message.from_user is not None and not message.from_user.is_bot:
         return Message(
             update.update_id, _sender(message.from_user), _chat(message.chat), message.text or "", message.message_id
