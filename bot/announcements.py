@@ -72,7 +72,7 @@ class Announcements:
             )
             for person in people
         ]
-        language = self._village.settings.default_language
+        language = await self._village.admin.language(network)
         for group in await self._village.groups.groups_of(network):  # the street's linked groups too
             text_for_group = renderer.render(
                 language, "announcement/message", network=network.name, author=standing.person.name, text=text

@@ -15,6 +15,7 @@ from bot.network_settings import NetworkSettings, settings_of
 from bot.people import Standing
 from bot.permissions import Action
 from bot.refusals import Reason, Refusal
+from bot.settings import LANGUAGES
 from storage.models import (
     Event,
     HelpRequest,
@@ -106,6 +107,10 @@ class NetworkAdmin:
     async def settings(self, network: Network) -> NetworkSettings:
         return await settings_of(self._village.stores, network)
 
+    async def language(self, network: Network) -> str:
+        """The language of the network's group chats."""
+        return (await self.settings(network)).language or self._village.settings.default_language
+
     async def change(self, standing: Standing, network: Network, name: str, value: str, now: datetime) -> None:
         """Sets one setting to one of the values the buttons offer; anything else is refused."""
         self.require(standing, network, Action.CHANGE_SETTINGS)
@@ -114,6 +119,7 @@ class NetworkAdmin:
             "escalation_hours": {str(hours) for hours in ESCALATION_CHOICES},
             "reminder_hours": set(REMINDER_CHOICES),
             "residents_propose_events": {"0", "1"},
+            "language": set(LANGUAGES),
         }
         if value not in allowed.get(name, set()):
             raise Refusal(Reason.STALE_BUTTON)

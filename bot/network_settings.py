@@ -14,6 +14,7 @@ class NetworkSettings:
     request_expiry_days: int = 14  # an open request closes itself after this
     reminder_hours: tuple[int, ...] = (24, 2)  # event reminders, hours before the start
     residents_propose_events: bool = False  # may residents propose events for approval?
+    language: str = ""  # what the network's group chats are written in; empty: DEFAULT_LANGUAGE
 
     @classmethod
     def from_values(cls, values: dict[str, str]) -> NetworkSettings:
@@ -26,6 +27,8 @@ class NetworkSettings:
                 known[field.name] = tuple(int(part) for part in raw.split(",") if part.strip())
             elif field.name == "residents_propose_events":
                 known[field.name] = raw == "1"
+            elif field.name == "language":
+                known[field.name] = raw
             else:
                 known[field.name] = int(raw)
         return cls(**known)  # type: ignore[arg-type]

@@ -12,6 +12,7 @@ from bot.permissions import Action
 from bot.refusals import Reason, Refusal
 from bot.replies import Button, keyboard
 from bot.router import Router
+from bot.settings import LANGUAGES
 from storage.models import JoinPolicy, MemberRole, Network
 
 PAGE = 10
@@ -171,7 +172,14 @@ async def _show_settings(ctx: Context, network: Network, *, replace: bool = Fals
             encode(Tap.SETTING, nid, "rp", "0" if current.residents_propose_events else "1"),
         ),
     )
+    language = await ctx.village.admin.language(network)
+    other_language = next(code for code in LANGUAGES if code != language)
+    buttons = keyboard(
+        *(row for row in buttons),
+        Button(ctx.label("setting_language", language=language), encode(Tap.SETTING, nid, "lg", other_language)),
+    )
     values = {
+        "language": language,
         "network": network.name,
         "join_policy": fresh.join_policy,
         "escalation_hours": current.escalation_hours,
@@ -189,6 +197,7 @@ SETTING_NAMES = {
     "eh": "escalation_hours",
     "rh": "reminder_hours",
     "rp": "residents_propose_events",
+    "lg": "language",
 }
 
 

@@ -74,9 +74,12 @@ async def test_settings_change_how_the_network_works(village: Village, clock: Ma
     await village.bot.village.scheduler.run_due()
     assert any("Niemand heeft nog gereageerd" in m.text for m in jan.inbox)
 
+    await jan.says("/instellingen")
+    await jan.taps("Taal van de groep: Nederlands")
+    assert "Taal van de groep: English" in jan.last_text
     async with village.bot.village.stores.network("breugel-noord") as store:
         changes = [entry.detail for entry in await store.audit_log() if entry.action == "setting_changed"]
-    assert sorted(changes) == ["escalation_hours=48", "join_policy=open"]
+    assert sorted(changes) == ["escalation_hours=48", "join_policy=open", "language=en"]
 
 
 async def test_invites_for_one_or_for_the_street_and_revoking(village: Village) -> None:

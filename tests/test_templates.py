@@ -99,6 +99,7 @@ SAMPLES: dict[str, Any] = {
     "group": "Kerkstraat <b>",
     "slugs": "breugel-noord, son-centrum",
     "names": ["Anna <b>", "Piet"],
+    "language": "en",
 }
 
 LABEL_SAMPLES: dict[str, Any] = {
@@ -109,6 +110,7 @@ LABEL_SAMPLES: dict[str, Any] = {
     "policy": "open",
     "hours": "24,2",
     "uses": 3,
+    "language": "nl",
 }
 
 
