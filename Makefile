@@ -30,3 +30,6 @@ lint: $(VENV)/.installed-dev
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+
+bench: $(VENV)/.installed-dev
+	$(BIN)/python -m bench.run

@@ -1,0 +1,414 @@
+"""What the benchmarks share: the fake Bot API in its own process, seeding a village, figures out.
+
+The fake Bot API server (tests/fakebotapi.py) runs in a child process, so its own work (JSON,
+HTML checks, records) does not eat the bot's core, as Telegram's would not. The child stamps
+every update it is given and every message it records with time.monotonic(), which on Linux is
+one clock for every process, so latency is measured from "update pushed" to "reply recorded".
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import multiprocessing
+import os
+import resource
+import statistics
+import sys
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+
+from tests.fakebotapi import FakeBotAPI, Record
+
+Push = tuple[int, int, float]  # update_id, chat_id, pushed at (monotonic)
+Sent = tuple[int, float, str, str]  # chat_id, recorded at (monotonic), method, text
+
+
+# --- the fake Bot API in a child process ----------------------------------------------------------
+
+
+class StampedFakeBotAPI(FakeBotAPI):
+    """The fake Bot API, with a time stamp on every record and a count of 429 answers."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.too_many_requests = 0
+
+    def _record(self, method: str, chat_id: Any, params: dict[str, Any], message: Any, **extra: Any) -> Record:
+        record = super()._record(method, chat_id, params, message, **extra)
+        record["at"] = time.monotonic()
+        return record
+
+    async def wait_sent(self, count: int, timeout: float) -> None:  # noqa: ASYNC109
+        """Returns once `count` messages are recorded, or after `timeout` seconds."""
+        deadline = time.monotonic() + timeout
+        while len(self.sent) < count and (remaining := deadline - time.monotonic()) > 0:
+            await self._change_signal.wait(remaining)
+
+    async def _handle(self, request: web.Request) -> web.Response:
+        response = await super()._handle(request)
+        if response.status == 429:
+            self.too_many_requests += 1
+        return response
+
+
+class _Control:
+    """The commands the child process answers; each returns something picklable."""
+
+    def __init__(self, api: StampedFakeBotAPI) -> None:
+        self.api = api
+
+    async def push(self, messages: list[tuple[int, str, str]], rate: float | None) -> list[Push]:
+        """Pushes (user_id, text, first_name) messages, all at once or `rate` a second."""
+        pushed: list[Push] = []
+        started = time.monotonic()
+        for index, (user_id, text, name) in enumerate(messages):
+            if rate is not None:
+                delay = started + index / rate - time.monotonic()
+                if delay > 0:
+                    await asyncio.sleep(delay)
+            update_id = self.api.push_message(user_id, text, first_name=name, language_code="nl")
+            pushed.append((update_id, user_id, time.monotonic()))
+        return pushed
+
+    async def press(self, user_id: int, label: str) -> Push:
+        """Presses the button whose label contains `label` on the latest message to `user_id` that has it."""
+        for record in reversed(self.api.messages_to(user_id)):
+            rows = (record.get("reply_markup") or {}).get("inline_keyboard", [])
+            for button in (button for row in rows for button in row):
+                if label.casefold() in button["text"].casefold():
+                    update_id = self.api.press_button(user_id, record, button["callback_data"], first_name="Jan")
+                    return update_id, user_id, time.monotonic()
+        raise LookupError(f"no button {label!r} for {user_id}")
+
+    async def wait_message(self, chat_id: int, fragment: str, timeout: float) -> float:  # noqa: ASYNC109
+        record = await self.api.wait_for_message(chat_id, lambda r: fragment in (r.get("text") or ""), timeout)
+        return float(record["at"])
+
+    async def wait_call(self, method: str, timeout: float) -> None:  # noqa: ASYNC109
+        await self.api.wait_for_call(method, timeout=timeout)
+
+    async def sent(self, since: int) -> list[Sent]:
+        return [(r["chat_id"], r["at"], r["method"], r.get("text") or "") for r in self.api.sent[since:]]
+
+    async def sent_count(self) -> int:
+        return len(self.api.sent)
+
+    async def wait_sent(self, count: int, timeout: float) -> None:  # noqa: ASYNC109
+        await self.api.wait_sent(count, timeout)
+
+    async def stats(self) -> dict[str, int]:
+        return {
+            "violations": self.api.rate_violations,
+            "too_many_requests": self.api.too_many_requests,
+            "calls": len(self.api.calls),
+            "internal_errors": len(self.api.internal_errors),
+        }
+
+    async def forget_calls(self) -> None:
+        """Drops the log of calls (a long benchmark would otherwise keep every getUpdates)."""
+        self.api.calls.clear()
+
+
+def _serve(conn: Connection, token: str, enforce_rate_limits: bool) -> None:
+    asyncio.run(_serve_async(conn, token, enforce_rate_limits))
+
+
+async def _serve_async(conn: Connection, token: str, enforce_rate_limits: bool) -> None:
+    loop = asyncio.get_running_loop()
+    async with StampedFakeBotAPI(token, enforce_rate_limits=enforce_rate_limits) as api:
+        control = _Control(api)
+        conn.send(api.base_url)
+        while True:
+            name, args = await loop.run_in_executor(None, conn.recv)
+            if name == "stop":
+                break
+            try:
+                conn.send(("ok", await getattr(control, name)(*args)))
+            except Exception as error:  # handed back to the benchmark, which raises it
+                conn.send(("error", repr(error)))
+    conn.send(("ok", None))
+
+
+class ServerProcess:
+    """A FakeBotAPI in a child process, driven from the benchmark's event loop."""
+
+    def __init__(self, token: str = "123456:BENCH", *, enforce_rate_limits: bool = True) -> None:
+        self.token = token
+        self.enforce_rate_limits = enforce_rate_limits
+        self.base_url = ""
+        self._conn: Connection | None = None
+        self._process: multiprocessing.process.BaseProcess | None = None
+        self._lock = asyncio.Lock()
+
+    async def __aenter__(self) -> ServerProcess:
+        context = multiprocessing.get_context("spawn")
+        parent, child = context.Pipe()
+        self._process = context.Process(
+            target=_serve, args=(child, self.token, self.enforce_rate_limits), daemon=True, name="fakebotapi"
+        )
+        self._process.start()
+        self._conn = parent
+        self.base_url = await asyncio.to_thread(parent.recv)
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        await self._call("stop")
+        assert self._process is not None
+        await asyncio.to_thread(self._process.join, 10)
+
+    async def _call(self, name: str, *args: Any) -> Any:
+        assert self._conn is not None
+        conn = self._conn
+        async with self._lock:
+            conn.send((name, args))
+            status, result = await asyncio.to_thread(conn.recv)
+        if status != "ok":
+            raise RuntimeError(f"fake Bot API: {name}: {result}")
+        return result
+
+    async def push(self, messages: Sequence[tuple[int, str, str]], rate: float | None = None) -> list[Push]:
+        return list(await self._call("push", list(messages), rate))
+
+    async def press(self, user_id: int, label: str) -> Push:
+        return tuple(await self._call("press", user_id, label))  # type: ignore[return-value]
+
+    async def wait_message(self, chat_id: int, fragment: str, timeout: float = 30.0) -> float:  # noqa: ASYNC109
+        return float(await self._call("wait_message", chat_id, fragment, timeout))
+
+    async def wait_call(self, method: str, timeout: float = 30.0) -> None:  # noqa: ASYNC109
+        await self._call("wait_call", method, timeout)
+
+    async def sent(self, since: int = 0) -> list[Sent]:
+        return list(await self._call("sent", since))
+
+    async def sent_count(self) -> int:
+        return int(await self._call("sent_count"))
+
+    async def wait_sent(self, count: int, timeout: float) -> None:  # noqa: ASYNC109
+        """Waits until the server has recorded `count` messages in all, or `timeout` has passed."""
+        await self._call("wait_sent", count, timeout)
+
+    async def stats(self) -> dict[str, int]:
+        return dict(await self._call("stats"))
+
+    async def forget_calls(self) -> None:
+        await self._call("forget_calls")
+
+
+# --- seeding a village ----------------------------------------------------------------------------
+
+TREES = [  # 27 networks, each with a laan, a straat and a hof named after a tree
+    *("Eiken", "Beuken", "Linden", "Wilgen", "Berken", "Essen", "Populieren", "Kastanje", "Iepen"),
+    *("Esdoorn", "Hazelaar", "Vlier", "Meidoorn", "Lijsterbes", "Els", "Hulst", "Taxus", "Jeneverbes"),
+    *("Acacia", "Platanen", "Notelaar", "Kersen", "Appel", "Peren", "Pruimen", "Moerbei", "Vlinder"),
+]
+STREET_KINDS = ("laan", "straat", "hof")
+VERBINDER_BASE = 1_000  # the buurtverbinder of network i has Telegram id VERBINDER_BASE + i
+MEMBER_BASE = 100_000  # members have ids MEMBER_BASE, MEMBER_BASE + 1, ...
+SEED_TIME = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
+
+
+def network_name(index: int) -> str:
+    round_ = index // len(TREES)
+    return f"{TREES[index % len(TREES)]}buurt" + (f" {round_ + 1}" if round_ else "")
+
+
+def streets_of(index: int) -> list[str]:
+    tree = TREES[index % len(TREES)]
+    suffix = "" if index < len(TREES) else f" {index // len(TREES) + 1}"
+    return [f"{tree}{kind}{suffix}" for kind in STREET_KINDS]
+
+
+@dataclass(frozen=True)
+class Seeded:
+    networks: list[tuple[int, str]]  # (network id, slug)
+    members: dict[str, list[int]]  # slug → member ids
+
+
+async def seed_village(data_dir: Path, *, networks: int, members: int, history_per_network: int = 0) -> Seeded:
+    """Networks with three streets and a buurtverbinder each, and `members` residents spread over them.
+
+    Members are written in one transaction (the services write one at a time, which takes minutes
+    for 6,500). `history_per_network` help requests and as many events go into each network store.
+    """
+    from sqlalchemy import insert
+
+    from bot.app import build_bot
+    from storage.models import Event, HelpRequest, MemberRole, Membership, MembershipStatus, Person
+    from tests.conftest import make_settings
+
+    seeding = build_bot(make_settings(data_dir), door="cli")
+    await seeding.start(background=False)
+    village = seeding.village
+    made: list[tuple[int, str]] = []
+    try:
+        for index in range(networks):
+            network = await village.networks.add(network_name(index), streets_of(index), SEED_TIME)
+            await village.memberships.appoint(network, VERBINDER_BASE + index, by=None, now=SEED_TIME, name="Jan")
+            made.append((network.id or 0, network.slug))
+        people: list[dict[str, Any]] = []
+        memberships: list[dict[str, Any]] = []
+        by_network: dict[str, list[int]] = {slug: [] for _, slug in made}
+        for number in range(members):
+            person_id = MEMBER_BASE + number
+            network_id, slug = made[number % len(made)]
+            by_network[slug].append(person_id)
+            people.append({"id": person_id, "name": f"Buur {number}", "language": "nl", "created_at": SEED_TIME})
+            memberships.append(
+                {
+                    "person_id": person_id,
+                    "network_id": network_id,
+                    "role": MemberRole.MEMBER,
+                    "status": MembershipStatus.ACTIVE,
+                    "created_at": SEED_TIME,
+                    "decided_at": SEED_TIME,
+                }
+            )
+        async with village.stores.directory.transaction() as session:
+            connection = await session.connection()
+            if people:
+                await connection.execute(insert(Person), people)
+                await connection.execute(insert(Membership), memberships)
+        for _, slug in made if history_per_network else ():
+            async with village.stores.network(slug) as store, store.transaction() as session:
+                connection = await session.connection()
+                await connection.execute(
+                    insert(HelpRequest),
+                    [
+                        {
+                            "requester_id": by_network[slug][n % len(by_network[slug])] if by_network[slug] else None,
+                            "category": "groceries",
+                            "description": f"Boodschappen halen bij de Jumbo, week {n % 52 + 1}",
+                            "needed_at": SEED_TIME,
+                            "status": "done",
+                            "created_at": SEED_TIME,
+                        }
+                        for n in range(history_per_network)
+                    ],
+                )
+                await connection.execute(
+                    insert(Event),
+                    [
+                        {
+                            "title": f"Koffieochtend {n + 1}",
+                            "starts_at": SEED_TIME,
+                            "place": "Het buurthuis",
+                            "description": "Koffie, thee en een praatje.",
+                            "created_by": VERBINDER_BASE,
+                            "created_at": SEED_TIME,
+                            "updated_at": SEED_TIME,
+                        }
+                        for n in range(history_per_network)
+                    ],
+                )
+    finally:
+        await seeding.stop()
+    return Seeded(made, by_network)
+
+
+# --- running the bot against the server ------------------------------------------------------------
+
+
+def bot_settings(data_dir: Path, server: ServerProcess, runtime: str, **overrides: Any) -> Any:
+    from tests.conftest import make_settings
+
+    return make_settings(
+        data_dir,
+        bot_token=server.token,
+        bot_api_base_url=server.base_url,
+        bot_runtime=runtime,
+        bot_api_timeout=10.0,
+        bot_username="",
+        **overrides,
+    )
+
+
+class RunningBot:
+    """Buurtbot itself, through `run_telegram` with a core from `build_bot`, as `buurtbot run` does."""
+
+    def __init__(self, settings: Any) -> None:
+        from bot.app import build_bot
+
+        self.settings = settings
+        self.core = build_bot(settings, door="telegram")
+        self._stop = asyncio.Event()
+        self._task: asyncio.Task[int] | None = None
+
+    async def __aenter__(self) -> RunningBot:
+        from bot.transports.telegram import run_telegram
+
+        self._task = asyncio.create_task(run_telegram(self.settings, self._stop, core=self.core))
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        self._stop.set()
+        assert self._task is not None
+        await asyncio.wait_for(self._task, 60)
+
+
+# --- figures --------------------------------------------------------------------------------------
+
+
+def percentile(values: Sequence[float], fraction: float) -> float:
+    """The nearest-rank percentile; NaN for no values."""
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    rank = max(0, min(len(ordered) - 1, round(fraction * len(ordered) + 0.5) - 1))
+    return ordered[rank]
+
+
+def median(values: Iterable[float]) -> float:
+    listed = list(values)
+    return statistics.median(listed) if listed else float("nan")
+
+
+def latencies(pushes: Sequence[Push], sent: Sequence[Sent]) -> tuple[list[float], int]:
+    """Seconds from each update pushed to the first message recorded for its chat after it.
+
+    Each update in these benchmarks gets exactly one message back and a chat's updates are
+    answered in order, so the k-th message to a chat answers the k-th update to it.
+    Returns the latencies and the number of updates that got no message.
+    """
+    waiting: dict[int, list[float]] = {}
+    for _, chat, at in sorted(pushes, key=lambda push: push[2]):
+        waiting.setdefault(chat, []).append(at)
+    found: list[float] = []
+    for chat, at, method, _ in sorted(sent, key=lambda record: record[1]):
+        queue = waiting.get(chat)
+        if method == "sendMessage" and queue:
+            found.append(at - queue.pop(0))
+    return found, sum(len(queue) for queue in waiting.values())
+
+
+def peak_rss_mb() -> float:
+    """The peak resident set size of this process so far (ru_maxrss is in KiB on Linux)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def current_rss_mb() -> float:
+    with Path("/proc/self/statm").open() as statm:
+        pages = int(statm.read().split()[1])
+    return pages * os.sysconf("SC_PAGE_SIZE") / 1024 / 1024
+
+
+def emit(benchmark: str, **figures: Any) -> None:
+    """One JSON line on stdout: what `bench.run` reads and what a person running one benchmark sees."""
+    rounded = {k: round(v, 4) if isinstance(v, float) else v for k, v in figures.items()}
+    print(json.dumps({"benchmark": benchmark, **rounded}), flush=True)
+
+
+def quiet_logging() -> None:
+    """Warnings and worse on stderr: the benchmark's JSON lines stay readable on stdout."""
+    logging.basicConfig(level=logging.WARNING, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger("aiogram").setLevel(logging.ERROR)
+    logging.getLogger("httpx").setLevel(logging.ERROR)

@@ -1,0 +1,169 @@
+"""The quick set (`make bench`): every benchmark at a reduced size, one after another, one table.
+
+Each benchmark runs in its own process (as `python -m bench.<name> ...` would) so memory and
+imports do not leak between them. Sizes below the issue's defaults are marked in the table.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from typing import Any
+
+ANNOUNCE_MEMBERS = 800  # the issue's default is 6,500
+DURING_MEMBERS = 300
+INTAKE_BURST = 300  # updates pushed at once (issue: as many as it takes; standalone default 2,000)
+INTAKE_PACED = 150  # updates at 100/s (standalone default 1,000)
+STORES_TOUCHED = 400  # the issue's figure is 2,000
+
+
+@dataclass(frozen=True)
+class Row:
+    figure: str
+    value: str
+    target: str
+    verdict: str
+
+
+QUICK_SET: list[list[str]] = [
+    ["bench.announcement", "--mode", "rate", "--members", str(ANNOUNCE_MEMBERS)],
+    ["bench.announcement", "--mode", "capacity", "--members", "1000"],
+    ["bench.announcement", "--mode", "during", "--members", str(DURING_MEMBERS), "--residents", "5"],
+    ["bench.intake", "--runtime", "both", "--updates", str(INTAKE_BURST), "--paced-updates", str(INTAKE_PACED)],
+    ["bench.memory", "--stores", str(STORES_TOUCHED)],
+]
+
+
+def run_one(arguments: list[str]) -> list[dict[str, Any]]:
+    started = time.monotonic()
+    print(f"[{' '.join(arguments)}]", file=sys.stderr, flush=True)
+    done = subprocess.run([sys.executable, "-m", *arguments], capture_output=True, text=True, check=False)
+    if done.returncode:
+        sys.stderr.write(done.stderr)
+        raise SystemExit(f"{arguments[0]} failed with status {done.returncode}")
+    print(f"  {time.monotonic() - started:.0f} s", file=sys.stderr, flush=True)
+    return [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
+
+
+def verdict(ok: bool) -> str:
+    return "met" if ok else "MISSED"
+
+
+def rows_for(result: dict[str, Any]) -> list[Row]:
+    name = result["benchmark"]
+    if name == "announcement-rate":
+        size = f"{result['members']:,.0f} members (issue: 6,500)"
+        ok = (
+            result["fraction_of_configured"] >= 0.95
+            and result["violations"] == 0
+            and result["lost"] == 0
+            and result["duplicated"] == 0
+        )
+        return [
+            Row(
+                f"announcement at {result['configured_rate']:.0f}/s, {size}",
+                f"{result['achieved_rate']:.1f}/s = {result['fraction_of_configured']:.1%}; "
+                f"{result['seconds_to_last_delivery']:.1f} s; 429s {result['too_many_requests']}, "
+                f"violations {result['violations']}, lost {result['lost']}, duplicated {result['duplicated']}",
+                "≥95%, 0 violations, 0 lost, 0 dup",
+                verdict(ok),
+            )
+        ]
+    if name == "announcement-capacity":
+        return [
+            Row(
+                f"sender capacity, BROADCAST_RATE {result['configured_rate']:.0f}, limits off, "
+                f"{result['members']:,.0f} members, median of {result['repetitions']}",
+                f"{result['achieved_rate']:.0f} msg/s; lost {result['lost']}, duplicated {result['duplicated']}",
+                "(no target)",
+                "-",
+            )
+        ]
+    if name == "announcement-during":
+        return [
+            Row(
+                f"/privacy from {result['residents']:.0f} residents during a {result['members']:,.0f}-member "
+                "announcement (issue: 6,500)",
+                f"p50 {result['reply_p50_ms']:.0f} ms, p95 {result['reply_p95_ms']:.0f} ms "
+                f"({result['questions']:.0f} asked); broadcast {result['fraction_of_configured']:.0%} of rate, "
+                f"violations {result['violations']}",
+                "p95 ≤ 1 s",
+                verdict(result["reply_p95_ms"] <= 1000),
+            )
+        ]
+    if name.startswith("intake-"):
+        label = f"intake {result['runtime']} {result['bot']}, burst of {result['updates']:.0f}"
+        value = (
+            f"{result['updates_per_s']:.0f} upd/s ({result['ratio_to_echo']:.2f}× echo), "
+            f"{result['cpu_ms_per_update']:.1f} ms CPU/upd; at {result['paced_rate']:.0f}/s: "
+            f"p50 {result['p50_ms']:.0f}, p95 {result['p95_ms']:.0f}, p99 {result['p99_ms']:.0f} ms"
+        )
+        if result["bot"] == "echo":
+            return [Row(label, value, "(baseline)", "-")]
+        ok = result["updates_per_s"] >= 300 and result["ratio_to_echo"] >= 0.5
+        return [
+            Row(label, value, "≥300 upd/s and ≥0.5× echo", verdict(ok)),
+            Row(
+                f"intake {result['runtime']} latency at {result['paced_rate']:.0f} upd/s",
+                f"p99 {result['p99_ms']:.0f} ms pushed→reply recorded; core alone p99 "
+                f"{result['core_handling_p99_ms']:.0f} ms",
+                "p99 ≤ 50 ms",
+                verdict(result["p99_ms"] <= 50),
+            ),
+        ]
+    if name.startswith("memory-village"):
+        return [
+            Row(
+                f"memory, {result['runtime']}: 27 networks, {result['members']:,.0f} members, "
+                f"{result['history_per_network']} help requests + events each",
+                f"peak {result['peak_rss_mb']:.0f} MB (after imports {result['rss_after_imports_mb']:.0f} MB)",
+                "≤ 150 MB",
+                verdict(result["peak_rss_mb"] <= 150),
+            )
+        ]
+    if name == "memory-stores":
+        return [
+            Row(
+                f"memory, {result['stores']:,} network stores touched in turn (issue: 2,000), cache "
+                f"{result['max_open']}",
+                f"{result['rss_when_cache_full_mb']:.0f} → {result['rss_after_all_mb']:.0f} MB "
+                f"(+{result['growth_after_cache_full_mb']:.1f}); {result['open_at_end']} open at the end",
+                "no growth beyond the cache",
+                verdict(result["growth_after_cache_full_mb"] <= 5),
+            )
+        ]
+    return [Row(name, json.dumps(result), "", "")]
+
+
+def table(rows: list[Row]) -> str:
+    headers = Row("figure", "measured", "target", "")
+    widths = [max(len(getattr(row, field)) for row in [headers, *rows]) for field in Row.__dataclass_fields__]
+    lines = []
+    for index, row in enumerate([headers, *rows]):
+        cells = [
+            getattr(row, field).ljust(width) for field, width in zip(Row.__dataclass_fields__, widths, strict=True)
+        ]
+        lines.append("| " + " | ".join(cells) + " |")
+        if index == 0:
+            lines.append("|" + "|".join("-" * (width + 2) for width in widths) + "|")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    started = time.monotonic()
+    results = [result for arguments in QUICK_SET for result in run_one(arguments)]
+    print(table([row for result in results for row in rows_for(result)]))
+    print(
+        f"\nquick set in {time.monotonic() - started:.0f} s on {os.cpu_count()} cores, "
+        f"Python {platform.python_version()}, {platform.machine()}; fake Bot API in its own process on 127.0.0.1. "
+        "Reductions from the issue's sizes are marked; not measured: reminders, stores p99."
+    )
+
+
+if __name__ == "__main__":
+    main()
