@@ -36,6 +36,7 @@ async def run_console_door(
     from bot.transports.console import run_console
 
     bot = build_bot(settings, door="console")
+    bot.flood = None  # one person at a keyboard, or a script piping many lines: no flood control
     await bot.start()
     try:
         if seed_if_empty and not await bot.village.networks.all():

@@ -7,7 +7,8 @@ import logging
 import sqlite3
 import sys
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
+from contextlib import closing
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, TypeVar
 
@@ -169,6 +170,87 @@ def backup_command(target: Path) -> None:
             copy.close()
             live.close()
     typer.echo(f"backed up {len(sources)} stores to {target}")
+
+
+@app.command("restore")
+def restore_command(
+    source: Path,
+    force: Annotated[
+        bool, typer.Option("--force", help="Replace the stores in DATA_DIR; they are first moved aside, not deleted")
+    ] = False,
+) -> None:
+    """Bring every store of a backup in SOURCE back into DATA_DIR (stop the bot first)."""
+    settings = _settings()
+    if source.resolve() == settings.data_dir.resolve():
+        typer.echo(f"buurtbot: {source} is DATA_DIR itself; restore from the folder a backup was made into", err=True)
+        raise typer.Exit(1)
+    stores = _stores_in(source)
+    if not (source / "directory.db").is_file():
+        typer.echo(f"buurtbot: {source} has no directory.db, so it is not a backup made by buurtbot backup", err=True)
+        raise typer.Exit(1)
+    for store in stores:
+        problem = _unreadable(store)
+        if problem:
+            typer.echo(f"buurtbot: {store} cannot be restored: {problem}; nothing was changed", err=True)
+            raise typer.Exit(1)
+    present = _stores_in(settings.data_dir)
+    if present:
+        if not force:
+            typer.echo(
+                f"buurtbot: {settings.data_dir} already has stores ({present[0].name}); nothing was changed. "
+                "To replace them, stop the bot and run restore again with --force",
+                err=True,
+            )
+            raise typer.Exit(1)
+        aside = _move_aside(settings.data_dir, present)
+        typer.echo(f"moved the stores that were in {settings.data_dir} to {aside}")
+    for store in stores:
+        destination = settings.data_dir / store.relative_to(source)
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        kept, restored = _read_only(store), sqlite3.connect(destination)
+        try:
+            kept.backup(restored)
+        finally:
+            restored.close()
+            kept.close()
+    typer.echo(f"restored {len(stores)} stores from {source} into {settings.data_dir}")
+
+
+def _unreadable(store: Path) -> str | None:
+    """Why SQLite cannot read STORE as a sound database, or None when it can."""
+    try:
+        with closing(_read_only(store)) as connection:
+            verdict = connection.execute("PRAGMA quick_check").fetchone()
+    except sqlite3.Error as error:
+        return str(error)
+    return None if verdict == ("ok",) else f"damaged ({verdict[0] if verdict else 'no answer'})"
+
+
+def _read_only(store: Path) -> sqlite3.Connection:
+    """A connection that can neither change a backup nor create a missing file."""
+    return sqlite3.connect(f"{store.resolve().as_uri()}?mode=ro", uri=True)
+
+
+def _stores_in(folder: Path) -> list[Path]:
+    """directory.db (first, if there) and every network store in FOLDER."""
+    directory = folder / "directory.db"
+    return [*([directory] if directory.exists() else []), *sorted((folder / "networks").glob("*.db"))]
+
+
+def _move_aside(data_dir: Path, stores: list[Path]) -> Path:
+    """Moves STORES (with their -wal and -shm files) into a new dated folder in DATA_DIR."""
+    stamp = f"before-restore-{datetime.now(UTC):%Y%m%dT%H%M%SZ}"
+    aside, attempt = data_dir / stamp, 1
+    while aside.exists():  # a second restore within the same second
+        attempt += 1
+        aside = data_dir / f"{stamp}-{attempt}"
+    for database in stores:
+        for path in (database, database.with_name(database.name + "-wal"), database.with_name(database.name + "-shm")):
+            if path.exists():
+                target = aside / path.relative_to(data_dir)
+                target.parent.mkdir(parents=True, exist_ok=True)
+                path.rename(target)
+    return aside
 
 
 def _refusals_to_exit(call: Callable[[], T]) -> T:

@@ -6,13 +6,17 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable, Sequence
+from datetime import datetime
 
 from bot import commands
 from bot.context import Context
 from bot.events import ButtonPress, Event, JoinRequest, event_from_json, event_to_json
+from bot.flood import FloodGate, Verdict
 from bot.limits import UPDATE_MEMORY
+from bot.people import language_for
 from bot.port import CommandMenu, MenuCommand, OutboundPort
 from bot.refusals import Refusal
+from bot.replies import Reply
 from bot.router import Router
 from bot.settings import LANGUAGES
 from bot.village import Village
@@ -31,6 +35,9 @@ class Buurtbot:
         self._chat_locks: dict[int, asyncio.Lock] = {}
         self._chat_users: dict[int, int] = {}
         self._in_hand: set[asyncio.Task[None]] = set()
+        # In memory: a restart forgives every flooder. None turns flood control off (a door with
+        # nobody to protect against, such as the operator's own console).
+        self.flood: FloodGate | None = FloodGate()
         # Called after each event with the seconds it took: for tests that wait and for benchmarks.
         self.listeners: list[Callable[[Event, float], None]] = []
 
@@ -134,10 +141,31 @@ class Buurtbot:
             self._slots.release()
 
     async def _process(self, event: Event) -> None:
-        """Handles a kept event to the end, then marks it handled."""
+        """Handles a kept event to the end (or ignores it from a flooder), then marks it handled."""
         started = time.perf_counter()
         village = self.village
         now = village.clock.now()
+        verdict = Verdict.PASS
+        if self.flood is not None:
+            verdict = self.flood.admit(event, now, bot_username=village.bot_username or None)
+        if verdict is Verdict.PASS:
+            try:
+                await self._route(event, now)
+            except Exception:
+                # Before a context exists (a sender the store cannot take, say): no one to
+                # apologise to in their language; logged, and the update is not replayed forever.
+                log.exception("could not handle %r", event)
+        elif verdict is Verdict.WARN:
+            await self._slow_down(event)
+        if event.update_id is not None:
+            await village.stores.directory.mark_handled(
+                door=self.door, update_id=event.update_id, now=village.clock.now()
+            )
+        for listener in self.listeners:
+            listener(event, time.perf_counter() - started)
+
+    async def _route(self, event: Event, now: datetime) -> None:
+        village = self.village
         person = await village.people.seen(event.sender, now)
         standing = await village.people.standing(person)
         flow_chat = event.private_chat_id if isinstance(event, JoinRequest) else event.chat.id
@@ -150,12 +178,23 @@ class Buurtbot:
         except Exception:
             log.exception("handling %r failed", event)
             await self._apologise(ctx)
-        if event.update_id is not None:
-            await village.stores.directory.mark_handled(
-                door=self.door, update_id=event.update_id, now=village.clock.now()
+
+    async def _slow_down(self, event: Event) -> None:
+        """The one notice a flooder gets before a pause; in their language if we know it."""
+        village = self.village
+        log.info("sender %s in chat %s is sending too fast; ignored for a while", event.sender.id, event.chat.id)
+        try:
+            person = await village.stores.directory.get_person(event.sender.id)
+            language = (
+                person.language
+                if person is not None
+                else language_for(event.sender.language_code, village.settings.default_language)
             )
-        for listener in self.listeners:
-            listener(event, time.perf_counter() - started)
+            chat = event.private_chat_id if isinstance(event, JoinRequest) else event.chat.id
+            text = village.renderer.render(language, "common/slow_down")
+            await village.messenger.send(chat, Reply(text))
+        except Exception:
+            log.exception("could not tell %s to slow down", event.sender.id)
 
     async def _refuse(self, ctx: Context, refusal: Refusal) -> None:
         template = f"refusal/{refusal.reason.value}"

@@ -16,3 +16,7 @@ REQUESTS_PAGE = 5
 BEHALF_TEXT_MAX = 120  # a name or a phone number typed in for a resident who phoned
 STREET_INVITE_USES = 50  # an invite for a flyer or the street's group chat
 STREET_INVITE_TTL = timedelta(days=30)
+FLOOD_LIMIT = 20  # events one sender (or one group) may send within FLOOD_WINDOW
+FLOOD_WINDOW = timedelta(seconds=10)
+FLOOD_PAUSE = timedelta(seconds=60)  # how long a flooder is ignored after one notice
+FLOOD_TRACKED = 10_000  # senders remembered at most; only those active within FLOOD_WINDOW matter
