@@ -25,6 +25,7 @@ HELP = Command("help", "hulp", Action.HELP)
 CANCEL = Command("cancel", "stop", Action.CANCEL)
 LANGUAGE = Command("language", "taal", Action.LANGUAGE)
 PRIVACY = Command("privacy", None, Action.PRIVACY)
+MY_DATA = Command("mydata", "mijngegevens", Action.PRIVACY)
 MENU = Command("menu", None, Action.MENU)
 PENDING = Command("pending", "aanmeldingen", Action.REVIEW_JOINS, in_menu=False)
 INVITE = Command("invite", "uitnodigen", Action.INVITE, in_menu=False)
@@ -57,6 +58,7 @@ ALL: tuple[Command, ...] = (
     CANCEL,
     LANGUAGE,
     PRIVACY,
+    MY_DATA,
     PENDING,
     INVITE,
     NETWORKS,
