@@ -88,6 +88,7 @@ class Tap(StrEnum):
     EXPORT = "xp"  # args: network id
     INVITE_KIND = "ik"  # args: network id, one | street
     INVITE_REVOKE = "ir"  # args: invite code
+    FORGET_ME = "fm"
 
 
 class BadButton(ValueError):

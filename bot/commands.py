@@ -26,6 +26,7 @@ CANCEL = Command("cancel", "stop", Action.CANCEL)
 LANGUAGE = Command("language", "taal", Action.LANGUAGE)
 PRIVACY = Command("privacy", None, Action.PRIVACY)
 MY_DATA = Command("mydata", "mijngegevens", Action.PRIVACY)
+FORGET_ME = Command("forgetme", "vergeetmij", Action.PRIVACY)
 MENU = Command("menu", None, Action.MENU)
 PENDING = Command("pending", "aanmeldingen", Action.REVIEW_JOINS, in_menu=False)
 INVITE = Command("invite", "uitnodigen", Action.INVITE, in_menu=False)
@@ -59,6 +60,7 @@ ALL: tuple[Command, ...] = (
     LANGUAGE,
     PRIVACY,
     MY_DATA,
+    FORGET_ME,
     PENDING,
     INVITE,
     NETWORKS,

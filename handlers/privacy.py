@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from bot import commands
-from bot.buttons import Tap
+from bot.buttons import Tap, encode
 from bot.context import Context
+from bot.forget import forget
 from bot.permissions import Action
 from bot.privacy import my_data as gather_my_data
+from bot.refusals import Reason, Refusal
+from bot.replies import Button, keyboard
 from bot.router import Router
 from handlers.keyboards import main_menu
 
@@ -15,6 +18,8 @@ def register(router: Router) -> None:
     router.command(commands.PRIVACY, privacy)
     router.tap(Tap.PRIVACY, Action.PRIVACY, privacy)
     router.command(commands.MY_DATA, my_data)
+    router.command(commands.FORGET_ME, forget_me)
+    router.tap(Tap.FORGET_ME, Action.PRIVACY, forget_me_confirmed)
 
 
 async def privacy(ctx: Context) -> None:
@@ -26,3 +31,21 @@ async def my_data(ctx: Context) -> None:
     content = await gather_my_data(ctx.village, ctx.person)
     await ctx.reply("privacy/my_data")
     await ctx.village.messenger.send_document(ctx.chat_id, ctx.label("my_data_filename"), content)
+
+
+async def forget_me(ctx: Context) -> None:
+    buttons = keyboard(
+        Button(ctx.label("yes_forget_me"), encode(Tap.FORGET_ME)), Button(ctx.label("no_keep_me"), encode(Tap.CANCEL))
+    )
+    await ctx.reply("privacy/forget_confirm", buttons=buttons)
+
+
+async def forget_me_confirmed(ctx: Context) -> None:
+    """Everything about this person leaves every store; what others need loses their name."""
+    if ctx.standing.verbinder_of():
+        for network in ctx.standing.verbinder_of():
+            verbinders = await ctx.village.networks.verbinders(network.id or 0)
+            if len(verbinders) <= 1:
+                raise Refusal(Reason.LAST_VERBINDER, network=network.name)
+    await ctx.replace("privacy/forgotten")
+    await forget(ctx.village, ctx.person)

@@ -36,6 +36,19 @@ class Store:
         self._engine = None
         self._sessions = None
 
+    async def compact(self) -> None:
+        """SQLite: folds the write-ahead log into the file and rebuilds it, so no stale page keeps
+        deleted data. (VACUUM must run outside a transaction, so on the driver's connection.)"""
+        if self.engine.dialect.name != "sqlite":
+            return
+        async with self.engine.connect() as connection:
+            raw = await connection.get_raw_connection()
+            driver = raw.driver_connection
+            assert driver is not None
+            for statement in ("PRAGMA wal_checkpoint(TRUNCATE)", "VACUUM", "PRAGMA wal_checkpoint(TRUNCATE)"):
+                cursor = await driver.execute(statement)
+                await cursor.close()
+
     @property
     def engine(self) -> AsyncEngine:
         if self._engine is None:
