@@ -61,6 +61,8 @@ class Buurtbot:
             log.info("handling update %s, received before the last stop", update_id)
             await self._spawn(event)
         if background:
+            for network in await self.village.networks.all():
+                await self.village.help.plan_retention(network)  # then each run plans the next night
             self.village.scheduler.start()
             await self.village.outbox.start()
 

@@ -12,7 +12,7 @@ from datetime import datetime, time, timedelta
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
-from sqlalchemy import update
+from sqlalchemy import delete, update
 from sqlmodel import col, select
 
 from bot.network_settings import settings_of
@@ -40,6 +40,7 @@ if TYPE_CHECKING:
 DESCRIPTION_MAX = 500
 RELAY_MAX = 1000
 FOLLOW_UP_HOUR = 10  # the morning after the day help was needed, the requester is asked how it went
+RETENTION_HOUR = 4  # the nightly clean-up of old closed requests
 
 
 class Category(StrEnum):
@@ -90,6 +91,7 @@ class Help:
         scheduler.register(JobKind.HELP_ESCALATE, self._escalate)
         scheduler.register(JobKind.HELP_FOLLOW_UP, self._follow_up)
         scheduler.register(JobKind.HELP_EXPIRE, self._expire)
+        scheduler.register(JobKind.HELP_RETENTION, self._purge)
 
     @property
     def _stores(self) -> Stores:
@@ -337,6 +339,35 @@ class Help:
                 .values(status=status, **values)
             )
             return bool(result.rowcount)
+
+    # --- retention ------------------------------------------------------------------------
+
+    async def plan_retention(self, network: Network) -> None:
+        """Plans tonight's clean-up (at 04:00 local) of closed requests past the retention period."""
+        zone = self._village.settings.zone
+        now = self._village.clock.now()
+        tonight = datetime.combine(now.astimezone(zone).date() + timedelta(days=1), time(RETENTION_HOUR), tzinfo=zone)
+        await self._village.scheduler.schedule(network, JobKind.HELP_RETENTION, "nightly", tonight)
+
+    async def _purge(self, network: Network, ref: str) -> None:
+        settings = await settings_of(self._stores, network)
+        cutoff = self._village.clock.now() - timedelta(days=30 * settings.retention_months)
+        closed = [HelpStatus.DONE, HelpStatus.CANCELLED, HelpStatus.EXPIRED]
+        async with self._stores.network(network.slug) as store:
+            async with store.transaction() as session:
+                result = await session.exec(
+                    delete(HelpRequest).where(col(HelpRequest.status).in_(closed), col(HelpRequest.closed_at) < cutoff)
+                )  # their postings and relayed messages go with them (foreign keys, cascade)
+            if result.rowcount:
+                await store.audit(
+                    actor_id=None,
+                    action="help_purged",
+                    subject_id=None,
+                    detail=str(result.rowcount),
+                    now=self._village.clock.now(),
+                )
+                await store.compact()
+        await self.plan_retention(network)
 
     # --- scheduled jobs -------------------------------------------------------------------
 

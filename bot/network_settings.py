@@ -15,6 +15,7 @@ class NetworkSettings:
     reminder_hours: tuple[int, ...] = (24, 2)  # event reminders, hours before the start
     residents_propose_events: bool = False  # may residents propose events for approval?
     language: str = ""  # what the network's group chats are written in; empty: DEFAULT_LANGUAGE
+    retention_months: int = 12  # closed help requests and their relayed messages are removed after this
 
     @classmethod
     def from_values(cls, values: dict[str, str]) -> NetworkSettings:

@@ -29,6 +29,7 @@ class JobKind(StrEnum):
     HELP_FOLLOW_UP = "help_follow_up"
     HELP_EXPIRE = "help_expire"
     EVENT_REMIND = "event_remind"
+    HELP_RETENTION = "help_retention"  # one per network, every night
 
 
 # How late a job may still run after the bot was down; later than this it is skipped.
@@ -37,6 +38,7 @@ GRACE: dict[JobKind, timedelta] = {
     JobKind.HELP_FOLLOW_UP: timedelta(days=3),
     JobKind.HELP_EXPIRE: timedelta(days=365),  # an expiry is never too late
     JobKind.EVENT_REMIND: timedelta(minutes=30),  # a reminder after the fact is no use
+    JobKind.HELP_RETENTION: timedelta(days=365),  # a clean-up is never too late
 }
 
 JobRunner = Callable[[Network, str], Awaitable[None]]

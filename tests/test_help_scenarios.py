@@ -241,3 +241,35 @@ async def test_a_job_missed_beyond_its_grace_is_skipped_not_lost(village: Villag
     assert jobs[JobKind.HELP_ESCALATE] == JobStatus.SKIPPED
     assert jobs[JobKind.HELP_FOLLOW_UP] == JobStatus.DONE
     assert not any("Niemand heeft nog gereageerd" in m.text for m in village.jan.inbox)
+
+
+async def test_closed_requests_and_their_messages_go_after_the_retention_period(
+    village: Village, clock: ManualClock
+) -> None:
+    from sqlmodel import select
+
+    from storage.models import RelayMessage
+
+    anna, piet = await member(village, "Anna"), await member(village, "Piet")
+    await offers_groceries(piet)
+    await asks_for_groceries(anna)
+    await piet.taps("Ik help")
+    await anna.taps("Bericht aan Piet")
+    await anna.says("Tot zaterdag!")
+    await anna.taps("Gelukt, bedankt!")
+    await asks_for_groceries(anna, when="morgen")  # still open: it stays
+    app = village.bot.village
+    await app.help.plan_retention(village.noord)
+
+    clock.advance(timedelta(days=200))
+    await app.scheduler.run_due()
+    assert len(await requests_in(village, village.noord)) == 2  # within the 12 months
+
+    clock.advance(timedelta(days=200))
+    await app.scheduler.run_due()
+    remaining = await requests_in(village, village.noord)
+    assert [r.status for r in remaining] == [HelpStatus.EXPIRED]  # the second one expired, more recently
+    async with app.stores.network("breugel-noord") as store, store.transaction() as session:
+        assert (await session.exec(select(RelayMessage))).all() == []
+    async with app.stores.network("breugel-noord") as store:
+        assert "help_purged" in [entry.action for entry in await store.audit_log()]
