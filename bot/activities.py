@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 import icalendar
 from sqlmodel import col, select
 
+from bot.limits import EVENTS_PER_DAY_MAX
 from bot.network_settings import settings_of
 from bot.people import Standing
 from bot.permissions import Action
@@ -119,6 +120,12 @@ class Activities:
             raise Refusal(Reason.NOT_ALLOWED)
         if draft.starts_at <= now:
             raise Refusal(Reason.WHEN_IN_PAST)
+        async with self._stores.network(network.slug) as store, store.transaction() as session:
+            query = select(Event.id).where(
+                Event.created_by == standing.person.id, col(Event.created_at) > now - timedelta(days=1)
+            )
+            if len((await session.exec(query)).all()) >= EVENTS_PER_DAY_MAX:
+                raise Refusal(Reason.TOO_MANY_EVENTS, limit=EVENTS_PER_DAY_MAX)
         publishing = standing.may_in(network.id or 0, Action.PUBLISH_EVENT)
         event = Event(
             title=draft.title,

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import delete, update
 from sqlmodel import col, select
 
+from bot.limits import OPEN_REQUESTS_MAX
 from bot.network_settings import settings_of
 from bot.people import Standing
 from bot.permissions import Action
@@ -117,6 +118,8 @@ class Help:
             raise Refusal(Reason.NOT_MEMBER)
         if draft.needed_at < now - timedelta(days=1):
             raise Refusal(Reason.WHEN_IN_PAST)
+        if not on_behalf and await self._open_requests_of(network, standing.person.id) >= OPEN_REQUESTS_MAX:
+            raise Refusal(Reason.TOO_MANY_REQUESTS, limit=OPEN_REQUESTS_MAX)
         request = HelpRequest(
             requester_id=None if on_behalf else standing.person.id,
             on_behalf_name=draft.on_behalf_name,
@@ -143,6 +146,14 @@ class Help:
         )
         await scheduler.schedule(network, JobKind.HELP_FOLLOW_UP, request.id, self._follow_up_moment(draft.needed_at))
         return request
+
+    async def _open_requests_of(self, network: Network, person_id: int) -> int:
+        async with self._stores.network(network.slug) as store, store.transaction() as session:
+            query = select(HelpRequest.id).where(
+                HelpRequest.requester_id == person_id,
+                col(HelpRequest.status).in_([HelpStatus.OPEN, HelpStatus.CLAIMED]),
+            )
+            return len((await session.exec(query)).all())
 
     def _follow_up_moment(self, needed_at: datetime) -> datetime:
         zone = self._village.settings.zone

@@ -20,3 +20,5 @@ FLOOD_LIMIT = 20  # events one sender (or one group) may send within FLOOD_WINDO
 FLOOD_WINDOW = timedelta(seconds=10)
 FLOOD_PAUSE = timedelta(seconds=60)  # how long a flooder is ignored after one notice
 FLOOD_TRACKED = 10_000  # senders remembered at most; only those active within FLOOD_WINDOW matter
+OPEN_REQUESTS_MAX = 5  # help requests one person may have open (or taken up) at once
+EVENTS_PER_DAY_MAX = 3  # activities one person may create or propose in 24 hours

@@ -188,3 +188,18 @@ async def test_bad_event_input_gets_clear_replies(village: Village) -> None:
 
 async def _person(village: Village, who: SimulatedPerson):  # type: ignore[no-untyped-def]
     return await village.bot.village.stores.directory.get_person(who.id)
+
+
+async def test_no_more_than_three_activities_a_day(village: Village) -> None:
+    village.bot.flood = None  # thirty taps in one instant of the test's clock
+    for _ in range(3):
+        await jan_plans_the_street_party(village.jan)
+    await village.jan.says("/activiteit")
+    await village.jan.says("Nog een feest")
+    await village.jan.says("zaterdag 5 december 18:00")
+    await village.jan.taps("Ja, dat klopt")
+    await village.jan.says("Plein")
+    await village.jan.taps("Overslaan")
+    await village.jan.taps("Geen maximum")
+    await village.jan.taps("Publiceren")
+    assert "al 3 activiteiten aangemaakt" in village.jan.answers[-1]

@@ -273,3 +273,18 @@ async def test_closed_requests_and_their_messages_go_after_the_retention_period(
         assert (await session.exec(select(RelayMessage))).all() == []
     async with app.stores.network("breugel-noord") as store:
         assert "help_purged" in [entry.action for entry in await store.audit_log()]
+
+
+async def test_one_person_cannot_keep_more_than_five_requests_open(village: Village) -> None:
+    village.bot.flood = None  # forty taps in one instant of the test's clock
+    anna = await member(village, "Anna")
+    for _ in range(5):
+        await asks_for_groceries(anna, when="morgen")
+    await anna.says("/vraag")
+    await anna.taps("Boodschappen")
+    await anna.says("Nog eentje")
+    await anna.taps("Morgen")
+    await anna.taps("Iedereen")
+    await anna.taps("Plaatsen")
+    assert "U heeft al 5 vragen open staan" in anna.answers[-1]
+    assert len(await requests_in(village, village.noord)) == 5
