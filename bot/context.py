@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from bot.buttons import BadButton, Pressed
+from bot.dates import When, WhenInPast, WhenNotUnderstood, parse_when
 from bot.events import ButtonPress, Event, JoinRequest, Message
 from bot.flows import Flow, Step
 from bot.people import Standing
@@ -61,6 +62,15 @@ class Context:
             return self.pressed.int_arg(index)
         except BadButton as error:
             raise Refusal(Reason.STALE_BUTTON) from error
+
+    def when_typed(self, *, default_hour: int = 10) -> When:
+        """The moment the person typed, in the village's time zone; nonsense or the past is refused."""
+        try:
+            return parse_when(self.text, self.now, self.village.settings.zone, default_hour=default_hour)
+        except WhenInPast as error:
+            raise Refusal(Reason.WHEN_IN_PAST) from error
+        except WhenNotUnderstood as error:
+            raise Refusal(Reason.WHEN_NOT_UNDERSTOOD) from error
 
     def in_flow(self, flow: Flow, *steps: Step) -> FlowState:
         """The current flow state if it is `flow` (at one of `steps`); otherwise the button is stale."""

@@ -17,7 +17,6 @@ from bot.activity_messages import (
 )
 from bot.buttons import Tap, encode
 from bot.context import Context
-from bot.dates import WhenInPast, WhenNotUnderstood, parse_when
 from bot.events import ButtonPress
 from bot.flows import Flow, Step
 from bot.permissions import Action
@@ -124,18 +123,12 @@ async def titled(ctx: Context) -> None:
     await ctx.reply("activity/ask_when", buttons=cancel_only(ctx.label))
 
 
-def _parse(ctx: Context) -> Any:
-    try:
-        return parse_when(ctx.text, ctx.now, ctx.village.settings.zone, default_hour=14)
-    except WhenInPast as error:
-        raise Refusal(Reason.WHEN_IN_PAST) from error
-    except WhenNotUnderstood as error:
-        raise Refusal(Reason.WHEN_NOT_UNDERSTOOD) from error
+EVENT_DEFAULT_HOUR = 14  # "zaterdag" for an activity means the afternoon
 
 
 async def when_typed(ctx: Context) -> None:
     state = ctx.in_flow(Flow.NEW_EVENT, Step.WHEN, Step.WHEN_CONFIRM)
-    when = _parse(ctx)
+    when = ctx.when_typed(default_hour=EVENT_DEFAULT_HOUR)
     await ctx.enter(Flow.NEW_EVENT, Step.WHEN_CONFIRM, **{**state.data, "starts_at": when.at.isoformat()})
     buttons = keyboard(Button(ctx.label("yes_that_is_right"), encode(Tap.EVENT_WHEN_OK)))
     await ctx.reply("activity/confirm_when", buttons=buttons, starts_at=when.at, has_time=when.has_time)
@@ -303,7 +296,7 @@ async def move(ctx: Context) -> None:
 
 async def move_when_typed(ctx: Context) -> None:
     state = ctx.in_flow(Flow.MOVE_EVENT, Step.WHEN, Step.WHEN_CONFIRM)
-    when = _parse(ctx)
+    when = ctx.when_typed(default_hour=EVENT_DEFAULT_HOUR)
     await ctx.enter(Flow.MOVE_EVENT, Step.WHEN_CONFIRM, **{**state.data, "starts_at": when.at.isoformat()})
     buttons = keyboard(Button(ctx.label("yes_that_is_right"), encode(Tap.EVENT_MOVE_OK)))
     await ctx.reply("activity/confirm_when", buttons=buttons, starts_at=when.at, has_time=when.has_time)

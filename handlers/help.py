@@ -8,7 +8,6 @@ from typing import Any
 from bot import commands
 from bot.buttons import Tap, encode
 from bot.context import Context
-from bot.dates import WhenInPast, WhenNotUnderstood, parse_when
 from bot.flows import Flow, Step
 from bot.help import Category, Draft
 from bot.help_messages import (
@@ -187,12 +186,7 @@ async def when_tapped(ctx: Context) -> None:
 
 async def when_typed(ctx: Context) -> None:
     state = ctx.in_flow(Flow.ASK, Step.WHEN, Step.WHEN_CONFIRM)
-    try:
-        when = parse_when(ctx.text, ctx.now, ctx.village.settings.zone)
-    except WhenInPast as error:
-        raise Refusal(Reason.WHEN_IN_PAST) from error
-    except WhenNotUnderstood as error:
-        raise Refusal(Reason.WHEN_NOT_UNDERSTOOD) from error
+    when = ctx.when_typed()
     data = {k: v for k, v in state.data.items() if k not in ("needed_at", "has_time")}
     await ctx.enter(Flow.ASK, Step.WHEN_CONFIRM, **data, needed_at=when.at.isoformat(), has_time=when.has_time)
     buttons = keyboard(
