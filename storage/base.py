@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from storage.engine import make_engine
+from storage.engine import is_sqlite, make_engine
 from storage.migrations import Migration, upgrade
+
+# Waiting longer than this for one's turn in a store means something holds it far too long.
+TURN_TIMEOUT_S = 30.0
 
 
 class Store:
@@ -20,6 +24,9 @@ class Store:
         self._migrations = migrations
         self._engine: AsyncEngine | None = None
         self._sessions: async_sessionmaker[AsyncSession] | None = None
+        # SQLite runs in the event loop's thread, so one task at a time may be inside a
+        # transaction: a second writer would otherwise wait on the file lock and stop the loop.
+        self._turn: asyncio.Lock | None = asyncio.Lock() if is_sqlite(url) else None
 
     async def open(self) -> None:
         if self._engine is not None:
@@ -60,5 +67,14 @@ class Store:
         """A session whose work is committed on success and rolled back on error."""
         if self._sessions is None:
             raise RuntimeError(f"store {self.url} is not open")
-        async with self._sessions() as session, session.begin():
-            yield session
+        if self._turn is None:
+            async with self._sessions() as session, session.begin():
+                yield session
+            return
+        async with asyncio.timeout(TURN_TIMEOUT_S):
+            await self._turn.acquire()
+        try:
+            async with self._sessions() as session, session.begin():
+                yield session
+        finally:
+            self._turn.release()

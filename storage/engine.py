@@ -8,7 +8,10 @@ from typing import Any
 from sqlalchemy import event
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.engine import make_url
 from sqlalchemy.pool import AsyncAdaptedQueuePool
+
+from storage.inline_sqlite import connector
 
 BUSY_TIMEOUT_MS = 5_000
 
@@ -17,12 +20,21 @@ def sqlite_url(path: Path) -> str:
     return f"sqlite+aiosqlite:///{path}"
 
 
+def is_sqlite(url: str) -> bool:
+    return url.startswith("sqlite")
+
+
 def make_engine(url: str) -> AsyncEngine:
-    """One engine per store. For SQLite: WAL, a busy timeout, foreign keys, immediate writes."""
-    if not url.startswith("sqlite"):
+    """One engine per store. For SQLite: WAL, a busy timeout, foreign keys, immediate writes, and
+    calls made in the event loop's thread (see `storage.inline_sqlite`)."""
+    if not is_sqlite(url):
         return create_async_engine(url, pool_pre_ping=True)
+    database = make_url(url).database
+    if not database or database == ":memory:":
+        raise ValueError(f"a store needs a file: {url}")
     engine = create_async_engine(
         url,
+        async_creator=connector(database),
         poolclass=AsyncAdaptedQueuePool,
         pool_size=1,
         max_overflow=3,
