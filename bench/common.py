@@ -2,8 +2,9 @@
 
 The fake Bot API server (tests/fakebotapi.py) runs in a child process, so its own work (JSON,
 HTML checks, records) does not eat the bot's core, as Telegram's would not. The child stamps
-every update it is given and every message it records with time.monotonic(), which on Linux is
-one clock for every process, so latency is measured from "update pushed" to "reply recorded".
+every update it is given with time.monotonic(), and the server stamps every message it records
+(`Record["at"]`); on Linux that is one clock for every process, so latency is measured from
+"update pushed" to "reply recorded".
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import resource
 import statistics
 import sys
 import time
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -24,9 +26,7 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
-from aiohttp import web
-
-from tests.fakebotapi import FakeBotAPI, Record
+from tests.fakebotapi import FakeBotAPI
 
 Push = tuple[int, int, float]  # update_id, chat_id, pushed at (monotonic)
 Sent = tuple[int, float, str, str]  # chat_id, recorded at (monotonic), method, text
@@ -35,35 +35,10 @@ Sent = tuple[int, float, str, str]  # chat_id, recorded at (monotonic), method, 
 # --- the fake Bot API in a child process ----------------------------------------------------------
 
 
-class StampedFakeBotAPI(FakeBotAPI):
-    """The fake Bot API, with a time stamp on every record and a count of 429 answers."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.too_many_requests = 0
-
-    def _record(self, method: str, chat_id: Any, params: dict[str, Any], message: Any, **extra: Any) -> Record:
-        record = super()._record(method, chat_id, params, message, **extra)
-        record["at"] = time.monotonic()
-        return record
-
-    async def wait_sent(self, count: int, timeout: float) -> None:  # noqa: ASYNC109
-        """Returns once `count` messages are recorded, or after `timeout` seconds."""
-        deadline = time.monotonic() + timeout
-        while len(self.sent) < count and (remaining := deadline - time.monotonic()) > 0:
-            await self._change_signal.wait(remaining)
-
-    async def _handle(self, request: web.Request) -> web.Response:
-        response = await super()._handle(request)
-        if response.status == 429:
-            self.too_many_requests += 1
-        return response
-
-
 class _Control:
     """The commands the child process answers; each returns something picklable."""
 
-    def __init__(self, api: StampedFakeBotAPI) -> None:
+    def __init__(self, api: FakeBotAPI) -> None:
         self.api = api
 
     async def push(self, messages: list[tuple[int, str, str]], rate: float | None) -> list[Push]:
@@ -103,11 +78,13 @@ class _Control:
         return len(self.api.sent)
 
     async def wait_sent(self, count: int, timeout: float) -> None:  # noqa: ASYNC109
-        await self.api.wait_sent(count, timeout)
+        await self.api.wait_for_sent(count, timeout)
 
     async def stats(self) -> dict[str, int]:
+        kinds = Counter(str(violation["kind"]) for violation in self.api.violations)
         return {
             "violations": self.api.rate_violations,
+            **{f"violations_{kind}": count for kind, count in kinds.items()},
             "too_many_requests": self.api.too_many_requests,
             "calls": len(self.api.calls),
             "internal_errors": len(self.api.internal_errors),
@@ -124,7 +101,7 @@ def _serve(conn: Connection, token: str, enforce_rate_limits: bool) -> None:
 
 async def _serve_async(conn: Connection, token: str, enforce_rate_limits: bool) -> None:
     loop = asyncio.get_running_loop()
-    async with StampedFakeBotAPI(token, enforce_rate_limits=enforce_rate_limits) as api:
+    async with FakeBotAPI(token, enforce_rate_limits=enforce_rate_limits) as api:
         control = _Control(api)
         conn.send(api.base_url)
         while True:
@@ -179,7 +156,7 @@ class ServerProcess:
         return list(await self._call("push", list(messages), rate))
 
     async def press(self, user_id: int, label: str) -> Push:
-        return tuple(await self._call("press", user_id, label))  # type: ignore[return-value]
+        return tuple(await self._call("press", user_id, label))
 
     async def wait_message(self, chat_id: int, fragment: str, timeout: float = 30.0) -> float:  # noqa: ASYNC109
         return float(await self._call("wait_message", chat_id, fragment, timeout))

@@ -28,6 +28,7 @@ from storage.models import (
     MemberRole,
     MembershipStatus,
     Network,
+    OutboxKind,
     Person,
     Rsvp,
 )
@@ -380,14 +381,18 @@ class Activities:
             )
         from bot.activity_messages import reminder_message
 
+        reminders = []
         for row in rows:
             person = await self._stores.directory.get_person(row.person_id)
             membership = await self._stores.directory.membership_of(row.person_id, network.id or 0)
             if (
                 person is None
                 or row.person_id in quiet
+                or person.unreachable_at is not None
                 or membership is None
                 or membership.status != MembershipStatus.ACTIVE
             ):
                 continue
-            await reminder_message(self._village, person, view, row.answer)
+            reminders.append((person.id, reminder_message(self._village, person, view, row.answer)))
+        # One transaction for all of them; the outbox sends them within Telegram's limits.
+        await self._village.outbox.queue(network, reminders, kind=OutboxKind.EVENT_REMINDER, ref=ref)

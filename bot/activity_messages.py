@@ -7,8 +7,8 @@ from typing import Any
 
 from bot.activities import ActivityView
 from bot.buttons import Tap, encode
-from bot.replies import Button, Keyboard, keyboard
-from bot.village import Labels, Village
+from bot.replies import Button, Keyboard, Reply, keyboard
+from bot.village import KeyboardFor, Labels, Village
 from storage.models import Person
 
 
@@ -70,9 +70,16 @@ async def post_to_audience(village: Village, view: ActivityView, people: Sequenc
     return reached
 
 
-async def reminder_message(village: Village, person: Person, view: ActivityView, answer: str) -> None:
+def reply_for(village: Village, person: Person, template: str, /, *, buttons: KeyboardFor, **values: Any) -> Reply:
+    """What `village.tell` would send to this person, kept to be sent later through the outbox."""
+    language = village.renderer.language(person.language)
+    return Reply(village.renderer.render(language, template, **values), buttons(village.labels_for(language)))
+
+
+def reminder_message(village: Village, person: Person, view: ActivityView, answer: str) -> Reply:
+    """The reminder for someone who said yes or maybe, with the answer buttons to change their mind."""
     values = {**activity_values(view), "answer": answer}
-    await village.tell(person, "activity/reminder", buttons=lambda label: answer_keyboard(label, view), **values)
+    return reply_for(village, person, "activity/reminder", buttons=lambda label: answer_keyboard(label, view), **values)
 
 
 async def tell_responders(village: Village, view: ActivityView, template: str, *, besides: int) -> int:

@@ -10,7 +10,8 @@ from bot.outbox import Report
 from bot.people import Standing
 from bot.permissions import Action
 from bot.refusals import Reason, Refusal
-from storage.models import Announcement, MemberRole, Network, Person
+from bot.replies import Reply
+from storage.models import Announcement, MemberRole, Network, OutboxKind, Person
 
 if TYPE_CHECKING:
     from bot.village import Village
@@ -62,12 +63,14 @@ class Announcements:
         messages = [
             (
                 person.id,
-                renderer.render(
-                    person.language,
-                    "announcement/message",
-                    network=network.name,
-                    author=standing.person.name,
-                    text=text,
+                Reply(
+                    renderer.render(
+                        person.language,
+                        "announcement/message",
+                        network=network.name,
+                        author=standing.person.name,
+                        text=text,
+                    )
                 ),
             )
             for person in people
@@ -77,8 +80,10 @@ class Announcements:
             text_for_group = renderer.render(
                 language, "announcement/message", network=network.name, author=standing.person.name, text=text
             )
-            messages.append((group, text_for_group))
-        await self._village.outbox.queue(network, announcement, messages)
+            messages.append((group, Reply(text_for_group)))
+        await self._village.outbox.queue(
+            network, messages, kind=OutboxKind.ANNOUNCEMENT, ref=str(announcement.id), announcement_id=announcement.id
+        )
         return Queued(network, announcement, len(messages))
 
     async def announce_everywhere(self, standing: Standing, text: str, now: datetime) -> list[Queued]:

@@ -1,76 +1,134 @@
 """The outbox and its one sender: every message to many people goes out here, within Telegram's limits.
 
-About BROADCAST_RATE messages per second overall, never more than one per second to one chat;
-on 429 the sender waits `retry_after` and pauses; on 403 the person is marked unreachable and
-never tried again; transient errors are retried with backoff. Interactive replies take their
-share of the rate budget first, so they never wait behind a broadcast. Rows are kept in each
-network's store: after a crash the sender resumes where it stopped.
+Announcements, activity reminders and invitations are queued as one row per recipient in the
+network's store, with their text and buttons already in the recipient's language. The sender
+keeps to a send clock a little under BROADCAST_RATE (see `RateBudget`), never more than one
+message a second to one chat (one per three seconds to a group); on 429 it waits `retry_after`
+and pauses; on 403 the person is marked unreachable and never tried again; transient errors are
+retried with backoff. Interactive replies take a slot of the clock first, so they never wait
+behind a broadcast.
+
+Rows are claimed a batch at a time ('sending', one transaction) and their results recorded a
+batch at a time (one transaction). After a crash the rows left 'sending' are sent again: nothing
+is lost, and at most IN_FLIGHT messages (those of the batch under way) reach someone twice.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
+import math
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections import deque
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
-from typing import TYPE_CHECKING
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import func, update
+from sqlalchemy import bindparam, func, update
+from sqlalchemy import select as sa_select
 from sqlmodel import col, select
 
 from bot.port import BlockedByUser, ChatNotFound, DoorError, RateLimited, TransientDoorError
-from bot.replies import Reply
-from storage.models import Announcement, DeliveryStatus, Network, OutboxMessage
+from bot.replies import Button, Keyboard, Reply
+from storage.models import Announcement, DeliveryStatus, Network, OutboxKind, OutboxMessage
 
 if TYPE_CHECKING:
     from bot.village import Village
 
 log = logging.getLogger(__name__)
 
-PACE = 0.95  # stay just under the configured rate, so a sliding one-second window never exceeds it
+PACE = 0.965  # the send clock runs this fraction of the configured rate
 PER_CHAT_GAP_S = 1.0  # a private chat: at most one message a second
 PER_GROUP_GAP_S = 3.0  # a group: at most twenty a minute
 MAX_ATTEMPTS = 5
-IN_FLIGHT = 8  # sends under way at once
-BATCH = 200
+IN_FLIGHT = 16  # rows claimed at once: sent concurrently, their results recorded together
+IDLE_POLL_S = 0.2  # how often to look again when every waiting row waits for a retry time
+_SLACK_S = 1e-6  # so that rounding never turns a wait into a spin
 FINAL = (DeliveryStatus.SENT, DeliveryStatus.UNREACHABLE, DeliveryStatus.FAILED)
 
 
 class RateBudget:
-    """A token bucket of one second. Broadcasts wait for a token; interactive replies take one at once."""
+    """The send clock shared by the outbox (which waits for it) and interactive replies (which don't).
 
-    def __init__(self, rate: float) -> None:
-        self.rate = rate * PACE
-        self._tokens = 1.0
-        self._stamp = time.monotonic()
+    Slot k of a broadcast is due at t0 + k / (rate × PACE), so a short stall of the event loop
+    costs no rate: the slots it missed are sent as soon as it is back. They are caught up only
+    within a sliding window, though: never more than `rate` messages (replies included) in any
+    `window_s` = 1 / PACE seconds, a little longer than Telegram's second, so messages that
+    reach Telegram a few tens of milliseconds later or earlier than they left still keep its
+    limit. After a pause longer than the window (idle, or a long stall) the clock starts afresh
+    rather than sending a burst. An interactive reply takes a slot and never waits.
+    """
+
+    def __init__(
+        self,
+        rate: float,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        self.rate = rate
+        self._clock, self._sleep = clock, sleep  # a test hands in its own
+        self.per_window = max(1, math.floor(rate))
+        self.interval = 1.0 / (rate * PACE)
+        self.window_s = self.per_window * self.interval
+        self._next = 0.0  # when the next broadcast slot is due, on `clock`
+        self._last_broadcast = -math.inf
+        self._window: deque[float] = deque()  # when each message of the last window went
         self._paused_until = 0.0
 
-    def _refill(self) -> None:
-        now = time.monotonic()
-        self._tokens = min(1.0, self._tokens + (now - self._stamp) * self.rate)
-        self._stamp = now
+    def _forget_before(self, now: float) -> None:
+        while self._window and now - self._window[0] >= self.window_s - _SLACK_S:
+            self._window.popleft()
 
     async def for_broadcast(self) -> None:
         while True:
-            now = time.monotonic()
+            now = self._clock()
             if now < self._paused_until:
-                await asyncio.sleep(self._paused_until - now)
+                await self._sleep(self._paused_until - now)
                 continue
-            self._refill()
-            if self._tokens >= 1.0:
-                self._tokens -= 1.0
-                return
-            await asyncio.sleep((1.0 - self._tokens) / self.rate)
+            if now - self._last_broadcast > self.window_s:
+                self._next = max(self._next, now)  # nothing to catch up from that long ago
+            self._forget_before(now)
+            if self._next - now > _SLACK_S:
+                await self._sleep(self._next - now)
+                continue
+            if len(self._window) >= self.per_window:
+                await self._sleep(self._window[0] + self.window_s - now)
+                continue
+            self._next += self.interval
+            self._last_broadcast = now
+            self._window.append(now)
+            return
 
     def for_reply(self) -> None:
-        self._refill()
-        self._tokens -= 1.0  # may go below zero: the broadcast waits a little longer
+        now = self._clock()
+        self._forget_before(now)
+        self._next = max(self._next, now - self.window_s) + self.interval
+        self._window.append(now)
 
     def pause(self, seconds: float) -> None:
-        self._paused_until = max(self._paused_until, time.monotonic() + seconds)
+        """After a 429: nothing until Telegram's retry time, then the clock starts afresh (no burst)."""
+        self._paused_until = max(self._paused_until, self._clock() + seconds)
+        self._next = self._paused_until
+
+
+# --- what a row carries ------------------------------------------------------------------------
+
+
+def keyboard_to_json(buttons: Keyboard) -> str:
+    if not buttons:
+        return ""
+    return json.dumps([[[b.label, b.data, b.url] for b in row] for row in buttons], ensure_ascii=False)
+
+
+def keyboard_from_json(text: str) -> Keyboard:
+    if not text:
+        return ()
+    rows: list[list[list[Any]]] = json.loads(text)
+    return tuple(tuple(Button(label, data, url) for label, data, url in row) for row in rows)
 
 
 @dataclass(frozen=True)
@@ -85,7 +143,46 @@ class Report:
         return self.pending == 0
 
 
+@dataclass(frozen=True)
+class Delivered:
+    """A message that reached its chat: what a service needs to do something with it afterwards."""
+
+    kind: str
+    ref: str
+    chat_id: int
+    message_id: int
+
+
+@dataclass(frozen=True)
+class _Claimed:
+    """A row taken for sending (its fields in _CLAIMED_FIELDS order)."""
+
+    id: int
+    kind: str
+    ref: str
+    announcement_id: int | None
+    chat_id: int
+    text: str
+    buttons: str
+    attempts: int
+    not_before: datetime
+
+
+_CLAIMED_FIELDS = ("id", "kind", "ref", "announcement_id", "chat_id", "text", "buttons", "attempts", "not_before")
+
+
+@dataclass(frozen=True)
+class _Outcome:
+    row: _Claimed
+    status: DeliveryStatus
+    attempts: int
+    not_before: datetime
+    message_id: int | None = None
+    blocked: bool = False  # the person blocked the bot: marked unreachable in the directory too
+
+
 ReportHandler = Callable[[Network, Announcement, Report], Awaitable[None]]
+DeliveredHandler = Callable[[Network, Sequence[Delivered]], Awaitable[None]]
 
 
 class Outbox:
@@ -96,41 +193,74 @@ class Outbox:
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._last_send: dict[int, float] = {}
-        self._slots = asyncio.Semaphore(IN_FLIGHT)
+        self._claimed: dict[str, list[_Claimed]] = {}  # per network: the next batch, claimed already
         self.on_report: ReportHandler | None = None
+        self._on_delivered: dict[str, DeliveredHandler] = {}
+
+    def when_delivered(self, kind: OutboxKind, handler: DeliveredHandler) -> None:
+        """Lets a service act on its messages once they are sent (e.g. remember where an invitation is)."""
+        self._on_delivered[kind] = handler
 
     # --- queueing -------------------------------------------------------------------------
 
-    async def queue(self, network: Network, announcement: Announcement, messages: Sequence[tuple[int, str]]) -> None:
-        """Keeps one row per recipient; the sender takes it from there."""
+    async def queue(
+        self,
+        network: Network,
+        messages: Sequence[tuple[int, Reply]],
+        *,
+        kind: OutboxKind,
+        ref: str = "",
+        announcement_id: int | None = None,
+    ) -> int:
+        """Keeps one row per recipient in one transaction; the sender takes it from there."""
         now = self._village.clock.now()
         async with self._village.stores.network(network.slug) as store, store.transaction() as session:
             session.add_all(
-                OutboxMessage(announcement_id=announcement.id, chat_id=chat_id, text=text, not_before=now)
-                for chat_id, text in messages
+                OutboxMessage(
+                    kind=kind,
+                    ref=ref,
+                    announcement_id=announcement_id,
+                    chat_id=chat_id,
+                    text=reply.text,
+                    buttons=keyboard_to_json(reply.buttons),
+                    not_before=now,
+                )
+                for chat_id, reply in messages
             )
-        self._busy.add(network.slug)
-        self._wake.set()
+        if messages:
+            self._busy.add(network.slug)
+            self._wake.set()
+        return len(messages)
 
     async def report(self, network: Network, announcement_id: int) -> Report:
+        return (await self._reports(network, [announcement_id]))[announcement_id]
+
+    async def _reports(self, network: Network, announcement_ids: Sequence[int]) -> dict[int, Report]:
         async with self._village.stores.network(network.slug) as store, store.transaction() as session:
             query = (
-                select(OutboxMessage.status, func.count())
-                .where(OutboxMessage.announcement_id == announcement_id)
-                .group_by(col(OutboxMessage.status))
+                select(OutboxMessage.announcement_id, OutboxMessage.status, func.count())
+                .where(col(OutboxMessage.announcement_id).in_(announcement_ids))
+                .group_by(col(OutboxMessage.announcement_id), col(OutboxMessage.status))
             )
-            counts = dict((await session.exec(query)).all())
-        return Report(
-            sent=counts.get(DeliveryStatus.SENT, 0),
-            unreachable=counts.get(DeliveryStatus.UNREACHABLE, 0),
-            failed=counts.get(DeliveryStatus.FAILED, 0),
-            pending=counts.get(DeliveryStatus.PENDING, 0) + counts.get(DeliveryStatus.SENDING, 0),
-        )
+            rows = (await session.exec(query)).all()
+        counts: dict[int, dict[str, int]] = {announcement_id: {} for announcement_id in announcement_ids}
+        for announcement_id, status, count in rows:
+            counts[announcement_id or 0][status] = count
+        return {
+            announcement_id: Report(
+                sent=found.get(DeliveryStatus.SENT, 0),
+                unreachable=found.get(DeliveryStatus.UNREACHABLE, 0),
+                failed=found.get(DeliveryStatus.FAILED, 0),
+                pending=found.get(DeliveryStatus.PENDING, 0) + found.get(DeliveryStatus.SENDING, 0),
+            )
+            for announcement_id, found in counts.items()
+        }
 
     # --- the sender -----------------------------------------------------------------------
 
     async def start(self) -> None:
         """Picks up what was waiting or being sent when the bot stopped, then starts sending."""
+        self._claimed.clear()
         for network in await self._village.stores.directory.networks():
             async with self._village.stores.network(network.slug) as store, store.transaction() as session:
                 interrupted = await session.exec(
@@ -145,11 +275,16 @@ class Outbox:
                         .where(OutboxMessage.status == DeliveryStatus.PENDING)
                     )
                 ).one()
+                unreported = (
+                    await session.exec(
+                        select(func.count()).select_from(Announcement).where(col(Announcement.reported_at).is_(None))
+                    )
+                ).one()
             if interrupted.rowcount:
                 log.warning(
                     "%s: %s message(s) were being sent at the stop; sending again", network.slug, interrupted.rowcount
                 )
-            if waiting:
+            if waiting or unreported:
                 self._busy.add(network.slug)
         self._task = asyncio.create_task(self._run())
 
@@ -161,10 +296,14 @@ class Outbox:
             self._task = None
 
     async def flush(self) -> None:
-        """Sends everything waiting now, without the background task (tests drive it this way)."""
+        """Sends everything due now, without the background task (tests drive it this way).
+
+        Rows waiting for a later retry time stay waiting: with a test's manual clock they would
+        otherwise be waited for forever.
+        """
         while self._busy:
             slug = next(iter(self._busy))
-            if not await self._send_some(slug):
+            if not await self._send_some(slug, wait_for_retries=False):
                 self._busy.discard(slug)
 
     async def _run(self) -> None:
@@ -183,104 +322,191 @@ class Outbox:
             if not more:
                 self._busy.discard(slug)
 
-    async def _send_some(self, slug: str) -> bool:
-        """Sends a batch of due messages of one network; False when none is left."""
+    async def _send_some(self, slug: str, *, wait_for_retries: bool = True) -> bool:
+        """Sends one batch of due messages of one network; False when none is left.
+
+        The next batch is claimed while this one's last answers come in; it is sent only after
+        this one's results are recorded, so a crash repeats at most one batch.
+        """
         network = await self._village.stores.directory.network_by_slug(slug)
         if network is None:
             return False
-        now = self._village.clock.now()
-        async with self._village.stores.network(slug) as store, store.transaction() as session:
-            query = (
-                select(OutboxMessage)
-                .where(OutboxMessage.status == DeliveryStatus.PENDING, col(OutboxMessage.not_before) <= now)
-                .order_by(col(OutboxMessage.id))
-                .limit(BATCH)
-            )
-            rows = (await session.exec(query)).all()
-            left = (
-                await session.exec(
-                    select(func.count())
-                    .select_from(OutboxMessage)
-                    .where(OutboxMessage.status == DeliveryStatus.PENDING)
-                )
-            ).one()
+        rows = self._claimed.pop(slug, None)
         if not rows:
-            if left:
-                await asyncio.sleep(0.2)  # everything left waits for a retry time
-            await self._report_finished(network)
-            return bool(left)
-        in_flight: list[asyncio.Task[None]] = []
-        for row in rows:
-            await self._slots.acquire()
-            in_flight.append(asyncio.create_task(self._send_in_slot(network, row)))
-        await asyncio.gather(*in_flight)
-        await self._report_finished(network)
+            rows, waiting = await self._claim(network)
+            if not rows:
+                await self._report_finished(network)
+                if waiting and wait_for_retries:
+                    await asyncio.sleep(IDLE_POLL_S)  # everything left waits for a retry time
+                    return True
+                return False
+        sending = await self._hand_over(network, rows)
+        try:
+            self._claimed[slug], _ = await self._claim(network)
+            outcomes = list(await asyncio.gather(*sending))
+        finally:
+            for task in sending:  # cancelled (the bot stops): what was handed over stays 'sending'
+                task.cancel()
+        finished = await self._settle(network, outcomes)
+        await self._after_delivery(network, outcomes)
+        if finished:
+            await self._report_finished(network, finished)
         return True
 
-    async def _send_in_slot(self, network: Network, row: OutboxMessage) -> None:
-        try:
-            await self._send_one(network, row)
-        finally:
-            self._slots.release()
+    async def _claim(self, network: Network) -> tuple[list[_Claimed], int]:
+        """Marks up to IN_FLIGHT due rows 'sending' in one transaction; also counts rows not yet due."""
+        now = self._village.clock.now()
+        table = OutboxMessage.__table__  # type: ignore[attr-defined]
+        async with self._village.stores.network(network.slug) as store, store.transaction() as session:
+            connection = await session.connection()
+            query = (
+                sa_select(*(table.c[field] for field in _CLAIMED_FIELDS))
+                .where(table.c.status == DeliveryStatus.PENDING, table.c.not_before <= now)
+                .order_by(table.c.id)
+                .limit(IN_FLIGHT)
+            )
+            rows = [_Claimed(*found) for found in (await connection.execute(query)).all()]
+            if rows:
+                await connection.execute(
+                    table.update().where(table.c.id.in_([row.id for row in rows])).values(status=DeliveryStatus.SENDING)
+                )
+                return rows, 0
+            waiting = await connection.scalar(
+                sa_select(func.count()).select_from(table).where(table.c.status == DeliveryStatus.PENDING)
+            )
+        return [], int(waiting or 0)
 
-    async def _send_one(self, network: Network, row: OutboxMessage) -> None:
-        assert row.id is not None
-        spacing = PER_GROUP_GAP_S if row.chat_id < 0 else PER_CHAT_GAP_S
-        gap = spacing - (time.monotonic() - self._last_send.get(row.chat_id, 0.0))
-        if gap > 0:
-            await asyncio.sleep(gap)
-        await self.budget.for_broadcast()
-        if not await self._move(network, row.id, DeliveryStatus.PENDING, DeliveryStatus.SENDING):
-            return
-        self._last_send[row.chat_id] = time.monotonic()
+    async def _hand_over(self, network: Network, rows: Sequence[_Claimed]) -> list[asyncio.Task[_Outcome]]:
+        """Starts sending each row in a slot of the send clock, never to one chat more often than it allows."""
+        now = time.monotonic()
+        self._last_send = {chat: at for chat, at in self._last_send.items() if now - at < PER_GROUP_GAP_S}
+        waiting = list(rows)
+        sending: list[asyncio.Task[_Outcome]] = []
         try:
-            await self._village.messenger.port.send(row.chat_id, Reply(row.text))
+            while waiting:
+                now = time.monotonic()
+                row = next((r for r in waiting if self._chat_free_at(r.chat_id) <= now), None)
+                if row is None:
+                    await asyncio.sleep(min(self._chat_free_at(r.chat_id) for r in waiting) - now)
+                    continue
+                await self.budget.for_broadcast()
+                waiting.remove(row)
+                self._last_send[row.chat_id] = time.monotonic()
+                sending.append(asyncio.create_task(self._deliver(network, row)))
+        except BaseException:
+            for task in sending:
+                task.cancel()
+            raise
+        return sending
+
+    def _chat_free_at(self, chat_id: int) -> float:
+        gap = PER_GROUP_GAP_S if chat_id < 0 else PER_CHAT_GAP_S
+        return self._last_send.get(chat_id, -math.inf) + gap
+
+    async def _deliver(self, network: Network, row: _Claimed) -> _Outcome:
+        unchanged = _Outcome(row, DeliveryStatus.PENDING, row.attempts, row.not_before)
+        try:
+            message_id = await self._village.messenger.port.send(
+                row.chat_id, Reply(row.text, keyboard_from_json(row.buttons))
+            )
         except RateLimited as error:
             log.warning("rate limited by Telegram; pausing the sender for %ss", error.retry_after)
             self.budget.pause(error.retry_after)
-            await self._move(network, row.id, DeliveryStatus.SENDING, DeliveryStatus.PENDING)
+            return unchanged
         except (BlockedByUser, ChatNotFound) as error:
             log.info("%s: %s is unreachable: %s", network.slug, row.chat_id, error)
-            await self._move(network, row.id, DeliveryStatus.SENDING, DeliveryStatus.UNREACHABLE)
-            if isinstance(error, BlockedByUser):
-                await self._village.stores.directory.mark_unreachable(row.chat_id, self._village.clock.now())
+            return _Outcome(
+                row,
+                DeliveryStatus.UNREACHABLE,
+                row.attempts,
+                row.not_before,
+                blocked=isinstance(error, BlockedByUser),
+            )
         except TransientDoorError as error:
             attempts = row.attempts + 1
             final = attempts >= MAX_ATTEMPTS
             log.warning("%s: sending to %s failed (attempt %s): %s", network.slug, row.chat_id, attempts, error)
             later = self._village.clock.now() + timedelta(seconds=2**attempts)
-            await self._move(
-                network,
-                row.id,
-                DeliveryStatus.SENDING,
-                DeliveryStatus.FAILED if final else DeliveryStatus.PENDING,
-                attempts=attempts,
-                not_before=later,
-            )
+            return _Outcome(row, DeliveryStatus.FAILED if final else DeliveryStatus.PENDING, attempts, later)
         except DoorError as error:
             log.error("%s: Telegram refused a message to %s: %s", network.slug, row.chat_id, error)
-            await self._move(network, row.id, DeliveryStatus.SENDING, DeliveryStatus.FAILED)
-        else:
-            await self._move(network, row.id, DeliveryStatus.SENDING, DeliveryStatus.SENT)
+            return _Outcome(row, DeliveryStatus.FAILED, row.attempts, row.not_before)
+        except Exception:  # a bug, not Telegram: counted as an attempt, so the row cannot loop forever
+            log.exception("%s: sending to %s failed", network.slug, row.chat_id)
+            attempts = row.attempts + 1
+            status = DeliveryStatus.FAILED if attempts >= MAX_ATTEMPTS else DeliveryStatus.PENDING
+            return _Outcome(row, status, attempts, self._village.clock.now() + timedelta(seconds=2**attempts))
+        return _Outcome(row, DeliveryStatus.SENT, row.attempts, row.not_before, message_id=message_id)
 
-    async def _move(
-        self, network: Network, row_id: int, expected: DeliveryStatus, status: DeliveryStatus, **values: object
-    ) -> bool:
-        finished = {"finished_at": self._village.clock.now()} if status in FINAL else {}
-        async with self._village.stores.network(network.slug) as store, store.transaction() as session:
-            result = await session.exec(
-                update(OutboxMessage)
-                .where(col(OutboxMessage.id) == row_id, col(OutboxMessage.status) == expected)
-                .values(status=status, **finished, **values)
+    async def _settle(self, network: Network, outcomes: Sequence[_Outcome]) -> set[int]:
+        """Records a batch's results in one transaction; returns the announcements it finished."""
+        now = self._village.clock.now()
+        table = OutboxMessage.__table__  # type: ignore[attr-defined]
+        statement = (
+            table.update()
+            .where(table.c.id == bindparam("row_id"), table.c.status == DeliveryStatus.SENDING)
+            .values(
+                status=bindparam("new_status"),
+                attempts=bindparam("new_attempts"),
+                not_before=bindparam("new_not_before"),
+                finished_at=bindparam("new_finished_at"),
+                message_id=bindparam("new_message_id"),
             )
-            return bool(result.rowcount)
+        )
+        params = [
+            {
+                "row_id": outcome.row.id,
+                "new_status": outcome.status,
+                "new_attempts": outcome.attempts,
+                "new_not_before": outcome.not_before,
+                "new_finished_at": now if outcome.status in FINAL else None,
+                "new_message_id": outcome.message_id,
+            }
+            for outcome in outcomes
+        ]
+        touched = {o.row.announcement_id for o in outcomes if o.row.announcement_id is not None}
+        async with self._village.stores.network(network.slug) as store, store.transaction() as session:
+            connection = await session.connection()
+            await connection.execute(statement, params)
+            unfinished = set()
+            if touched:
+                query = (
+                    sa_select(table.c.announcement_id)
+                    .where(
+                        table.c.announcement_id.in_(touched),
+                        table.c.status.in_([DeliveryStatus.PENDING, DeliveryStatus.SENDING]),
+                    )
+                    .distinct()
+                )
+                unfinished = set((await connection.execute(query)).scalars().all())
+        for outcome in outcomes:
+            if outcome.blocked:
+                await self._village.stores.directory.mark_unreachable(outcome.row.chat_id, now)
+        return touched - unfinished
 
-    async def _report_finished(self, network: Network) -> None:
+    async def _after_delivery(self, network: Network, outcomes: Sequence[_Outcome]) -> None:
+        delivered: dict[str, list[Delivered]] = {}
+        for outcome in outcomes:
+            if outcome.status == DeliveryStatus.SENT and outcome.message_id is not None:
+                row = outcome.row
+                delivered.setdefault(row.kind, []).append(Delivered(row.kind, row.ref, row.chat_id, outcome.message_id))
+        for kind, messages in delivered.items():
+            handler = self._on_delivered.get(kind)
+            if handler is not None:
+                await handler(network, messages)
+
+    async def _report_finished(self, network: Network, only: Iterable[int] | None = None) -> None:
         """Tells each author whose announcement has reached everyone it could."""
         async with self._village.stores.network(network.slug) as store, store.transaction() as session:
-            open_ones = (await session.exec(select(Announcement).where(col(Announcement.reported_at).is_(None)))).all()
+            query = select(Announcement).where(col(Announcement.reported_at).is_(None))
+            if only is not None:
+                query = query.where(col(Announcement.id).in_(list(only)))
+            open_ones = (await session.exec(query)).all()
+        if not open_ones:
+            return
+        reports = await self._reports(network, [announcement.id or 0 for announcement in open_ones])
         for announcement in open_ones:
-            report = await self.report(network, announcement.id or 0)
+            report = reports[announcement.id or 0]
             if not report.done:
                 continue
             async with self._village.stores.network(network.slug) as store, store.transaction() as session:

@@ -368,22 +368,36 @@ class Announcement(SQLModel, table=True):
     reported_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
 
 
+class OutboxKind(StrEnum):
+    """What an outbox message is: one fact, for the sender's log, the report and what happens once sent."""
+
+    ANNOUNCEMENT = "announcement"
+    EVENT_REMINDER = "event_reminder"
+    EVENT_INVITATION = "event_invitation"
+
+
 class OutboxMessage(SQLModel, table=True):
-    """One message to one person, waiting for the sender; the per-recipient outbox."""
+    """One message to one chat, waiting for the sender; the per-recipient outbox."""
 
     __tablename__ = "outbox_message"
 
     id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(
+        default=OutboxKind.ANNOUNCEMENT, sa_type=String(24), sa_column_kwargs={"server_default": "announcement"}
+    )
+    ref: str = Field(default="", sa_type=String(64), sa_column_kwargs={"server_default": ""})  # e.g. an event id
     announcement_id: int | None = Field(
         default=None,
         sa_column=Column(Integer, ForeignKey("announcement.id", ondelete="CASCADE"), nullable=True, index=True),
     )
     chat_id: int = Field(sa_type=BigInteger)
     text: str = Field(sa_type=Text)  # rendered in the recipient's language when queued
+    buttons: str = Field(default="", sa_type=Text, sa_column_kwargs={"server_default": ""})  # JSON rows; "" for none
     status: str = Field(default=DeliveryStatus.PENDING, sa_type=String(16), index=True)
     attempts: int = Field(default=0)
     not_before: datetime = Field(sa_type=UtcDateTime)
     finished_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    message_id: int | None = Field(default=None, sa_type=BigInteger)  # Telegram's, once sent
 
 
 def _tables(*models: type[SQLModel]) -> tuple[Table, ...]:

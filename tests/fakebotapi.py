@@ -43,8 +43,9 @@ ChatId = int | str
 Record = dict[str, Any]
 PRIVATE_BURST = 3  # messages to one private chat within a second before it counts as flooding
 """A message the bot sent: chat_id, message_id, method, text, caption, parse_mode,
-reply_markup, document, photo, history (earlier versions), edit_date, deleted, pinned
-and message (the current Telegram Message object)."""
+reply_markup, document, photo, history (earlier versions), edit_date, deleted, pinned,
+message (the current Telegram Message object) and at (time.monotonic() when it was recorded,
+one clock for every process on Linux, so a benchmark can time it against its own clock)."""
 
 SEND_METHODS = frozenset({"sendMessage", "sendDocument", "sendPhoto"})
 _BLOCKABLE = SEND_METHODS | {"sendChatAction"}
@@ -320,6 +321,7 @@ class FakeBotAPI:
         self.pinned: dict[ChatId, list[int]] = {}
         self.webhook: JSON = {"url": ""}
         self.violations: list[JSON] = []
+        self.too_many_requests = 0  # 429 answers given, injected or for breaking the limits
         self.dropped_updates: list[JSON] = []
         self.internal_errors: list[str] = []
         self.all_commands: dict[tuple[str, str], list[JSON]] = {}
@@ -613,6 +615,16 @@ class FakeBotAPI:
                 raise TimeoutError(f"no matching message to {chat_id} in {timeout}s; got {texts}")
             await self._change_signal.wait(remaining)
 
+    async def wait_for_sent(self, count: int, timeout: float = 5.0) -> bool:  # noqa: ASYNC109
+        """Waits until `count` messages are recorded in all; False if `timeout` seconds pass first."""
+        deadline = time.monotonic() + timeout
+        while len(self.sent) < count:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return False
+            await self._change_signal.wait(remaining)
+        return True
+
     async def wait_for_call(
         self,
         method: str,
@@ -763,6 +775,8 @@ class FakeBotAPI:
             self._inject_faults(name, params)
             result = await self._methods[name](params)
         except ApiError as exc:
+            if exc.error_code == 429:
+                self.too_many_requests += 1
             return self._error(exc)
         except Exception as exc:  # a bug in the fake itself: report it, answer like Telegram
             self.internal_errors.append(f"{name}: {exc!r}")
@@ -998,6 +1012,7 @@ class FakeBotAPI:
             "deleted": False,
             "pinned": False,
             "message": message,
+            "at": time.monotonic(),
             **extra,
         }
         self.sent.append(record)

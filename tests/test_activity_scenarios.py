@@ -59,16 +59,19 @@ async def test_the_street_party_answers_counts_and_reminders_across_a_restart(
 
     clock.advance(PARTY - timedelta(hours=24) - clock.now())  # Friday 15:00
     await first.bot.village.scheduler.run_due()
+    await first.bot.village.outbox.flush()  # reminders go through the outbox, like every message to many
     assert (reminders(anna), reminders(piet), reminders(els)) == (1, 1, 0)
     assert "(u zei misschien)" in piet.last_text
     await first.bot.stop()
 
     second = await start_village(settings, clock, seed=False, first_update_id=9000)
-    scheduler = second.bot.village.scheduler
+    scheduler, outbox = second.bot.village.scheduler, second.bot.village.outbox
     await scheduler.run_due()  # the restart sends nothing twice
+    await outbox.flush()
     clock.advance(timedelta(hours=22))  # Saturday 13:00
     await scheduler.run_due()
     await scheduler.run_due()
+    await outbox.flush()
     anna2, piet2, els2 = (second.person(name) for name in ("Anna", "Piet", "Els"))
     assert (reminders(anna2), reminders(piet2), reminders(els2)) == (1, 1, 0)  # this door's share: the second
     async with second.bot.village.stores.network("breugel-noord") as store:
@@ -99,9 +102,11 @@ async def test_jan_moves_the_party_and_the_reminders_move_then_cancels_and_every
 
     clock.advance(PARTY - timedelta(hours=24) - clock.now())  # the old reminder time: nothing yet
     await village.bot.village.scheduler.run_due()
+    await village.bot.village.outbox.flush()
     assert reminders(anna) == 0
     clock.advance(timedelta(hours=1))
     await village.bot.village.scheduler.run_due()
+    await village.bot.village.outbox.flush()
     assert reminders(anna) == 1
 
     await village.jan.says("/agenda")
@@ -111,6 +116,7 @@ async def test_jan_moves_the_party_and_the_reminders_move_then_cancels_and_every
         assert "Afgezegd" in person.last_text
     clock.advance(timedelta(hours=22))
     await village.bot.village.scheduler.run_due()
+    await village.bot.village.outbox.flush()
     assert reminders(anna) == 1  # no reminder for a cancelled party
 
 

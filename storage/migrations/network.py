@@ -1,4 +1,4 @@
-"""Migrations of a network's own store (audit log; help, events and outbox follow)."""
+"""Migrations of a network's own store: audit log, help, jobs, events, announcements and the outbox."""
 
 from __future__ import annotations
 
@@ -154,9 +154,18 @@ def _create_outbox(op: Operations) -> None:
     op.create_index("ix_outbox_message_status", "outbox_message", ["status"])
 
 
+def _general_outbox(op: Operations) -> None:
+    """Any message to many people goes through the outbox, not only announcements."""
+    op.add_column("outbox_message", sa.Column("kind", sa.String(24), nullable=False, server_default="announcement"))
+    op.add_column("outbox_message", sa.Column("ref", sa.String(64), nullable=False, server_default=""))
+    op.add_column("outbox_message", sa.Column("buttons", sa.Text, nullable=False, server_default=""))
+    op.add_column("outbox_message", sa.Column("message_id", sa.BigInteger, nullable=True))
+
+
 MIGRATIONS = (
     Migration(1, "audit log", _create_audit_log),
     Migration(2, "help requests, offers, relay, scheduled jobs, settings", _create_help_and_jobs),
     Migration(3, "events, RSVPs, member preferences", _create_events),
     Migration(4, "announcements and the per-recipient outbox", _create_outbox),
+    Migration(5, "the outbox carries any message: kind, ref, buttons, Telegram's message id", _general_outbox),
 )

@@ -1,0 +1,290 @@
+"""The outbox: its send clock, any message (text and buttons) to many people, batches, crashes, the schema."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import math
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, event
+from sqlmodel import select
+
+from bot.clock import ManualClock
+from bot.outbox import IN_FLIGHT, PACE, RateBudget, keyboard_from_json, keyboard_to_json
+from bot.port import BlockedByUser
+from bot.replies import Button, Reply, keyboard
+from bot.settings import Settings
+from bot.transports.memory import MemoryDoor
+from storage.migrations import upgrade
+from storage.migrations.network import MIGRATIONS
+from storage.models import DeliveryStatus, Network, OutboxKind, OutboxMessage
+from tests.conftest import Village, start_village
+
+RATE = 30.0
+
+
+class FakeTime:
+    """A monotonic clock that moves only when the send clock sleeps, or when the test says so."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+        self.slept = 0.0
+
+    def clock(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        self.now += max(seconds, 0.0)
+        self.slept += max(seconds, 0.0)
+
+
+def budget_on(time: FakeTime) -> RateBudget:
+    return RateBudget(RATE, clock=time.clock, sleep=time.sleep)
+
+
+def most_in_any_window(times: list[float], window: float) -> int:
+    """The most messages that went within any `window` seconds (a window ending at each message)."""
+    return max(sum(1 for t in times if end - window < t <= end) for end in times)
+
+
+async def broadcast(budget: RateBudget, time: FakeTime, count: int) -> list[float]:
+    sent = []
+    for _ in range(count):
+        await budget.for_broadcast()
+        sent.append(time.now)
+    return sent
+
+
+# --- the send clock ------------------------------------------------------------------------------
+
+
+async def test_the_send_clock_keeps_an_even_pace_just_under_the_rate() -> None:
+    time = FakeTime()
+    budget = budget_on(time)
+    sent = await broadcast(budget, time, 300)
+    gaps = {round(b - a, 6) for a, b in itertools.pairwise(sent)}
+    assert gaps == {round(1 / (RATE * PACE), 6)}  # no bursts, no gaps
+    assert most_in_any_window(sent, 1.0) < RATE
+
+
+async def test_slots_lost_to_a_stall_are_caught_up_but_never_beyond_the_rate_in_any_window() -> None:
+    time = FakeTime()
+    budget = budget_on(time)
+    sent = await broadcast(budget, time, 60)
+    time.now += 0.3  # the event loop was busy for 300 ms: about 9 slots missed
+    slept = time.slept
+    sent += await broadcast(budget, time, 8)
+    assert time.slept == slept  # sent at once: the stall cost no rate
+    sent += await broadcast(budget, time, 200)
+    per_second = (len(sent) - 1) / (sent[-1] - sent[0])
+    assert per_second == pytest.approx(RATE * PACE, rel=0.01)
+    assert most_in_any_window(sent, budget.window_s) <= RATE
+    assert most_in_any_window(sent, 1.0) <= RATE
+
+
+async def test_after_a_long_stall_or_an_idle_spell_the_clock_starts_afresh_without_a_burst() -> None:
+    time = FakeTime()
+    budget = budget_on(time)
+    await broadcast(budget, time, 30)
+    time.now += 5.0  # nothing to send for a while (or a very long stall)
+    sent = await broadcast(budget, time, 3)
+    assert sent[1] - sent[0] == pytest.approx(budget.interval)
+
+
+async def test_an_interactive_reply_never_waits_and_takes_a_slot_from_the_broadcast() -> None:
+    time = FakeTime()
+    budget = budget_on(time)
+    sent = await broadcast(budget, time, 40)
+    budget.for_reply()  # returns at once: a resident asking /privacy never waits for the announcement
+    after = await broadcast(budget, time, 1)
+    assert after[0] - sent[-1] == pytest.approx(2 * budget.interval)  # the reply had the slot in between
+    for _ in range(int(RATE)):  # a flood of replies: the broadcast waits until the window has room
+        budget.for_reply()
+    before = time.now
+    await budget.for_broadcast()
+    assert time.now - before == pytest.approx(budget.window_s, abs=0.05)
+
+
+async def test_after_a_429_nothing_goes_until_retry_after_and_then_at_the_usual_pace() -> None:
+    time = FakeTime()
+    budget = budget_on(time)
+    await broadcast(budget, time, 10)
+    budget.pause(3)
+    paused_at = time.now
+    sent = await broadcast(budget, time, 3)
+    assert sent[0] >= paused_at + 3
+    assert sent[2] - sent[1] == pytest.approx(budget.interval)
+
+
+def test_a_rate_below_one_a_second_still_sends() -> None:
+    budget = RateBudget(0.5)
+    assert budget.per_window == 1 and math.isfinite(budget.window_s)
+
+
+def test_buttons_survive_the_store() -> None:
+    buttons = keyboard(
+        [Button("👍 Ik kom", "ea:1:2:y"), Button("Misschien", "ea:1:2:m")], Button("Kaart", url="https://x.nl")
+    )
+    assert keyboard_from_json(keyboard_to_json(buttons)) == buttons
+    assert keyboard_to_json(()) == "" and keyboard_from_json("") == ()
+
+
+# --- the outbox on real stores ---------------------------------------------------------------------
+
+
+async def rows(village: Village) -> list[OutboxMessage]:
+    async with village.bot.village.stores.network(village.noord.slug) as store, store.transaction() as session:
+        return list((await session.exec(select(OutboxMessage).order_by(OutboxMessage.id))).all())  # type: ignore[arg-type]
+
+
+async def test_any_message_with_its_buttons_goes_out_once_and_its_telegram_id_is_kept(village: Village) -> None:
+    anna = village.person("Anna")
+    buttons = keyboard([Button("Ik kom", "ea:1:2:y"), Button("Kan niet", "ea:1:2:n")])
+    outbox = village.bot.village.outbox
+    queued = await outbox.queue(
+        village.noord, [(anna.id, Reply("⏰ <b>Herinnering</b>", buttons))], kind=OutboxKind.EVENT_REMINDER, ref="2:24"
+    )
+    assert queued == 1 and anna.inbox == []  # queued, not sent: the sender takes it from here
+    await outbox.flush()
+    assert [m.reply for m in anna.inbox] == [Reply("⏰ <b>Herinnering</b>", buttons)]
+    [row] = await rows(village)
+    assert (row.kind, row.ref, row.announcement_id, row.status) == ("event_reminder", "2:24", None, "sent")
+    assert row.message_id == anna.inbox[0].message_id and row.finished_at is not None
+    await outbox.flush()
+    assert len(anna.inbox) == 1
+
+
+async def test_a_service_hears_which_of_its_messages_arrived_and_where(village: Village) -> None:
+    outbox = village.bot.village.outbox
+    heard = []
+
+    async def arrived(network: Network, delivered: object) -> None:
+        heard.append((network.slug, delivered))
+
+    outbox.when_delivered(OutboxKind.EVENT_INVITATION, arrived)
+    village.door.unreachable.add(77)
+    await outbox.queue(village.noord, [(76, Reply("a")), (77, Reply("b"))], kind=OutboxKind.EVENT_INVITATION, ref="9")
+    await outbox.flush()
+    [(slug, delivered)] = heard
+    assert slug == "breugel-noord"
+    assert [(d.kind, d.ref, d.chat_id) for d in delivered] == [("event_invitation", "9", 76)]  # type: ignore[attr-defined]
+
+
+async def test_results_are_recorded_a_batch_at_a_time_not_twice_per_message(village: Village) -> None:
+    outbox = village.bot.village.outbox
+    count = 4 * IN_FLIGHT
+    await outbox.queue(
+        village.noord, [(10_000 + n, Reply(f"bericht {n}")) for n in range(count)], kind=OutboxKind.ANNOUNCEMENT
+    )
+    commits = 0
+
+    def committed(*_: object) -> None:
+        nonlocal commits
+        commits += 1
+
+    async with village.bot.village.stores.network(village.noord.slug) as store:
+        event.listen(store.engine.sync_engine, "commit", committed)
+        try:
+            await outbox.flush()
+        finally:
+            event.remove(store.engine.sync_engine, "commit", committed)
+    assert Counter(row.status for row in await rows(village)) == {DeliveryStatus.SENT: count}
+    batches = count // IN_FLIGHT
+    assert commits <= 2 * batches + 4  # claim + results per batch, and a last look; was 2 per message
+
+
+class CrashingDoor(MemoryDoor):
+    """A door that lets `survive` messages through, then the process dies (kill -9) mid-batch."""
+
+    def __init__(self, survive: int) -> None:
+        super().__init__()
+        self.survive = survive
+        self.sender: asyncio.Task[None] | None = None
+
+    async def send(self, chat_id: int, reply: Reply) -> int:
+        message_id = await super().send(chat_id, reply)
+        if len(self.messages) == self.survive and self.sender is not None:
+            self.sender.cancel()  # nothing is tidied up: the batch's results are never recorded
+        return message_id
+
+
+@pytest.mark.timeout(60)
+async def test_after_a_crash_nothing_is_lost_and_only_the_batch_in_flight_arrives_twice(
+    settings: Settings, clock: ManualClock
+) -> None:
+    recipients = [20_000 + n for n in range(3 * IN_FLIGHT)]
+    first = await start_village(settings, clock)
+    door = CrashingDoor(survive=IN_FLIGHT + IN_FLIGHT // 2)  # half-way through the second batch
+    first.bot.attach(door)
+    outbox = first.bot.village.outbox
+    await outbox.queue(
+        first.noord, [(chat, Reply("Straatfeest!")) for chat in recipients], kind=OutboxKind.ANNOUNCEMENT
+    )
+    door.sender = asyncio.create_task(outbox.flush())
+    with pytest.raises(asyncio.CancelledError):
+        await door.sender
+    left = Counter(row.status for row in await rows(first))
+    assert left[DeliveryStatus.SENT] == IN_FLIGHT  # the first batch was recorded
+    assert left[DeliveryStatus.SENDING] <= 2 * IN_FLIGHT  # the one under way and the next, claimed
+    await first.bot.stop()
+
+    again = await start_village(settings, clock, seed=False)
+    second_door = MemoryDoor()
+    again.bot.attach(second_door)
+    outbox = again.bot.village.outbox
+    await outbox.start()  # rows left 'sending' go back to pending
+    await outbox.stop()
+    await outbox.flush()
+    assert Counter(row.status for row in await rows(again)) == {DeliveryStatus.SENT: len(recipients)}
+    received = Counter(m.chat_id for m in [*door.messages, *second_door.messages])
+    assert set(received) == set(recipients)  # nothing lost
+    assert sum(n - 1 for n in received.values()) == IN_FLIGHT // 2  # only what went out of the unrecorded batch
+    await again.bot.stop()
+
+
+class BlockingDoor(MemoryDoor):
+    def __init__(self, blocked: set[int]) -> None:
+        super().__init__()
+        self.blocked = blocked
+
+    async def send(self, chat_id: int, reply: Reply) -> int:
+        if chat_id in self.blocked:
+            raise BlockedByUser("Forbidden: bot was blocked by the user")
+        return await super().send(chat_id, reply)
+
+
+async def test_someone_who_blocked_the_bot_is_marked_unreachable_and_not_tried_again(village: Village) -> None:
+    piet = village.person("Piet")
+    await piet.says("/start")  # Piet is known to the bot
+    door = BlockingDoor({piet.id})
+    village.bot.attach(door)
+    outbox = village.bot.village.outbox
+    await outbox.queue(village.noord, [(piet.id, Reply("Herinnering"))], kind=OutboxKind.EVENT_REMINDER)
+    await outbox.flush()
+    await outbox.flush()
+    assert [row.status for row in await rows(village)] == [DeliveryStatus.UNREACHABLE]
+    person = await village.bot.village.stores.directory.get_person(piet.id)
+    assert person is not None and person.unreachable_at is not None
+
+
+# --- the schema -------------------------------------------------------------------------------------
+
+
+def test_an_outbox_from_before_version_5_keeps_its_rows_as_announcements(tmp_path: Path) -> None:
+    engine = create_engine(f"sqlite:///{tmp_path / 'breugel-noord.db'}")
+    with engine.begin() as connection:
+        upgrade(connection, MIGRATIONS[:4])
+        connection.exec_driver_sql(
+            "INSERT INTO outbox_message (chat_id, text, status, attempts, not_before) "
+            "VALUES (42, 'Straatfeest!', 'pending', 0, '2026-11-28 10:00:00')"
+        )
+    with engine.begin() as connection:
+        assert upgrade(connection, MIGRATIONS) == [5]
+        found = connection.exec_driver_sql(
+            "SELECT chat_id, text, kind, ref, buttons, message_id, status FROM outbox_message"
+        ).all()
+    engine.dispose()
+    assert found == [(42, "Straatfeest!", "announcement", "", "", None, "pending")]
