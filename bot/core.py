@@ -35,6 +35,9 @@ class Buurtbot:
         self._chat_locks: dict[int, asyncio.Lock] = {}
         self._chat_users: dict[int, int] = {}
         self._in_hand: set[asyncio.Task[None]] = set()
+        # Handled update ids are written in batches: under load one transaction marks many.
+        self._handled: list[int] = []
+        self._marking: asyncio.Task[None] | None = None
         # In memory: a restart forgives every flooder. None turns flood control off (a door with
         # nobody to protect against, such as the operator's own console).
         self.flood: FloodGate | None = FloodGate()
@@ -101,9 +104,11 @@ class Buurtbot:
         return True
 
     async def handle(self, event: Event) -> None:
-        """Keeps and handles one event to the end (the memory door and the console use this)."""
+        """Keeps and handles one event to the end, marked handled too (the memory door and the
+        console use this)."""
         if await self.accept(event):
             await self._process(event)
+            await self._marked()
 
     async def accept(self, event: Event) -> bool:
         """Keeps the event until it is handled; False for a redelivery of one already kept."""
@@ -123,9 +128,32 @@ class Buurtbot:
         task.add_done_callback(self._in_hand.discard)
 
     async def drain(self) -> None:
-        """Waits for every event in hand to finish."""
+        """Waits for every event in hand to finish and be marked handled."""
         while self._in_hand:
             await asyncio.gather(*list(self._in_hand), return_exceptions=True)
+        await self._marked()
+
+    def _mark_handled(self, update_id: int) -> None:
+        """Marks soon, together with the updates finishing meanwhile. Until then a crash would
+        handle the update again after the restart: at most once more, never lost."""
+        self._handled.append(update_id)
+        if self._marking is None or self._marking.done():
+            self._marking = asyncio.create_task(self._mark_batches())
+
+    async def _mark_batches(self) -> None:
+        await asyncio.sleep(0)  # let the events finishing now join this batch
+        directory = self.village.stores.directory
+        while self._handled:
+            batch, self._handled = self._handled, []
+            try:
+                await directory.mark_all_handled(door=self.door, update_ids=batch, now=self.village.clock.now())
+            except Exception:
+                # Not marked: handled again after a restart, which is better than forgotten.
+                log.exception("could not mark %d updates handled", len(batch))
+
+    async def _marked(self) -> None:
+        while self._marking is not None and not self._marking.done():
+            await self._marking
 
     async def _handle_in_slot(self, event: Event) -> None:
         try:
@@ -160,18 +188,15 @@ class Buurtbot:
         elif verdict is Verdict.WARN:
             await self._slow_down(event)
         if event.update_id is not None:
-            await village.stores.directory.mark_handled(
-                door=self.door, update_id=event.update_id, now=village.clock.now()
-            )
+            self._mark_handled(event.update_id)
         for listener in self.listeners:
             listener(event, time.perf_counter() - started)
 
     async def _route(self, event: Event, now: datetime) -> None:
         village = self.village
-        person = await village.people.seen(event.sender, now)
-        standing = await village.people.standing(person)
         flow_chat = event.private_chat_id if isinstance(event, JoinRequest) else event.chat.id
-        flow = await village.flows.current(person.id, flow_chat, now)
+        standing, flow = await village.people.arrive(event.sender, flow_chat, now)
+        flow = await village.flows.fresh(event.sender.id, flow_chat, flow, now)
         ctx = Context(village, event, standing, flow, now)
         try:
             await self.router.route(ctx)

@@ -8,7 +8,7 @@ from datetime import datetime
 
 from bot.events import Sender
 from bot.permissions import Action, Role, may
-from storage.directory import DirectoryStore, MembershipView
+from storage.directory import DirectoryStore, FlowState, MembershipView
 from storage.models import MemberRole, MembershipStatus, Network, Person
 
 
@@ -87,6 +87,19 @@ class People:
             language=language_for(sender.language_code, self._default_language),
             now=now,
         )
+
+    async def arrive(self, sender: Sender, chat_id: int, now: datetime) -> tuple[Standing, FlowState | None]:
+        """`seen`, `standing` and the flow in `chat_id` at once: what the core needs for each event."""
+        arrival = await self._directory.arrive(
+            person_id=sender.id,
+            name=sender.full_name,
+            username=sender.username,
+            language=language_for(sender.language_code, self._default_language),
+            chat_id=chat_id,
+            now=now,
+        )
+        standing = Standing(arrival.person, tuple(arrival.memberships), sender.id in self._community_managers)
+        return standing, arrival.flow
 
     async def standing(self, person: Person) -> Standing:
         memberships = await self._directory.memberships_of(person.id)

@@ -74,7 +74,14 @@ class Store:
         async with asyncio.timeout(TURN_TIMEOUT_S):
             await self._turn.acquire()
         try:
-            async with self._sessions() as session, session.begin():
-                yield session
+            session = self._sessions()
+            try:
+                async with session.begin():
+                    yield session
+            finally:
+                # Closed in this task: nothing in it waits (SQLite runs in this thread), so no
+                # cancellation can cut it short. SQLAlchemy's own `async with` hands the close
+                # to a task of its own, two turns of the event loop per transaction.
+                await session.close()
         finally:
             self._turn.release()

@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import delete, func, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.base import Store
 from storage.engine import sqlite_url
@@ -51,6 +52,15 @@ class FlowState:
     updated_at: datetime
 
 
+@dataclass(frozen=True)
+class Arrival:
+    """Someone who just wrote: the person, their memberships, their flow in that chat."""
+
+    person: Person
+    memberships: list[MembershipView]
+    flow: FlowState | None
+
+
 class DirectoryStore(Store):
     def __init__(self, url: str) -> None:
         super().__init__(url, MIGRATIONS)
@@ -76,6 +86,27 @@ class DirectoryStore(Store):
                     person.username = username
                 person.unreachable_at = None  # they write to us, so they have not blocked us
             return person
+
+    async def arrive(
+        self, *, person_id: int, name: str, username: str | None, language: str, chat_id: int, now: datetime
+    ) -> Arrival:
+        """Everything the core needs when someone writes, in one transaction: the person (recorded
+        as with `upsert_person`), their memberships, and the flow they are in with this chat."""
+        async with self.transaction() as session:
+            person = await session.get(Person, person_id)
+            if person is None:
+                person = Person(id=person_id, name=name, username=username, language=language, created_at=now)
+                session.add(person)
+            else:
+                if person.name != name or person.username != username:
+                    person.name = name
+                    person.username = username
+                if person.unreachable_at is not None:
+                    person.unreachable_at = None  # they write to us, so they have not blocked us
+            memberships = await self._memberships_in(session, person_id)
+            row = await session.get(Conversation, (person_id, chat_id))
+            flow = None if row is None else FlowState(row.flow, row.step, json.loads(row.data), row.updated_at)
+            return Arrival(person, memberships, flow)
 
     async def mark_unreachable(self, person_id: int, now: datetime) -> None:
         """Someone blocked the bot or deleted their account: stop writing to them."""
@@ -191,14 +222,18 @@ class DirectoryStore(Store):
 
     async def memberships_of(self, person_id: int) -> list[MembershipView]:
         async with self.transaction() as session:
-            query = (
-                select(Membership, Network, Street)
-                .join(Network, col(Network.id) == col(Membership.network_id))
-                .outerjoin(Street, col(Street.id) == col(Membership.street_id))
-                .where(Membership.person_id == person_id)
-                .order_by(col(Network.name))
-            )
-            return [MembershipView(m, n, s) for m, n, s in (await session.exec(query)).all()]
+            return await self._memberships_in(session, person_id)
+
+    @staticmethod
+    async def _memberships_in(session: AsyncSession, person_id: int) -> list[MembershipView]:
+        query = (
+            select(Membership, Network, Street)
+            .join(Network, col(Network.id) == col(Membership.network_id))
+            .outerjoin(Street, col(Street.id) == col(Membership.street_id))
+            .where(Membership.person_id == person_id)
+            .order_by(col(Network.name))
+        )
+        return [MembershipView(m, n, s) for m, n, s in (await session.exec(query)).all()]
 
     async def membership(self, membership_id: int) -> Membership | None:
         async with self.transaction() as session:
@@ -395,10 +430,13 @@ class DirectoryStore(Store):
         return True
 
     async def mark_handled(self, *, door: str, update_id: int, now: datetime) -> None:
+        await self.mark_all_handled(door=door, update_ids=[update_id], now=now)
+
+    async def mark_all_handled(self, *, door: str, update_ids: Sequence[int], now: datetime) -> None:
         async with self.transaction() as session:
             await session.exec(
                 update(ProcessedUpdate)
-                .where(col(ProcessedUpdate.door) == door, col(ProcessedUpdate.update_id) == update_id)
+                .where(col(ProcessedUpdate.door) == door, col(ProcessedUpdate.update_id).in_(update_ids))
                 .values(handled_at=now, event=None)
             )
 

@@ -62,7 +62,7 @@ def _tune_sqlite(engine: AsyncEngine) -> None:
     def _on_begin(connection: Connection) -> None:
         # IMMEDIATE takes the write lock up front, so two writers queue on the busy
         # timeout instead of one failing at once when it upgrades a read to a write.
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        connection.connection.driver_connection.begin_immediate()
 
 
 def upsert(session: Any, table: Any) -> Any:

@@ -124,6 +124,11 @@ class InlineConnection:
     async def execute(self, sql: str, parameters: Sequence[Any] | dict[str, Any] = ()) -> InlineCursor:
         return InlineCursor(self._open().execute(sql, parameters))
 
+    def begin_immediate(self) -> None:
+        """Takes the write lock now (SQLAlchemy's `begin` event calls this, without a statement
+        of its own): two writers queue instead of one failing when it upgrades a read."""
+        self._open().execute("BEGIN IMMEDIATE")
+
     async def commit(self) -> None:
         self._open().commit()
 
