@@ -35,7 +35,9 @@ class Buurtbot:
         self._chat_locks: dict[int, asyncio.Lock] = {}
         self._chat_users: dict[int, int] = {}
         self._in_hand: set[asyncio.Task[None]] = set()
-        # Handled update ids are written in batches: under load one transaction marks many.
+        # Update ids are kept and marked handled in batches: under load one transaction does many.
+        self._arriving: list[tuple[int, str, asyncio.Future[bool]]] = []
+        self._keeping: asyncio.Task[None] | None = None
         self._handled: list[int] = []
         self._marking: asyncio.Task[None] | None = None
         # In memory: a restart forgives every flooder. None turns flood control off (a door with
@@ -110,16 +112,48 @@ class Buurtbot:
             await self._process(event)
             await self._marked()
 
+    async def submit_all(self, events: Sequence[Event]) -> None:
+        """`submit` for updates fetched together: kept in one transaction, handled in order."""
+        kept = await asyncio.gather(*(self.accept(event) for event in events))
+        for event, new in zip(events, kept, strict=True):
+            if new:
+                await self._spawn(event)
+
     async def accept(self, event: Event) -> bool:
-        """Keeps the event until it is handled; False for a redelivery of one already kept."""
+        """Keeps the event until it is handled; False for a redelivery of one already kept.
+
+        Events accepted at the same time are kept in one transaction."""
         if event.update_id is None:
             return True
-        recorded = await self.village.stores.directory.record_update(
-            door=self.door, update_id=event.update_id, event=event_to_json(event), now=self.village.clock.now()
-        )
+        kept: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        self._arriving.append((event.update_id, event_to_json(event), kept))
+        if self._keeping is None or self._keeping.done():
+            self._keeping = asyncio.create_task(self._keep_batches())
+        recorded = await kept
         if not recorded:
             log.info("update %s was received before; ignored", event.update_id)
         return recorded
+
+    async def _keep_batches(self) -> None:
+        await asyncio.sleep(0)  # let the events arriving now join this batch
+        directory = self.village.stores.directory
+        while self._arriving:
+            batch, self._arriving = self._arriving, []
+            try:
+                new = await directory.record_updates(
+                    door=self.door,
+                    updates=[(update_id, text) for update_id, text, _ in batch],
+                    now=self.village.clock.now(),
+                )
+            except Exception as error:
+                for _, _, kept in batch:  # not kept: the door must not say it was received
+                    if not kept.done():
+                        kept.set_exception(error)
+                continue
+            for update_id, _, kept in batch:
+                if not kept.done():
+                    kept.set_result(update_id in new)
+                    new.discard(update_id)  # the same id twice in one batch: the second is a redelivery
 
     async def _spawn(self, event: Event) -> None:
         await self._slots.acquire()

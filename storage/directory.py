@@ -8,13 +8,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, update
+from sqlalchemy import bindparam, delete, func, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.base import Store
-from storage.engine import sqlite_url
+from storage.engine import sqlite_url, upsert
 from storage.migrations.directory import MIGRATIONS
 from storage.models import (
     ContactRequest,
@@ -28,6 +28,26 @@ from storage.models import (
     Person,
     ProcessedUpdate,
     Street,
+)
+
+# Statements made once (the hot path of every update: building a statement costs more than
+# running it against SQLite).
+_MEMBERSHIPS = (
+    select(Membership, Network, Street)
+    .join(Network, col(Network.id) == col(Membership.network_id))
+    .outerjoin(Street, col(Street.id) == col(Membership.street_id))
+    .where(col(Membership.person_id) == bindparam("person_id"))
+    .order_by(col(Network.name))
+)
+_FLOW = select(Conversation).where(
+    col(Conversation.person_id) == bindparam("person_id"), col(Conversation.chat_id) == bindparam("chat_id")
+)
+_UPDATES = ProcessedUpdate.__table__  # type: ignore[attr-defined]
+_KEEP_UPDATE: dict[str, Any] = {}  # by dialect: INSERT .. ON CONFLICT DO NOTHING RETURNING update_id
+_MARK_HANDLED = (
+    update(_UPDATES)
+    .where(_UPDATES.c.door == bindparam("b_door"), _UPDATES.c.update_id.in_(bindparam("b_ids", expanding=True)))
+    .values(handled_at=bindparam("b_now"), event=None)
 )
 
 
@@ -104,7 +124,7 @@ class DirectoryStore(Store):
                 if person.unreachable_at is not None:
                     person.unreachable_at = None  # they write to us, so they have not blocked us
             memberships = await self._memberships_in(session, person_id)
-            row = await session.get(Conversation, (person_id, chat_id))
+            row = (await session.exec(_FLOW, params={"person_id": person_id, "chat_id": chat_id})).first()
             flow = None if row is None else FlowState(row.flow, row.step, json.loads(row.data), row.updated_at)
             return Arrival(person, memberships, flow)
 
@@ -226,14 +246,8 @@ class DirectoryStore(Store):
 
     @staticmethod
     async def _memberships_in(session: AsyncSession, person_id: int) -> list[MembershipView]:
-        query = (
-            select(Membership, Network, Street)
-            .join(Network, col(Network.id) == col(Membership.network_id))
-            .outerjoin(Street, col(Street.id) == col(Membership.street_id))
-            .where(Membership.person_id == person_id)
-            .order_by(col(Network.name))
-        )
-        return [MembershipView(m, n, s) for m, n, s in (await session.exec(query)).all()]
+        rows = (await session.exec(_MEMBERSHIPS, params={"person_id": person_id})).all()
+        return [MembershipView(m, n, s) for m, n, s in rows]
 
     async def membership(self, membership_id: int) -> Membership | None:
         async with self.transaction() as session:
@@ -422,23 +436,30 @@ class DirectoryStore(Store):
 
     async def record_update(self, *, door: str, update_id: int, event: str, now: datetime) -> bool:
         """Keeps an update before it is handled; False if it was received before (a redelivery)."""
-        try:
-            async with self.transaction() as session:
-                session.add(ProcessedUpdate(door=door, update_id=update_id, received_at=now, event=event))
-        except IntegrityError:
-            return False
-        return True
+        return bool(await self.record_updates(door=door, updates=[(update_id, event)], now=now))
+
+    async def record_updates(self, *, door: str, updates: Sequence[tuple[int, str]], now: datetime) -> set[int]:
+        """Keeps updates (id, event as JSON) before they are handled, in one transaction; returns
+        the ids that are new (the others were received before: redeliveries)."""
+        rows = [
+            {"door": door, "update_id": update_id, "received_at": now, "event": event}
+            for update_id, event in dict(reversed(updates)).items()  # the first of a twice-sent id
+        ]
+        async with self.transaction() as session:
+            connection = await session.connection()
+            keep = _KEEP_UPDATE.get(connection.dialect.name)
+            if keep is None:
+                keep = upsert(session, _UPDATES).on_conflict_do_nothing().returning(_UPDATES.c.update_id)
+                _KEEP_UPDATE[connection.dialect.name] = keep
+            return set((await connection.execute(keep, rows)).scalars())
 
     async def mark_handled(self, *, door: str, update_id: int, now: datetime) -> None:
         await self.mark_all_handled(door=door, update_ids=[update_id], now=now)
 
     async def mark_all_handled(self, *, door: str, update_ids: Sequence[int], now: datetime) -> None:
         async with self.transaction() as session:
-            await session.exec(
-                update(ProcessedUpdate)
-                .where(col(ProcessedUpdate.door) == door, col(ProcessedUpdate.update_id).in_(update_ids))
-                .values(handled_at=now, event=None)
-            )
+            connection = await session.connection()
+            await connection.execute(_MARK_HANDLED, {"b_door": door, "b_ids": update_ids, "b_now": now})
 
     async def unhandled_updates(self, door: str) -> list[tuple[int, str]]:
         """Updates received but not handled (the bot stopped in between), oldest first."""

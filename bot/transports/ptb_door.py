@@ -200,10 +200,15 @@ class PtbRuntime:
         self._feeder = asyncio.create_task(self._feed())
 
     async def _feed(self) -> None:
-        while (update := await self._queue.get()) is not _STOP:
-            event = event_from_update(update) if isinstance(update, Update) else None
-            if event is not None:
-                await self.core.submit(event)
+        """Hands what PTB fetched to the core, everything waiting at once (kept in one transaction)."""
+        stopping = False
+        while not stopping:
+            waiting = [await self._queue.get()]
+            while not self._queue.empty():
+                waiting.append(self._queue.get_nowait())
+            stopping = any(item is _STOP for item in waiting)
+            events = [event_from_update(update) for update in waiting if isinstance(update, Update)]
+            await self.core.submit_all([event for event in events if event is not None])
 
     async def stop_polling(self) -> None:
         if self._updater is not None:
