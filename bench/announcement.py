@@ -84,6 +84,9 @@ async def announce_once(
         "duplicated": sum(count - 1 for count in received.values()),
         "too_many_requests": after["too_many_requests"] - before["too_many_requests"],
         "violations": after["violations"] - before["violations"],
+        **{  # which limit: global (30/s), private_chat or group_chat
+            key: after[key] - before.get(key, 0) for key in after if key.startswith("violations_")
+        },
         "server_errors": after["internal_errors"],
     }
     if residents:
@@ -100,15 +103,19 @@ async def announce_once(
     return figures
 
 
+WORST_CASE = {"lost", "duplicated", "too_many_requests", "server_errors", "unanswered"}
+
+
 def summarise(runs: list[dict[str, float | int | str]]) -> dict[str, float | int | str]:
     """The median of every numeric figure over the repetitions; worst case for loss and limits."""
-    first = runs[0]
+    keys = list(dict.fromkeys(key for run in runs for key in run))  # a kind of violation may show in one run only
     summary: dict[str, float | int | str] = {}
-    for key, value in first.items():
+    for key in keys:
+        value = runs[0].get(key, 0)
         if isinstance(value, str):
             summary[key] = value
-        elif key in {"lost", "duplicated", "too_many_requests", "violations", "server_errors", "unanswered"}:
-            summary[key] = max(int(run[key]) for run in runs)
+        elif key in WORST_CASE or key.startswith("violations"):
+            summary[key] = max(int(run.get(key, 0)) for run in runs)
         else:
             summary[key] = median(float(run[key]) for run in runs)
     summary["repetitions"] = len(runs)

@@ -40,12 +40,16 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-PACE = 0.965  # the send clock runs this fraction of the configured rate
+# The send clock runs this fraction of the rate: under 29/30, so any second of a broadcast at
+# 30/s holds at most 29 messages and a reply still fits.
+PACE = 0.965
 PER_CHAT_GAP_S = 1.0  # a private chat: at most one message a second
 PER_GROUP_GAP_S = 3.0  # a group: at most twenty a minute
 MAX_ATTEMPTS = 5
 IN_FLIGHT = 16  # rows claimed at once: sent concurrently, their results recorded together
 IDLE_POLL_S = 0.2  # how often to look again when every waiting row waits for a retry time
+REPLY_ROOM = 3  # while people talk to the bot, broadcasts leave this many messages a window for replies
+REPLY_SPELL_S = 5.0  # for this long after a reply, people count as talking to the bot
 _SLACK_S = 1e-6  # so that rounding never turns a wait into a spin
 FINAL = (DeliveryStatus.SENT, DeliveryStatus.UNREACHABLE, DeliveryStatus.FAILED)
 
@@ -59,7 +63,9 @@ class RateBudget:
     `window_s` = 1 / PACE seconds, a little longer than Telegram's second, so messages that
     reach Telegram a few tens of milliseconds later or earlier than they left still keep its
     limit. After a pause longer than the window (idle, or a long stall) the clock starts afresh
-    rather than sending a burst. An interactive reply takes a slot and never waits.
+    rather than sending a burst. An interactive reply takes a slot and never waits; while people
+    are talking to the bot (a reply in the last REPLY_SPELL_S), a broadcast leaves REPLY_ROOM
+    messages of each window to them, so a few replies at once still keep within the limit.
     """
 
     def __init__(
@@ -76,6 +82,7 @@ class RateBudget:
         self.window_s = self.per_window * self.interval
         self._next = 0.0  # when the next broadcast slot is due, on `clock`
         self._last_broadcast = -math.inf
+        self._last_reply = -math.inf
         self._window: deque[float] = deque()  # when each message of the last window went
         self._paused_until = 0.0
 
@@ -95,7 +102,8 @@ class RateBudget:
             if self._next - now > _SLACK_S:
                 await self._sleep(self._next - now)
                 continue
-            if len(self._window) >= self.per_window:
+            busy = now - self._last_reply < REPLY_SPELL_S  # people are talking to the bot: leave them room
+            if len(self._window) + (REPLY_ROOM if busy else 0) >= self.per_window:
                 await self._sleep(self._window[0] + self.window_s - now)
                 continue
             self._next += self.interval
@@ -105,6 +113,7 @@ class RateBudget:
 
     def for_reply(self) -> None:
         now = self._clock()
+        self._last_reply = now
         self._forget_before(now)
         self._next = max(self._next, now - self.window_s) + self.interval
         self._window.append(now)
