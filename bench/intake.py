@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.common import (
+    MEMBER_BASE,
     STREET_KINDS,
     TREES,
     Push,
@@ -67,7 +68,9 @@ class Mix:
         updates: list[tuple[int, str, str]] = []
         while len(updates) < count:
             for _ in range(6):
-                updates.append((next(self._members), next(self._commands), "Buur"))
+                member = next(self._members)
+                # The name they were seeded with: a resident's name rarely changes between messages.
+                updates.append((member, next(self._commands), f"Buur {member - MEMBER_BASE}"))
             joiner = next(self._joiners)
             updates += [(joiner, "/aanmelden", "Nieuw"), (joiner, next(self._streets), "Nieuw")]
         return updates[:count]

@@ -32,6 +32,7 @@ class Renderer:
             trim_blocks=True,
             lstrip_blocks=True,
             keep_trailing_newline=False,
+            auto_reload=False,  # templates do not change while the bot runs; no stat() per render
         )
         zone = timezone or ZoneInfo("Europe/Amsterdam")
 
