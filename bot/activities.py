@@ -29,6 +29,7 @@ from storage.models import (
     MembershipStatus,
     Network,
     OutboxKind,
+    OutboxMessage,
     Person,
     Rsvp,
 )
@@ -42,6 +43,11 @@ PLACE_MAX = 120
 DESCRIPTION_MAX = 600
 CAPACITY_MAX = 10_000
 DEFAULT_LENGTH = timedelta(hours=2)  # for the calendar file: how long an activity lasts
+
+
+def invitation_ref(event_id: int) -> str:
+    """How the outbox names an activity's invitations (OutboxMessage.ref)."""
+    return str(event_id)
 
 
 @dataclass(frozen=True)
@@ -195,9 +201,19 @@ class Activities:
             session.add(EventPosting(event_id=event_id, chat_id=chat_id, message_id=message_id))
 
     async def postings(self, network: Network, event_id: int, *, chat_id: int) -> Sequence[EventPosting]:
+        """The messages about this event in this chat: copies kept by hand and invitations the outbox sent."""
         async with self._stores.network(network.slug) as store, store.transaction() as session:
             query = select(EventPosting).where(EventPosting.event_id == event_id, EventPosting.chat_id == chat_id)
-            return (await session.exec(query)).all()
+            kept = (await session.exec(query)).all()
+            sent = select(OutboxMessage.message_id).where(
+                OutboxMessage.kind == OutboxKind.EVENT_INVITATION,
+                OutboxMessage.ref == invitation_ref(event_id),
+                OutboxMessage.chat_id == chat_id,
+                col(OutboxMessage.message_id).is_not(None),
+            )
+            invited = (await session.exec(sent)).all()
+        copies = [EventPosting(event_id=event_id, chat_id=chat_id, message_id=m) for m in invited if m is not None]
+        return [*kept, *copies]
 
     # --- reading --------------------------------------------------------------------------
 

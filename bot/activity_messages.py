@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from bot.activities import ActivityView
+from bot.activities import ActivityView, invitation_ref
 from bot.buttons import Tap, encode
 from bot.replies import Button, Keyboard, Reply, keyboard
 from bot.village import KeyboardFor, Labels, Village
-from storage.models import Person
+from storage.models import OutboxKind, Person
 
 
 def activity_values(view: ActivityView) -> dict[str, Any]:
@@ -59,15 +59,27 @@ def answer_keyboard(label: Labels, view: ActivityView, *, manage: bool = False) 
 
 
 async def post_to_audience(village: Village, view: ActivityView, people: Sequence[Person]) -> int:
-    reached = 0
-    for person in people:
-        message_id = await village.tell(
-            person, "activity/posted", buttons=lambda label: answer_keyboard(label, view), **activity_values(view)
+    """Queues the invitation, with its answer buttons, for each of `people`; returns how many.
+
+    The outbox sends them within Telegram's limits and keeps where each one landed, so the
+    organiser's copy among them can show live counts (`Activities.postings`).
+    """
+    invitations = [
+        (
+            person.id,
+            reply_for(
+                village,
+                person,
+                "activity/posted",
+                buttons=lambda label: answer_keyboard(label, view),
+                **activity_values(view),
+            ),
         )
-        if message_id is not None:
-            reached += 1
-            await village.activities.record_posting(view.network, view.event.id or 0, person.id, message_id)
-    return reached
+        for person in people
+    ]
+    return await village.outbox.queue(
+        view.network, invitations, kind=OutboxKind.EVENT_INVITATION, ref=invitation_ref(view.event.id or 0)
+    )
 
 
 def reply_for(village: Village, person: Person, template: str, /, *, buttons: KeyboardFor, **values: Any) -> Reply:

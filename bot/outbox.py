@@ -1,12 +1,13 @@
 """The outbox and its one sender: every message to many people goes out here, within Telegram's limits.
 
-Announcements, activity reminders and invitations are queued as one row per recipient in the
-network's store, with their text and buttons already in the recipient's language. The sender
-keeps to a send clock a little under BROADCAST_RATE (see `RateBudget`), never more than one
-message a second to one chat (one per three seconds to a group); on 429 it waits `retry_after`
-and pauses; on 403 the person is marked unreachable and never tried again; transient errors are
-retried with backoff. Interactive replies take a slot of the clock first, so they never wait
-behind a broadcast.
+Announcements, activity invitations and reminders are queued as one row per recipient in the
+network's store, with their text and buttons already in the recipient's language; once sent, a
+row keeps Telegram's message id, so the message can be edited later. Networks take turns, a
+batch each. The sender keeps to a send clock a little under BROADCAST_RATE (see `RateBudget`),
+never more than one message a second to one chat (one per three seconds to a group); on 429 it
+waits `retry_after` and pauses; on 403 the person is marked unreachable and never tried again;
+transient errors are retried with backoff. Interactive replies take a slot of the clock first,
+so they never wait behind a broadcast.
 
 Rows are claimed a batch at a time ('sending', one transaction) and their results recorded a
 batch at a time (one transaction). After a crash the rows left 'sending' are sent again: nothing
@@ -153,16 +154,6 @@ class Report:
 
 
 @dataclass(frozen=True)
-class Delivered:
-    """A message that reached its chat: what a service needs to do something with it afterwards."""
-
-    kind: str
-    ref: str
-    chat_id: int
-    message_id: int
-
-
-@dataclass(frozen=True)
 class _Claimed:
     """A row taken for sending (its fields in _CLAIMED_FIELDS order)."""
 
@@ -191,24 +182,19 @@ class _Outcome:
 
 
 ReportHandler = Callable[[Network, Announcement, Report], Awaitable[None]]
-DeliveredHandler = Callable[[Network, Sequence[Delivered]], Awaitable[None]]
 
 
 class Outbox:
     def __init__(self, village: Village, budget: RateBudget) -> None:
         self._village = village
         self.budget = budget
-        self._busy: set[str] = set()  # networks with messages waiting
+        self._busy: dict[str, None] = {}  # networks with messages waiting, in turn (one batch each)
+        self._queued: set[str] = set()  # networks that had messages queued since their turn began
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._last_send: dict[int, float] = {}
         self._claimed: dict[str, list[_Claimed]] = {}  # per network: the next batch, claimed already
         self.on_report: ReportHandler | None = None
-        self._on_delivered: dict[str, DeliveredHandler] = {}
-
-    def when_delivered(self, kind: OutboxKind, handler: DeliveredHandler) -> None:
-        """Lets a service act on its messages once they are sent (e.g. remember where an invitation is)."""
-        self._on_delivered[kind] = handler
 
     # --- queueing -------------------------------------------------------------------------
 
@@ -237,7 +223,8 @@ class Outbox:
                 for chat_id, reply in messages
             )
         if messages:
-            self._busy.add(network.slug)
+            self._busy.setdefault(network.slug)
+            self._queued.add(network.slug)
             self._wake.set()
         return len(messages)
 
@@ -294,7 +281,7 @@ class Outbox:
                     "%s: %s message(s) were being sent at the stop; sending again", network.slug, interrupted.rowcount
                 )
             if waiting or unreported:
-                self._busy.add(network.slug)
+                self._busy.setdefault(network.slug)
         self._task = asyncio.create_task(self._run())
 
     async def stop(self) -> None:
@@ -311,9 +298,9 @@ class Outbox:
         otherwise be waited for forever.
         """
         while self._busy:
-            slug = next(iter(self._busy))
+            slug = self._next_turn()
             if not await self._send_some(slug, wait_for_retries=False):
-                self._busy.discard(slug)
+                self._done_with(slug)
 
     async def _run(self) -> None:
         while True:
@@ -321,7 +308,7 @@ class Outbox:
             if not self._busy:
                 await self._wake.wait()
                 continue
-            slug = next(iter(self._busy))
+            slug = self._next_turn()
             try:
                 more = await self._send_some(slug)
             except Exception:
@@ -329,7 +316,20 @@ class Outbox:
                 await asyncio.sleep(1.0)
                 continue
             if not more:
-                self._busy.discard(slug)
+                self._done_with(slug)
+
+    def _next_turn(self) -> str:
+        """The network whose turn it is; it goes to the back, so a village-wide message does not
+        keep a small network's reminders waiting until every other network is done."""
+        slug = next(iter(self._busy))
+        del self._busy[slug]
+        self._busy[slug] = None
+        self._queued.discard(slug)
+        return slug
+
+    def _done_with(self, slug: str) -> None:
+        if slug not in self._queued:  # else messages came in while it found none: another turn
+            self._busy.pop(slug, None)
 
     async def _send_some(self, slug: str, *, wait_for_retries: bool = True) -> bool:
         """Sends one batch of due messages of one network; False when none is left.
@@ -357,7 +357,6 @@ class Outbox:
             for task in sending:  # cancelled (the bot stops): what was handed over stays 'sending'
                 task.cancel()
         finished = await self._settle(network, outcomes)
-        await self._after_delivery(network, outcomes)
         if finished:
             await self._report_finished(network, finished)
         return True
@@ -492,17 +491,6 @@ class Outbox:
             if outcome.blocked:
                 await self._village.stores.directory.mark_unreachable(outcome.row.chat_id, now)
         return touched - unfinished
-
-    async def _after_delivery(self, network: Network, outcomes: Sequence[_Outcome]) -> None:
-        delivered: dict[str, list[Delivered]] = {}
-        for outcome in outcomes:
-            if outcome.status == DeliveryStatus.SENT and outcome.message_id is not None:
-                row = outcome.row
-                delivered.setdefault(row.kind, []).append(Delivered(row.kind, row.ref, row.chat_id, outcome.message_id))
-        for kind, messages in delivered.items():
-            handler = self._on_delivered.get(kind)
-            if handler is not None:
-                await handler(network, messages)
 
     async def _report_finished(self, network: Network, only: Iterable[int] | None = None) -> None:
         """Tells each author whose announcement has reached everyone it could."""

@@ -5,12 +5,13 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import icalendar
+from sqlmodel import select
 
 from bot.clock import ManualClock
 from bot.scheduler import JobKind
 from bot.settings import Settings
 from bot.transports.memory import SimulatedPerson
-from storage.models import JobStatus
+from storage.models import JobStatus, OutboxKind, OutboxMessage
 from tests.conftest import Village, start_village
 from tests.test_help_scenarios import member
 
@@ -32,6 +33,7 @@ async def jan_plans_the_street_party(jan: SimulatedPerson, *, capacity: str | No
     assert "Zo ziet de activiteit eruit" in jan.last_text
     await jan.taps("Publiceren")
     assert "Gepubliceerd!" in jan.last_text
+    await jan.simulator.bot.village.outbox.flush()  # the invitations go through the outbox
 
 
 def reminders(person: SimulatedPerson) -> int:
@@ -163,8 +165,15 @@ async def test_a_resident_proposes_where_the_network_allows_and_jan_publishes(vi
     assert "Anna stelt een activiteit voor" in village.jan.last_text
     assert not any("Koffieochtend" in m.text for m in piet.inbox)
     await village.jan.taps("Publiceren")
-    assert any("is gepubliceerd" in m.text for m in village.jan.inbox)
+    assert any("is gepubliceerd; 3 leden krijgen een uitnodiging" in m.text for m in village.jan.inbox)
+    assert not any("Koffieochtend" in m.text for m in piet.inbox)  # queued in the outbox, not yet sent
+    await village.bot.village.outbox.flush()
     assert "Koffieochtend" in piet.last_text and "8 plaatsen" in piet.last_text
+    anna_copy = anna.last
+    assert "Koffieochtend" in anna_copy.text  # Anna, who proposed it, is invited too...
+    await piet.taps("Ik kom")
+    assert "👍 1 komen" in anna_copy.text  # ...and her copy, sent by the outbox, follows the answers in place
+    assert "🕑 Andere tijd" in anna_copy.labels  # the organiser may move or cancel it from there
 
 
 async def test_bad_event_input_gets_clear_replies(village: Village) -> None:
@@ -209,3 +218,26 @@ async def test_no_more_than_three_activities_a_day(village: Village) -> None:
     await village.jan.taps("Geen maximum")
     await village.jan.taps("Publiceren")
     assert "al 3 activiteiten aangemaakt" in village.jan.answers[-1]
+
+
+async def test_reminders_wait_in_the_outbox_in_one_go_and_keep_their_answer_buttons(
+    village: Village, clock: ManualClock
+) -> None:
+    anna, piet = await member(village, "Anna"), await member(village, "Piet")
+    await jan_plans_the_street_party(village.jan)
+    await anna.taps("Ik kom")
+    await piet.taps("Ik kom")
+    clock.advance(PARTY - timedelta(hours=24) - clock.now())
+    await village.bot.village.scheduler.run_due()
+    assert (reminders(anna), reminders(piet)) == (0, 0)  # queued for the sender, not sent from the job
+    async with village.bot.village.stores.network("breugel-noord") as store, store.transaction() as session:
+        query = select(OutboxMessage).where(OutboxMessage.kind == OutboxKind.EVENT_REMINDER)
+        queued = (await session.exec(query)).all()
+    assert sorted(row.chat_id for row in queued) == sorted([anna.id, piet.id])
+    assert {row.ref for row in queued} == {"1:24"} and {row.status for row in queued} == {"pending"}
+
+    await village.bot.village.outbox.flush()
+    reminder = anna.last
+    assert "Herinnering" in reminder.text and reminder.labels[:3] == ["Ik kom", "Misschien", "Kan niet"]
+    await anna.taps("Kan niet", in_message=reminder)  # the buttons came back from the store intact
+    assert "U kunt niet." in anna.last_text and "👍 1 komen" in anna.last_text  # Piet still comes

@@ -20,7 +20,7 @@ from bot.settings import Settings
 from bot.transports.memory import MemoryDoor
 from storage.migrations import upgrade
 from storage.migrations.network import MIGRATIONS
-from storage.models import DeliveryStatus, Network, OutboxKind, OutboxMessage
+from storage.models import DeliveryStatus, OutboxKind, OutboxMessage
 from tests.conftest import Village, start_village
 
 RATE = 30.0
@@ -172,22 +172,6 @@ async def test_any_message_with_its_buttons_goes_out_once_and_its_telegram_id_is
     assert len(anna.inbox) == 1
 
 
-async def test_a_service_hears_which_of_its_messages_arrived_and_where(village: Village) -> None:
-    outbox = village.bot.village.outbox
-    heard = []
-
-    async def arrived(network: Network, delivered: object) -> None:
-        heard.append((network.slug, delivered))
-
-    outbox.when_delivered(OutboxKind.EVENT_INVITATION, arrived)
-    village.door.unreachable.add(77)
-    await outbox.queue(village.noord, [(76, Reply("a")), (77, Reply("b"))], kind=OutboxKind.EVENT_INVITATION, ref="9")
-    await outbox.flush()
-    [(slug, delivered)] = heard
-    assert slug == "breugel-noord"
-    assert [(d.kind, d.ref, d.chat_id) for d in delivered] == [("event_invitation", "9", 76)]  # type: ignore[attr-defined]
-
-
 async def test_results_are_recorded_a_batch_at_a_time_not_twice_per_message(village: Village) -> None:
     outbox = village.bot.village.outbox
     count = 4 * IN_FLIGHT
@@ -303,3 +287,16 @@ def test_an_outbox_from_before_version_5_keeps_its_rows_as_announcements(tmp_pat
         ).all()
     engine.dispose()
     assert found == [(42, "Straatfeest!", "announcement", "", "", None, "pending")]
+
+
+async def test_networks_take_turns_so_a_long_broadcast_does_not_hold_up_another_networks_reminder(
+    village: Village,
+) -> None:
+    outbox = village.bot.village.outbox
+    long = [(30_000 + n, Reply("Aan iedereen in Breugel-Noord")) for n in range(3 * IN_FLIGHT)]
+    await outbox.queue(village.noord, long, kind=OutboxKind.ANNOUNCEMENT)
+    await outbox.queue(village.centrum, [(40_000, Reply("Herinnering"))], kind=OutboxKind.EVENT_REMINDER)
+    await outbox.flush()
+    order = [m.chat_id for m in village.door.messages]
+    assert len(order) == len(long) + 1
+    assert order.index(40_000) <= IN_FLIGHT  # after the first batch of the announcement, not after all of it
