@@ -54,13 +54,13 @@ class _Control:
             pushed.append((update_id, user_id, time.monotonic()))
         return pushed
 
-    async def press(self, user_id: int, label: str) -> Push:
+    async def press(self, user_id: int, label: str, name: str = "Jan") -> Push:
         """Presses the button whose label contains `label` on the latest message to `user_id` that has it."""
         for record in reversed(self.api.messages_to(user_id)):
             rows = (record.get("reply_markup") or {}).get("inline_keyboard", [])
             for button in (button for row in rows for button in row):
                 if label.casefold() in button["text"].casefold():
-                    update_id = self.api.press_button(user_id, record, button["callback_data"], first_name="Jan")
+                    update_id = self.api.press_button(user_id, record, button["callback_data"], first_name=name)
                     return update_id, user_id, time.monotonic()
         raise LookupError(f"no button {label!r} for {user_id}")
 
@@ -76,6 +76,12 @@ class _Control:
 
     async def sent_count(self) -> int:
         return len(self.api.sent)
+
+    async def press_all(self, presses: list[tuple[int, str, str]]) -> list[Push]:
+        return [await self.press(user_id, label, name) for user_id, label, name in presses]
+
+    async def edits(self, since: int) -> list[tuple[int, float]]:
+        return [(int(chat), at) for chat, at in self.api.edits[since:]]
 
     async def wait_sent(self, count: int, timeout: float) -> None:  # noqa: ASYNC109
         await self.api.wait_for_sent(count, timeout)
@@ -155,8 +161,8 @@ class ServerProcess:
     async def push(self, messages: Sequence[tuple[int, str, str]], rate: float | None = None) -> list[Push]:
         return list(await self._call("push", list(messages), rate))
 
-    async def press(self, user_id: int, label: str) -> Push:
-        return tuple(await self._call("press", user_id, label))
+    async def press(self, user_id: int, label: str, name: str = "Jan") -> Push:
+        return tuple(await self._call("press", user_id, label, name))
 
     async def wait_message(self, chat_id: int, fragment: str, timeout: float = 30.0) -> float:  # noqa: ASYNC109
         return float(await self._call("wait_message", chat_id, fragment, timeout))
@@ -169,6 +175,14 @@ class ServerProcess:
 
     async def sent_count(self) -> int:
         return int(await self._call("sent_count"))
+
+    async def press_all(self, presses: Sequence[tuple[int, str, str]]) -> list[Push]:
+        """`press` for each (user_id, label, first name), in one call to the server process."""
+        return list(await self._call("press_all", list(presses)))
+
+    async def edits(self, since: int = 0) -> list[tuple[int, float]]:
+        """(chat, monotonic time) of each message edit the bot made, from the `since`-th on."""
+        return list(await self._call("edits", since))
 
     async def wait_sent(self, count: int, timeout: float) -> None:  # noqa: ASYNC109
         """Waits until the server has recorded `count` messages in all, or `timeout` has passed."""

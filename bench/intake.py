@@ -20,17 +20,24 @@ import asyncio
 import itertools
 import resource
 import tempfile
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.orm import Session
 
 from bench.common import (
     MEMBER_BASE,
     STREET_KINDS,
     TREES,
+    VERBINDER_BASE,
     Push,
     RunningBot,
+    Seeded,
     ServerProcess,
     bot_settings,
     emit,
@@ -41,12 +48,18 @@ from bench.common import (
     seed_village,
 )
 from bench.echo import echo_bot
+from storage.network import NetworkStore
 
 NETWORKS = 27
 MEMBERS = 1350  # 50 a network: enough that a burst rarely has two updates of one person
+TAPPERS_PER_NETWORK = 5  # members who answer the network's coming activity (RSVP taps)
 MEMBER_COMMANDS = ("/privacy", "/hulp", "/verzoeken")
+RSVP_LABELS = ("Ik kom", "Misschien", "Kan niet")  # taken in turn, so every tap changes the answer
 JOINER_BASE = 5_000_000
 ANSWER_WITHIN_S = 120.0
+
+# One update of the mix: ("say", user, text, first name) or ("tap", user, button label, first name).
+Item = tuple[str, int, str, str]
 
 
 def cpu_seconds() -> float:
@@ -55,43 +68,132 @@ def cpu_seconds() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-class Mix:
-    """Hands out the realistic mix, never reusing a newcomer."""
+def name_of(member: int) -> str:
+    return f"Buur {member - MEMBER_BASE}"  # the name they were seeded with; it rarely changes
 
-    def __init__(self, members: list[int]) -> None:
+
+class Mix:
+    """Hands out the realistic mix, never reusing a newcomer. Of every eight updates: four member
+    commands (/privacy, /hulp, /verzoeken), two RSVP taps on the agenda line of the network's
+    coming activity, and a newcomer's two join steps (/aanmelden, then "Eikenstraat 12")."""
+
+    def __init__(self, members: list[int], tappers: list[int]) -> None:
         self._members = itertools.cycle(members)
         self._commands = itertools.cycle(MEMBER_COMMANDS)
+        self._tappers = itertools.cycle(tappers)
+        self._taps_of: dict[int, int] = {}
         self._joiners = itertools.count(JOINER_BASE)
         self._streets = itertools.cycle(f"{tree}{STREET_KINDS[1]} 12" for tree in TREES)
 
-    def take(self, count: int) -> list[tuple[int, str, str]]:
-        updates: list[tuple[int, str, str]] = []
+    def take(self, count: int) -> list[Item]:
+        updates: list[Item] = []
         while len(updates) < count:
-            for _ in range(6):
+            for _ in range(4):
                 member = next(self._members)
-                # The name they were seeded with: a resident's name rarely changes between messages.
-                updates.append((member, next(self._commands), f"Buur {member - MEMBER_BASE}"))
+                updates.append(("say", member, next(self._commands), name_of(member)))
+            for _ in range(2):
+                tapper = next(self._tappers)
+                taps = self._taps_of[tapper] = self._taps_of.get(tapper, -1) + 1
+                updates.append(("tap", tapper, RSVP_LABELS[taps % len(RSVP_LABELS)], name_of(tapper)))
             joiner = next(self._joiners)
-            updates += [(joiner, "/aanmelden", "Nieuw"), (joiner, next(self._streets), "Nieuw")]
+            updates += [("say", joiner, "/aanmelden", "Nieuw"), ("say", joiner, next(self._streets), "Nieuw")]
         return updates[:count]
 
 
-async def answered(server: ServerProcess, pushes: list[Push], since: int) -> dict[str, float | int]:
-    """Waits until every pushed update has its message, then works out the figures."""
-    await server.wait_sent(since + len(pushes), ANSWER_WITHIN_S)
-    sent = await server.sent(since)
-    waited, unanswered = latencies(pushes, sent)
-    first_push = min(at for _, _, at in pushes)
-    last_reply = max((at for _, at, _, _ in sent), default=float("nan"))
+async def push_all(
+    server: ServerProcess, items: list[Item], *, echo: bool, rate: float | None = None
+) -> list[tuple[str, Push]]:
+    """Pushes the items, all at once or `rate` a second; returns (kind, push) for each. The echo
+    bot gets each tap as the text of its button (it has no buttons to press)."""
+    if echo:
+        return [("say", push) for push in await server.push([(u, text, name) for _, u, text, name in items], rate)]
+    if rate is None:
+        says = [(user, text, name) for kind, user, text, name in items if kind == "say"]
+        taps = [(user, text, name) for kind, user, text, name in items if kind == "tap"]
+        return [("say", push) for push in await server.push(says)] + [
+            ("tap", push) for push in await server.press_all(taps)
+        ]
+    pushed: list[tuple[str, Push]] = []
+    started = time.monotonic()
+    for index, (kind, user, text, name) in enumerate(items):
+        delay = started + index / rate - time.monotonic()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        if kind == "say":
+            pushed += [("say", push) for push in await server.push([(user, text, name)])]
+        else:
+            pushed.append(("tap", await server.press(user, text, name)))
+    return pushed
+
+
+async def answered(server: ServerProcess, pushed: list[tuple[str, Push]], since: tuple[int, int]) -> dict[str, float]:
+    """Waits until every update has its answer (a message; for a tap, its agenda line edited),
+    then works out the figures."""
+    says = [push for kind, push in pushed if kind == "say"]
+    taps = [push for kind, push in pushed if kind == "tap"]
+    sent_since, edits_since = since
+    await server.wait_sent(sent_since + len(says), ANSWER_WITHIN_S)
+    deadline = time.monotonic() + ANSWER_WITHIN_S
+    # The server is another process: asking it again is the way to wait for its edits.
+    while len(edits := await server.edits(edits_since)) < len(taps) and time.monotonic() < deadline:  # noqa: ASYNC110
+        await asyncio.sleep(0.05)
+    sent = await server.sent(sent_since)
+    waited, unanswered = latencies(says, sent)
+    tap_waited, tap_unanswered = latencies(taps, [(chat, at, "sendMessage", "") for chat, at in edits])
+    waited += tap_waited
+    unanswered += tap_unanswered
+    first_push = min(at for _, (_, _, at) in pushed)
+    last_answer = max([at for _, at, _, _ in sent] + [at for _, at in edits], default=float("nan"))
     return {
-        "updates": len(pushes),
-        "updates_per_s": (len(pushes) - unanswered) / (last_reply - first_push),
+        "updates": len(pushed),
+        "updates_per_s": (len(pushed) - unanswered) / (last_answer - first_push),
         "p50_ms": percentile(waited, 0.50) * 1000,
         "p95_ms": percentile(waited, 0.95) * 1000,
         "p99_ms": percentile(waited, 0.99) * 1000,
         "unanswered": unanswered,
-        "extra_messages": max(0, len(sent) - len(pushes) + unanswered),
+        "extra_messages": max(0, len(sent) - len(says)),
     }
+
+
+class StoreWrites:
+    """Times every network-store transaction that writes, from asking for it (waiting for the
+    store's turn included) to its commit: the per-network writes the handlers make."""
+
+    def __init__(self) -> None:
+        self.seconds: list[float] = []
+        self._original = NetworkStore.transaction
+
+    def __enter__(self) -> StoreWrites:
+        original, seconds = self._original, self.seconds
+
+        @asynccontextmanager
+        async def timed(store: NetworkStore) -> AsyncIterator[Any]:
+            started = time.perf_counter()
+            async with original(store) as session:
+                yield session
+                wrote = bool(session.new or session.dirty or session.deleted or session.info.pop("wrote", False))
+            if wrote:
+                seconds.append(time.perf_counter() - started)
+
+        NetworkStore.transaction = timed  # type: ignore[method-assign]
+        event.listen(Session, "do_orm_execute", _note_write)
+        event.listen(Session, "before_flush", _note_flush)
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        NetworkStore.transaction = self._original  # type: ignore[method-assign]
+        event.remove(Session, "do_orm_execute", _note_write)
+        event.remove(Session, "before_flush", _note_flush)
+
+
+def _note_flush(session: Session, *_: Any) -> None:
+    if session.new or session.dirty or session.deleted:
+        session.info["wrote"] = True
+
+
+def _note_write(state: Any) -> None:
+    if state.is_insert or state.is_update or state.is_delete:
+        state.session.info["wrote"] = True
 
 
 @asynccontextmanager
@@ -110,30 +212,46 @@ async def running(
         yield handling
 
 
+async def open_agendas(server: ServerProcess, tappers: list[int]) -> None:
+    """Each tapper asks for the agenda first, so their taps land on a line the bot really sent."""
+    since = await server.sent_count()
+    await server.push([(tapper, "/agenda", name_of(tapper)) for tapper in tappers])
+    await server.wait_sent(since + 3 * len(tappers), ANSWER_WITHIN_S)  # heading, the line, reminders toggle
+
+
 async def measure(
     kind: str,
     runtime: str,
     data_dir: Path,
     mix: Mix,
+    tappers: list[int],
     *,
     burst: int,
     paced: int,
     paced_rate: float,
     overrides: dict[str, Any],
 ) -> dict[str, Any]:
+    echo = kind == "echo"
     server = ServerProcess(token="700001:INTAKE", enforce_rate_limits=False)
-    async with server, running(kind, runtime, server, data_dir, **overrides) as handling:
-        await server.wait_call("getUpdates")
-        cpu_before = cpu_seconds()
-        pushes = await server.push(mix.take(burst))
-        burst_figures = await answered(server, pushes, 0)
-        cpu_per_update_ms = (cpu_seconds() - cpu_before) / burst * 1000
-        await server.forget_calls()
-        handling.clear()
-        since = await server.sent_count()
-        pushes = await server.push(mix.take(paced), rate=paced_rate)
-        paced_figures = await answered(server, pushes, since)
-        handled_p99 = percentile(handling, 0.99) * 1000
+    with StoreWrites() as writes:
+        async with server, running(kind, runtime, server, data_dir, **overrides) as handling:
+            await server.wait_call("getUpdates")
+            if not echo:
+                await open_agendas(server, tappers)
+            writes.seconds.clear()
+            cpu_before = cpu_seconds()
+            items = mix.take(burst)
+            since = (await server.sent_count(), len(await server.edits()))
+            burst_figures = await answered(server, await push_all(server, items, echo=echo), since)
+            cpu_per_update_ms = (cpu_seconds() - cpu_before) / burst * 1000
+            burst_writes = list(writes.seconds)
+            await server.forget_calls()
+            handling.clear()
+            items = mix.take(paced)
+            since = (await server.sent_count(), len(await server.edits()))
+            paced_pushes = await push_all(server, items, echo=echo, rate=paced_rate)
+            paced_figures = await answered(server, paced_pushes, since)
+            handled_p99 = percentile(handling, 0.99) * 1000
     figures: dict[str, Any] = {
         "runtime": runtime,
         "bot": kind,
@@ -152,7 +270,36 @@ async def measure(
     }
     if kind == "buurtbot":
         figures["core_handling_p99_ms"] = handled_p99  # in the core: update taken to handled, at the paced rate
+        figures["store_writes"] = len(burst_writes)
+        figures["store_write_p50_ms"] = percentile(burst_writes, 0.50) * 1000
+        figures["store_write_p99_ms"] = percentile(burst_writes, 0.99) * 1000
     return figures
+
+
+async def seed_activities(data_dir: Path, seeded: Seeded) -> None:
+    """One coming activity in every network, for the RSVP taps."""
+    from bot.app import build_bot
+    from storage.models import Event
+    from tests.conftest import make_settings
+
+    seeding = build_bot(make_settings(data_dir), door="cli")
+    await seeding.start(background=False)
+    now = datetime.now(UTC)
+    try:
+        for index, (_, slug) in enumerate(seeded.networks):
+            async with seeding.village.stores.network(slug) as store, store.transaction() as session:
+                session.add(
+                    Event(
+                        title="Burendag",
+                        starts_at=now + timedelta(days=7),
+                        place="Het buurthuis",
+                        created_by=VERBINDER_BASE + index,
+                        created_at=now,
+                        updated_at=now,
+                    )
+                )
+    finally:
+        await seeding.stop()
 
 
 async def main_async(args: argparse.Namespace) -> None:
@@ -162,8 +309,10 @@ async def main_async(args: argparse.Namespace) -> None:
     with tempfile.TemporaryDirectory(prefix="buurtbot-bench-") as tmp:
         data_dir = Path(tmp) / "data"
         seeded = await seed_village(data_dir, networks=NETWORKS, members=args.members)
-        members = [person for people in seeded.members.values() for person in people]
-        mix = Mix(members)
+        await seed_activities(data_dir, seeded)
+        tappers = [person for people in seeded.members.values() for person in people[:TAPPERS_PER_NETWORK]]
+        members = [person for people in seeded.members.values() for person in people[TAPPERS_PER_NETWORK:]]
+        mix = Mix(members, tappers)
         for runtime in runtimes:
             results: dict[str, list[dict[str, Any]]] = {"echo": [], "buurtbot": []}
             for _ in range(args.repeat):
@@ -174,6 +323,7 @@ async def main_async(args: argparse.Namespace) -> None:
                             runtime,
                             data_dir,
                             mix,
+                            tappers,
                             burst=args.updates,
                             paced=args.paced_updates,
                             paced_rate=args.paced_rate,

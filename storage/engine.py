@@ -61,7 +61,8 @@ def _tune_sqlite(engine: AsyncEngine) -> None:
     def _on_begin(connection: Connection) -> None:
         # IMMEDIATE takes the write lock up front, so two writers queue on the busy
         # timeout instead of one failing at once when it upgrades a read to a write.
-        connection.connection.driver_connection.begin_immediate()
+        driver: Any = connection.connection.driver_connection  # an InlineConnection
+        driver.begin_immediate()
 
 
 def upsert(session: Any, table: Any) -> Any:

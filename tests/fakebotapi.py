@@ -322,6 +322,7 @@ class FakeBotAPI:
         self.webhook: JSON = {"url": ""}
         self.violations: list[JSON] = []
         self.too_many_requests = 0  # 429 answers given, injected or for breaking the limits
+        self.edits: list[tuple[ChatId, float]] = []  # (chat, time.monotonic()) of every edit made
         self.dropped_updates: list[JSON] = []
         self.internal_errors: list[str] = []
         self.all_commands: dict[tuple[str, str], list[JSON]] = {}
@@ -1068,6 +1069,7 @@ class FakeBotAPI:
         record["history"].append(current | {"edit_date": record["edit_date"]})
         record.update(changes)
         record["edit_date"] = int(time.time())
+        self.edits.append((record["chat_id"], time.monotonic()))
         message = record["message"] = dict(record["message"], edit_date=record["edit_date"])
         message.pop("reply_markup", None)
         if _inline(record["reply_markup"]) is not None:
