@@ -47,14 +47,15 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from enum import Enum
 from functools import lru_cache
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_datetime
-from dateparser.date import DateDataParser
-from rapidfuzz import process
-from rapidfuzz.distance import OSA
 
 from bot.settings import LANGUAGES
+
+if TYPE_CHECKING:
+    from dateparser.date import DateDataParser
 
 WHEN_TEXT_MAX = 120  # characters; "volgende week dinsdag om kwart voor drie 's middags" is 51
 
@@ -269,6 +270,10 @@ def _normalise(text: str) -> str:
 def _known(word: str) -> tuple[str, ...]:
     """The word as typed, corrected if it is one typo away from one known word, compounds split."""
     if word.isalpha() and len(word) >= 4 and word not in KNOWN_WORDS:
+        # Imported on first use, like dateparser below: a bot that is not asked a date keeps ~6 MB.
+        from rapidfuzz import process
+        from rapidfuzz.distance import OSA
+
         most = 1 if len(word) < 8 else 2
         closest = process.extract(word, _CORRECTABLE, scorer=OSA.distance, score_cutoff=most, limit=2)
         if len(closest) == 1 or (closest and closest[0][1] < closest[1][1]):
@@ -385,6 +390,8 @@ def _dateparser_day(rest: str, today: date) -> tuple[date, str] | None:
 @lru_cache(maxsize=4)
 def _dateparser(today: date) -> DateDataParser:
     """A parser counting from midnight today, wall time; the zone arithmetic stays in zoneinfo."""
+    from dateparser.date import DateDataParser
+
     return DateDataParser(
         languages=["nl", "en"],
         settings={

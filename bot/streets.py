@@ -7,8 +7,6 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from rapidfuzz import fuzz, process
-
 MATCH_SCORE = 86  # at or above: we think this is their street and ask them to confirm
 SUGGEST_SCORE = 55  # at or above: worth suggesting when nothing matched
 TIE_MARGIN = 4  # streets this close to the best are offered side by side
@@ -73,6 +71,8 @@ def find_street(typed: str, streets: Sequence[StreetChoice]) -> StreetSearch:
     query = compact(typed)
     if len(query) < 3 or query in _GENERIC or not streets:
         return StreetSearch((), ())
+    from rapidfuzz import process  # on first use: most of the time no one is looking for a street
+
     names = [compact(choice.street) for choice in streets]
     scored = process.extract(query, names, scorer=_score, limit=None, score_cutoff=SUGGEST_SCORE)
     ranked = sorted(
@@ -90,6 +90,8 @@ def find_street(typed: str, streets: Sequence[StreetChoice]) -> StreetSearch:
 def _score(query: str, name: str, **_: object) -> float:
     # A resident may type the start of a long name ("jacob van ruys"): prefix counts fully,
     # but a short fragment inside a name ("straat") must not match every street.
+    from rapidfuzz import fuzz
+
     whole = fuzz.ratio(query, name)
     if len(query) >= 4 and name.startswith(query):
         return max(whole, 95.0 if len(query) >= 0.5 * len(name) else 88.0)
