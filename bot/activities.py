@@ -10,8 +10,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-import icalendar
 from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.limits import EVENTS_PER_DAY_MAX
 from bot.network_settings import settings_of
@@ -85,6 +85,17 @@ class ActivityView:
 class Answered:
     view: ActivityView
     promoted: Person | None  # someone from the waiting list who now has a place
+
+
+def _view_of(network: Network, event: Event, rows: Sequence[Rsvp], viewer: int | None) -> ActivityView:
+    counts = Counts(
+        yes=sum(r.answer == Answer.YES and not r.waiting for r in rows),
+        maybe=sum(r.answer == Answer.MAYBE for r in rows),
+        no=sum(r.answer == Answer.NO for r in rows),
+        waiting=sum(r.waiting for r in rows),
+    )
+    mine = next((r for r in rows if r.person_id == viewer), None)
+    return ActivityView(network, event, counts, mine.answer if mine else None, bool(mine and mine.waiting))
 
 
 class Activities:
@@ -217,23 +228,25 @@ class Activities:
 
     # --- reading --------------------------------------------------------------------------
 
-    async def view(self, network_id: int, event_id: int, viewer: int | None = None) -> ActivityView:
-        network = await self._stores.directory.network(network_id)
+    async def view(
+        self, network_id: int, event_id: int, viewer: int | None = None, *, network: Network | None = None
+    ) -> ActivityView:
+        """The activity with its counts and the viewer's own answer. `network` saves a lookup
+        when the caller has it already (from the viewer's standing, say)."""
+        network = network if network is not None and network.id == network_id else None
+        network = network or await self._stores.directory.network(network_id)
         if network is None:
             raise Refusal(Reason.STALE_BUTTON)
         async with self._stores.network(network.slug) as store, store.transaction() as session:
-            event = await session.get(Event, event_id)
-            if event is None:
-                raise Refusal(Reason.STALE_BUTTON)
-            rows = (await session.exec(select(Rsvp).where(Rsvp.event_id == event_id))).all()
-        counts = Counts(
-            yes=sum(r.answer == Answer.YES and not r.waiting for r in rows),
-            maybe=sum(r.answer == Answer.MAYBE for r in rows),
-            no=sum(r.answer == Answer.NO for r in rows),
-            waiting=sum(r.waiting for r in rows),
-        )
-        mine = next((r for r in rows if r.person_id == viewer), None)
-        return ActivityView(network, event, counts, mine.answer if mine else None, bool(mine and mine.waiting))
+            event, rows = await self._event_and_answers(session, event_id)
+        return _view_of(network, event, rows, viewer)
+
+    @staticmethod
+    async def _event_and_answers(session: AsyncSession, event_id: int) -> tuple[Event, Sequence[Rsvp]]:
+        event = await session.get(Event, event_id)
+        if event is None:
+            raise Refusal(Reason.STALE_BUTTON)
+        return event, (await session.exec(select(Rsvp).where(Rsvp.event_id == event_id))).all()
 
     async def upcoming(self, standing: Standing, now: datetime) -> list[ActivityView]:
         views = []
@@ -261,41 +274,41 @@ class Activities:
     async def answer(
         self, standing: Standing, network_id: int, event_id: int, answer: Answer, now: datetime, *, wait: bool = False
     ) -> Answered:
-        """Records an answer. "Yes" to a full event is refused unless the person asks to wait."""
-        view = await self.view(network_id, event_id, standing.person.id)
+        """Records an answer. "Yes" to a full event is refused unless the person asks to wait.
+        One transaction in the network's store: read, check, write, count again."""
         if not standing.may_in(network_id, Action.ASK_HELP):
             raise Refusal(Reason.NOT_MEMBER)
-        if view.event.status != EventStatus.PUBLISHED or view.event.starts_at <= now:
-            raise Refusal(Reason.EVENT_CLOSED)
-        already_in = view.answer == Answer.YES and not view.waiting
-        if answer == Answer.YES and view.full and not already_in and not wait:
-            raise Refusal(Reason.EVENT_FULL, title=view.event.title)
-        waiting = answer == Answer.YES and view.full and not already_in
-        promoted: Person | None = None
-        async with self._stores.network(view.network.slug) as store, store.transaction() as session:
-            row = await session.get(Rsvp, (event_id, standing.person.id))
+        network = next((v.network for v in standing.active if v.network.id == network_id), None)
+        network = network or await self._stores.directory.network(network_id)
+        if network is None:
+            raise Refusal(Reason.STALE_BUTTON)
+        person_id = standing.person.id
+        promoted_id: int | None = None
+        async with self._stores.network(network.slug) as store, store.transaction() as session:
+            event, rows = await self._event_and_answers(session, event_id)
+            view = _view_of(network, event, rows, person_id)
+            if event.status != EventStatus.PUBLISHED or event.starts_at <= now:
+                raise Refusal(Reason.EVENT_CLOSED)
+            already_in = view.answer == Answer.YES and not view.waiting
+            if answer == Answer.YES and view.full and not already_in and not wait:
+                raise Refusal(Reason.EVENT_FULL, title=event.title)
+            waiting = answer == Answer.YES and view.full and not already_in
+            row = next((r for r in rows if r.person_id == person_id), None)
             if row is None:
-                session.add(
-                    Rsvp(
-                        event_id=event_id, person_id=standing.person.id, answer=answer, waiting=waiting, answered_at=now
-                    )
-                )
+                row = Rsvp(event_id=event_id, person_id=person_id, answer=answer, waiting=waiting, answered_at=now)
+                session.add(row)
+                rows = [*rows, row]
             else:
                 row.answer, row.waiting, row.answered_at = answer, waiting, now
-            await session.flush()
             if already_in and answer != Answer.YES:
                 # A place freed up: the first on the waiting list gets it.
-                query = (
-                    select(Rsvp)
-                    .where(Rsvp.event_id == event_id, col(Rsvp.waiting).is_(True))
-                    .order_by(col(Rsvp.answered_at))
-                )
-                first = (await session.exec(query)).first()
+                first = min((r for r in rows if r.waiting), key=lambda r: r.answered_at, default=None)
                 if first is not None:
                     first.waiting = False
                     promoted_id = first.person_id
-                    promoted = await self._stores.directory.get_person(promoted_id)
-        return Answered(await self.view(network_id, event_id, standing.person.id), promoted)
+            view = _view_of(network, event, rows, person_id)
+        promoted = await self._stores.directory.get_person(promoted_id) if promoted_id is not None else None
+        return Answered(view, promoted)
 
     async def set_reminders(self, standing: Standing, on: bool) -> None:
         for membership in standing.active:
@@ -358,6 +371,8 @@ class Activities:
     # --- calendar file and reminders ------------------------------------------------------
 
     def calendar_file(self, view: ActivityView) -> bytes:
+        import icalendar  # on first use: a few MB that most runs never need
+
         calendar = icalendar.Calendar()
         calendar.add("prodid", "-//Buurtbot//NL")
         calendar.add("version", "2.0")

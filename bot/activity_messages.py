@@ -120,11 +120,19 @@ async def proposal_message(village: Village, verbinder: Person, view: ActivityVi
 
 async def refresh_organiser_copy(village: Village, view: ActivityView, *, besides: int) -> None:
     """The organiser's own copy shows the live counts; one edit per answer, in one chat."""
-    organiser = await village.stores.directory.get_person(view.event.created_by)
-    if organiser is None or organiser.id == besides:
+    organiser_id = view.event.created_by
+    if organiser_id == besides:
         return
-    organiser_view = await village.activities.view(view.network.id or 0, view.event.id or 0, organiser.id)
-    for posting in await village.activities.postings(view.network, view.event.id or 0, chat_id=organiser.id):
+    postings = await village.activities.postings(view.network, view.event.id or 0, chat_id=organiser_id)
+    if not postings:
+        return
+    organiser = await village.stores.directory.get_person(organiser_id)
+    if organiser is None:
+        return
+    organiser_view = await village.activities.view(
+        view.network.id or 0, view.event.id or 0, organiser.id, network=view.network
+    )
+    for posting in postings:
         await village.retell(
             organiser,
             posting.message_id,

@@ -44,9 +44,9 @@ _FLOW = select(Conversation).where(
 )
 _UPDATES = ProcessedUpdate.__table__  # type: ignore[attr-defined]
 _KEEP_UPDATE: dict[str, Any] = {}  # by dialect: INSERT .. ON CONFLICT DO NOTHING RETURNING update_id
-_MARK_HANDLED = (
+_MARK_HANDLED = (  # run once per id (executemany): an expanding IN (...) is compiled anew each time
     update(_UPDATES)
-    .where(_UPDATES.c.door == bindparam("b_door"), _UPDATES.c.update_id.in_(bindparam("b_ids", expanding=True)))
+    .where(_UPDATES.c.door == bindparam("b_door"), _UPDATES.c.update_id == bindparam("b_id"))
     .values(handled_at=bindparam("b_now"), event=None)
 )
 
@@ -459,7 +459,9 @@ class DirectoryStore(Store):
     async def mark_all_handled(self, *, door: str, update_ids: Sequence[int], now: datetime) -> None:
         async with self.transaction() as session:
             connection = await session.connection()
-            await connection.execute(_MARK_HANDLED, {"b_door": door, "b_ids": update_ids, "b_now": now})
+            await connection.execute(
+                _MARK_HANDLED, [{"b_door": door, "b_id": update_id, "b_now": now} for update_id in update_ids]
+            )
 
     async def unhandled_updates(self, door: str) -> list[tuple[int, str]]:
         """Updates received but not handled (the bot stopped in between), oldest first."""
