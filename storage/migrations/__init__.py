@@ -9,13 +9,17 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from alembic.migration import MigrationContext
-from alembic.operations import Operations
 from sqlalchemy import Column, Integer, MetaData, Table, select
 from sqlalchemy.engine import Connection
 
+if TYPE_CHECKING:
+    from alembic.operations import Operations
+
 VERSION_TABLE = "schema_version"
+# One table object for every store: a new one per open would compile its statements anew.
+_VERSION = Table(VERSION_TABLE, MetaData(), Column("version", Integer, primary_key=True))
 
 
 @dataclass(frozen=True)
@@ -25,14 +29,9 @@ class Migration:
     upgrade: Callable[[Operations], None]
 
 
-def _version_table(metadata: MetaData) -> Table:
-    return Table(VERSION_TABLE, metadata, Column("version", Integer, primary_key=True))
-
-
 def current_version(connection: Connection) -> int:
-    table = _version_table(MetaData())
-    table.create(connection, checkfirst=True)
-    found = connection.execute(select(table.c.version)).scalar()
+    _VERSION.create(connection, checkfirst=True)
+    found = connection.execute(select(_VERSION.c.version)).scalar()
     return int(found or 0)
 
 
@@ -41,15 +40,17 @@ def upgrade(connection: Connection, migrations: Sequence[Migration]) -> list[int
     versions = [migration.version for migration in migrations]
     if versions != sorted(set(versions)):
         raise ValueError("migration versions must be unique and ascending")
-    table = _version_table(MetaData())
     start = current_version(connection)
+    pending = [migration for migration in migrations if migration.version > start]
+    if not pending:
+        return []
+    # Alembic (about 10 MB with its dialects) is loaded only when a store needs a migration.
+    from alembic.migration import MigrationContext
+    from alembic.operations import Operations
+
     operations = Operations(MigrationContext.configure(connection))
-    applied = []
-    for migration in migrations:
-        if migration.version <= start:
-            continue
+    for migration in pending:
         migration.upgrade(operations)
-        connection.execute(table.delete())
-        connection.execute(table.insert().values(version=migration.version))
-        applied.append(migration.version)
-    return applied
+        connection.execute(_VERSION.delete())
+        connection.execute(_VERSION.insert().values(version=migration.version))
+    return [migration.version for migration in pending]
