@@ -123,6 +123,13 @@ def rows_for(result: dict[str, Any]) -> list[Row]:
                 "p99 ≤ 50 ms",
                 verdict(result["p99_ms"] <= 50),
             ),
+            Row(
+                f"stores, {result['runtime']}: network-store writes during the burst ({result['store_writes']:.0f})",
+                f"p50 {result['store_write_p50_ms']:.1f} ms, p99 {result['store_write_p99_ms']:.1f} ms "
+                "(waiting for the store's turn included)",
+                "(reported)",
+                "-",
+            ),
         ]
     if name.startswith("memory-village"):
         return [
