@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections.abc import Sequence
@@ -50,6 +51,12 @@ def compact(text: str) -> str:
     return normalise(text).replace(" ", "")
 
 
+@functools.lru_cache(maxsize=8192)
+def _compact_name(street: str) -> str:
+    """`compact` for the village's own street names, worked out once each."""
+    return compact(street)
+
+
 @dataclass(frozen=True)
 class StreetChoice:
     street_id: int
@@ -73,7 +80,7 @@ def find_street(typed: str, streets: Sequence[StreetChoice]) -> StreetSearch:
         return StreetSearch((), ())
     from rapidfuzz import process  # on first use: most of the time no one is looking for a street
 
-    names = [compact(choice.street) for choice in streets]
+    names = [_compact_name(choice.street) for choice in streets]
     scored = process.extract(query, names, scorer=_score, limit=None, score_cutoff=SUGGEST_SCORE)
     ranked = sorted(
         ((streets[index], score) for _, score, index in scored),
