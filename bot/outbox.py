@@ -18,11 +18,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import heapq
 import json
 import logging
 import math
 import time
-from collections import deque
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -44,14 +44,15 @@ log = logging.getLogger(__name__)
 # The send clock runs this fraction of the rate: under 29/30, so any second of a broadcast at
 # 30/s holds at most 29 messages and a reply still fits.
 PACE = 0.965
+TELEGRAM_SECOND_S = 1.002  # the second Telegram counts messages in, and 2 ms for two clocks' ticks
+REPLY_TRAVEL_S = 0.25  # how long an interactive reply counts as under way (its sending is not watched here)
 PER_CHAT_GAP_S = 1.0  # a private chat: at most one message a second
 PER_GROUP_GAP_S = 3.0  # a group: at most twenty a minute
 MAX_ATTEMPTS = 5
 IN_FLIGHT = 16  # rows claimed at once: sent concurrently, their results recorded together
 IDLE_POLL_S = 0.2  # how often to look again when every waiting row waits for a retry time
-REPLY_ROOM = 4  # while people talk to the bot, broadcasts leave this many messages a window for replies
+REPLY_ROOM = 4  # while people talk to the bot, broadcasts leave this many messages a second for replies
 REPLY_SPELL_S = 5.0  # for this long after a reply, people count as talking to the bot
-WINDOW_SLACK_S = 0.005
 _SLACK_S = 1e-6  # so that rounding never turns a wait into a spin
 FINAL = (DeliveryStatus.SENT, DeliveryStatus.UNREACHABLE, DeliveryStatus.FAILED)
 
@@ -60,14 +61,15 @@ class RateBudget:
     """The send clock shared by the outbox (which waits for it) and interactive replies (which don't).
 
     Slot k of a broadcast is due at t0 + k / (rate × PACE), so a short stall of the event loop
-    costs no rate: the slots it missed are sent as soon as it is back. They are caught up only
-    within a sliding window, though: never more than `rate` messages (replies included) in any
-    `window_s` = 1 / PACE seconds, a little longer than Telegram's second, so messages that
-    reach Telegram a few tens of milliseconds later or earlier than they left still keep its
-    limit. After a pause longer than the window (idle, or a long stall) the clock starts afresh
-    rather than sending a burst. An interactive reply takes a slot and never waits; while people
-    are talking to the bot (a reply in the last REPLY_SPELL_S), a broadcast leaves REPLY_ROOM
-    messages of each window to them, so a few replies at once still keep within the limit.
+    costs no rate: the slots it missed are sent as soon as it is back, but never more than
+    `rate` messages (replies included) in one second, counted so that no delay on the way can
+    crowd them at Telegram: a message counts from the moment it leaves until a second after its
+    answer came back (`landed`). Telegram saw it arrive somewhere in between, so the `rate`-th
+    message after it cannot reach Telegram within the same second, however late the first was
+    answered. After a pause longer than the catch-up window (idle, or a long stall) the clock
+    starts afresh rather than sending a burst. An interactive reply takes a slot and never
+    waits; while people are talking to the bot (a reply in the last REPLY_SPELL_S) a broadcast
+    leaves REPLY_ROOM messages a second to them, so a few replies at once still fit.
     """
 
     def __init__(
@@ -79,48 +81,53 @@ class RateBudget:
     ) -> None:
         self.rate = rate
         self._clock, self._sleep = clock, sleep  # a test hands in its own
-        self.per_window = max(1, math.floor(rate))
+        self.per_second = max(1, math.floor(rate))
         self.interval = 1.0 / (rate * PACE)
-        # A few ms short of `per_window` slots: else a send a little late (as every send is) holds
-        # the one `per_window` slots later back, and the lateness adds up to lost rate.
-        self.window_s = self.per_window * self.interval - WINDOW_SLACK_S
+        self.catch_up_s = self.per_second * self.interval  # slots missed longer ago are given up
         self._next = 0.0  # when the next broadcast slot is due, on `clock`
         self._last_broadcast = -math.inf
         self._last_reply = -math.inf
-        self._window: deque[float] = deque()  # when each message of the last window went
+        self._under_way = 0  # broadcast messages sent and not yet answered
+        self._landed: list[float] = []  # a heap: when each message of the last second was answered
         self._paused_until = 0.0
 
-    def _forget_before(self, now: float) -> None:
-        while self._window and now - self._window[0] >= self.window_s - _SLACK_S:
-            self._window.popleft()
+    def _counted(self, now: float) -> int:
+        while self._landed and now - self._landed[0] >= TELEGRAM_SECOND_S - _SLACK_S:
+            heapq.heappop(self._landed)
+        return self._under_way + len(self._landed)
 
     async def for_broadcast(self) -> None:
+        """Waits for the next slot; the caller sends one message and then calls `landed`."""
         while True:
             now = self._clock()
             if now < self._paused_until:
                 await self._sleep(self._paused_until - now)
                 continue
-            if now - self._last_broadcast > self.window_s:
+            if now - self._last_broadcast > self.catch_up_s:
                 self._next = max(self._next, now)  # nothing to catch up from that long ago
-            self._forget_before(now)
             if self._next - now > _SLACK_S:
                 await self._sleep(self._next - now)
                 continue
             busy = now - self._last_reply < REPLY_SPELL_S  # people are talking to the bot: leave them room
-            if len(self._window) + (REPLY_ROOM if busy else 0) >= self.per_window:
-                await self._sleep(self._window[0] + self.window_s - now)
+            if self._counted(now) + (REPLY_ROOM if busy else 0) >= self.per_second:
+                first_free = self._landed[0] + TELEGRAM_SECOND_S if self._landed else now + self.interval
+                await self._sleep(max(first_free - now, _SLACK_S))
                 continue
             self._next += self.interval
             self._last_broadcast = now
-            self._window.append(now)
+            self._under_way += 1
             return
+
+    def landed(self) -> None:
+        """A broadcast message was answered (sent, refused or failed): it counts one second more."""
+        self._under_way -= 1
+        heapq.heappush(self._landed, self._clock())
 
     def for_reply(self) -> None:
         now = self._clock()
         self._last_reply = now
-        self._forget_before(now)
-        self._next = max(self._next, now - self.window_s) + self.interval
-        self._window.append(now)
+        self._next = max(self._next, now - self.catch_up_s) + self.interval
+        heapq.heappush(self._landed, now + REPLY_TRAVEL_S)
 
     def pause(self, seconds: float) -> None:
         """After a 429: nothing until Telegram's retry time, then the clock starts afresh (no burst)."""
@@ -403,12 +410,17 @@ class Outbox:
                 await self.budget.for_broadcast()
                 waiting.remove(row)
                 self._last_send[row.chat_id] = time.monotonic()
-                sending.append(asyncio.create_task(self._deliver(network, row)))
+                task = asyncio.create_task(self._deliver(network, row))
+                task.add_done_callback(self._landed)  # also when cancelled before it began
+                sending.append(task)
         except BaseException:
             for task in sending:
                 task.cancel()
             raise
         return sending
+
+    def _landed(self, _: asyncio.Task[_Outcome]) -> None:
+        self.budget.landed()
 
     def _chat_free_at(self, chat_id: int) -> float:
         gap = PER_GROUP_GAP_S if chat_id < 0 else PER_CHAT_GAP_S
