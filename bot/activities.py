@@ -5,7 +5,8 @@ Called "activities" in code so they are not confused with the core's chat events
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import asyncio
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
@@ -26,6 +27,7 @@ from storage.models import (
     EventStatus,
     MemberPreference,
     MemberRole,
+    Membership,
     MembershipStatus,
     Network,
     OutboxKind,
@@ -101,7 +103,7 @@ def _view_of(network: Network, event: Event, rows: Sequence[Rsvp], viewer: int |
 class Activities:
     def __init__(self, village: Village) -> None:
         self._village = village
-        village.scheduler.register(JobKind.EVENT_REMIND, self._remind)
+        village.scheduler.register_batch(JobKind.EVENT_REMIND, self._remind_all)
 
     @property
     def _stores(self) -> Stores:
@@ -389,20 +391,33 @@ class Activities:
         return bytes(calendar.to_ical())
 
     async def _remind(self, network: Network, ref: str) -> None:
-        event_id, _, _hours = ref.partition(":")
-        view = await self.view(network.id or 0, int(event_id))
-        if view.event.status != EventStatus.PUBLISHED or view.event.starts_at <= self._village.clock.now():
-            return
+        """One reminder job: as a batch of one."""
+        failures = await self._remind_all(network, [ref])
+        if ref in failures:
+            raise failures[ref]
+
+    async def _remind_all(self, network: Network, refs: Sequence[str]) -> dict[str, Exception]:
+        """Reminder jobs of one network, together (refs "<event id>:<hours>"); returns those that failed.
+
+        Each activity still published and ahead reminds those who said yes or maybe (not the
+        waiting list), who have not turned reminders off and are still active members. The
+        activities, their answers and the preferences are read in one transaction of the
+        network's store, the people in one of the directory; each job's reminders are queued
+        in one outbox transaction, so a job that fails there fails alone.
+        """
+        from bot.activity_messages import reminder_message
+
+        failures: dict[str, Exception] = {}
+        event_of: dict[str, int] = {}
+        for ref in refs:
+            head, _, _hours = ref.partition(":")
+            if head.isdigit():
+                event_of[ref] = int(head)
+            else:
+                failures[ref] = ValueError(f"not a reminder job: {ref!r}")
+        now = self._village.clock.now()
         async with self._stores.network(network.slug) as store, store.transaction() as session:
-            rows = (
-                await session.exec(
-                    select(Rsvp).where(
-                        Rsvp.event_id == view.event.id,
-                        col(Rsvp.answer).in_([Answer.YES, Answer.MAYBE]),
-                        col(Rsvp.waiting).is_(False),
-                    )
-                )
-            ).all()
+            events = await _events_with_answers(session, set(event_of.values()))
             quiet = set(
                 (
                     await session.exec(
@@ -410,20 +425,72 @@ class Activities:
                     )
                 ).all()
             )
-        from bot.activity_messages import reminder_message
+        ahead = {
+            event_id: (event, rows)
+            for event_id, (event, rows) in events.items()
+            if event.status == EventStatus.PUBLISHED and event.starts_at > now
+        }
+        wanted = {row.person_id for _, rows in ahead.values() for row in _reminded(rows) if row.person_id not in quiet}
+        people = await self._active_members(network, wanted)
+        for ref, event_id in event_of.items():
+            try:
+                if event_id not in events:
+                    raise LookupError(f"{network.slug}: no activity {event_id} to remind of")
+                if event_id not in ahead:
+                    continue  # cancelled, declined or past: nothing to remind of
+                event, rows = ahead[event_id]
+                view = _view_of(network, event, rows, None)
+                reminders = [
+                    (row.person_id, reminder_message(self._village, people[row.person_id], view, row.answer))
+                    for row in _reminded(rows)
+                    if row.person_id in people and row.person_id not in quiet
+                ]
+                if reminders:
+                    # The outbox sends them within Telegram's limits.
+                    await self._village.outbox.queue(network, reminders, kind=OutboxKind.EVENT_REMINDER, ref=ref)
+            except Exception as error:  # the scheduler logs it; this job alone fails
+                failures[ref] = error
+            await asyncio.sleep(0)  # the store runs in the loop's thread: updates get their turn
+        return failures
 
-        reminders = []
-        for row in rows:
-            person = await self._stores.directory.get_person(row.person_id)
-            membership = await self._stores.directory.membership_of(row.person_id, network.id or 0)
-            if (
-                person is None
-                or row.person_id in quiet
-                or person.unreachable_at is not None
-                or membership is None
-                or membership.status != MembershipStatus.ACTIVE
-            ):
-                continue
-            reminders.append((person.id, reminder_message(self._village, person, view, row.answer)))
-        # One transaction for all of them; the outbox sends them within Telegram's limits.
-        await self._village.outbox.queue(network, reminders, kind=OutboxKind.EVENT_REMINDER, ref=ref)
+    async def _active_members(self, network: Network, person_ids: Iterable[int]) -> dict[int, Person]:
+        """Those of `person_ids` who are active members of `network` and have not blocked the bot."""
+        ids = sorted(person_ids)
+        found: dict[int, Person] = {}
+        if not ids:
+            return found
+        async with self._stores.directory.transaction() as session:
+            for start in range(0, len(ids), _IN_LIST_MAX):
+                query = (
+                    select(Person)
+                    .join(Membership, col(Membership.person_id) == col(Person.id))
+                    .where(
+                        col(Person.id).in_(ids[start : start + _IN_LIST_MAX]),
+                        Membership.network_id == network.id,
+                        Membership.status == MembershipStatus.ACTIVE,
+                        col(Person.unreachable_at).is_(None),
+                    )
+                )
+                found.update((person.id, person) for person in (await session.exec(query)).all())
+        return found
+
+
+_IN_LIST_MAX = 500  # ids in one IN (...): well under any database's limit on parameters
+
+
+def _reminded(rows: Iterable[Rsvp]) -> list[Rsvp]:
+    """The answers that get a reminder: yes or maybe, and not on the waiting list."""
+    return [row for row in rows if row.answer in (Answer.YES, Answer.MAYBE) and not row.waiting]
+
+
+async def _events_with_answers(session: AsyncSession, event_ids: Iterable[int]) -> dict[int, tuple[Event, list[Rsvp]]]:
+    """The activities among `event_ids` that exist, each with all its answers."""
+    ids = sorted(event_ids)
+    found: dict[int, tuple[Event, list[Rsvp]]] = {}
+    for start in range(0, len(ids), _IN_LIST_MAX):
+        chunk = ids[start : start + _IN_LIST_MAX]
+        for event in (await session.exec(select(Event).where(col(Event.id).in_(chunk)))).all():
+            found[event.id or 0] = (event, [])
+        for row in (await session.exec(select(Rsvp).where(col(Rsvp.event_id).in_(chunk)))).all():
+            found[row.event_id][1].append(row)
+    return found

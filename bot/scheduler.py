@@ -6,6 +6,10 @@ short transactions per batch rather than two per job. A job missed while the bot
 late if it is still within its kind's grace window, and is marked skipped otherwise; a job that
 was running when the bot stopped is marked interrupted. On a stop the job in hand finishes and the
 claimed jobs not yet begun go back to waiting. Nothing is silently lost.
+
+A kind may have a batch runner instead: the claimed jobs of that kind in one network are handed to
+it together (a reminder runner then reads every activity, answer and person once for all of them),
+and it says which of them failed; each job's outcome is still written on its own.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -54,6 +58,9 @@ GRACE: dict[JobKind, timedelta] = {
 }
 
 JobRunner = Callable[[Network, str], Awaitable[None]]
+# Runs many jobs of one kind in one network (their refs, in due order) and returns the ones that
+# failed, each with its error; a ref not in the answer is done. Raising fails them all.
+BatchRunner = Callable[[Network, Sequence[str]], Awaitable[Mapping[str, Exception]]]
 
 
 @dataclass(frozen=True)
@@ -75,7 +82,7 @@ class _Batch:
 
     claimed: list[ScheduledJob]
     outcomes: list[tuple[int, JobStatus, datetime]] = field(default_factory=list)
-    in_hand: ScheduledJob | None = None  # begun, not finished
+    in_hand: list[ScheduledJob] = field(default_factory=list)  # begun, not finished
 
 
 class Scheduler:
@@ -83,6 +90,7 @@ class Scheduler:
         self._stores = stores
         self._clock = clock
         self._runners: dict[str, JobRunner] = {}
+        self._batch_runners: dict[str, BatchRunner] = {}
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._pass = asyncio.Lock()
@@ -94,7 +102,14 @@ class Scheduler:
         self.listeners: list[Callable[[Ran], None]] = []
 
     def register(self, kind: JobKind, runner: JobRunner) -> None:
+        """`runner` runs the jobs of `kind` one at a time (instead of any runner registered before)."""
+        self._batch_runners.pop(kind, None)
         self._runners[kind] = runner
+
+    def register_batch(self, kind: JobKind, runner: BatchRunner) -> None:
+        """`runner` gets a network's claimed jobs of `kind` together (instead of any runner registered before)."""
+        self._runners.pop(kind, None)
+        self._batch_runners[kind] = runner
 
     async def schedule(self, network: Network, kind: JobKind, ref: object, due_at: datetime) -> None:
         """Plans (or moves) the one job of `kind` about `ref` in this network."""
@@ -164,7 +179,7 @@ class Scheduler:
         for job in jobs:
             assert job.id is not None
             known = job.kind in JobKind._value2member_map_
-            if not known or job.kind not in self._runners:
+            if not known or (job.kind not in self._runners and job.kind not in self._batch_runners):
                 log.error("%s: no runner for job %s (%s); marked failed", network.slug, job.id, job.kind)
                 settled.append((job.id, JobStatus.FAILED, now))
             elif now - job.due_at > GRACE[JobKind(job.kind)]:
@@ -181,13 +196,14 @@ class Scheduler:
                 to_run.append(job)
         batch = _Batch(await self._claim(store, to_run, settled))
         try:
-            for job in batch.claimed:
+            for group in self._groups(batch.claimed):
                 if self._stopping:
                     break
-                batch.in_hand = job
-                outcome = await self._run_job(network, job)
-                batch.outcomes.append((job.id or 0, outcome, self._clock.now()))
-                batch.in_hand = None
+                batch.in_hand = group
+                outcomes = await self._run_group(network, group)
+                at = self._clock.now()
+                batch.outcomes.extend((job.id or 0, outcome, at) for job, outcome in zip(group, outcomes, strict=True))
+                batch.in_hand = []
                 # SQLite runs in the event loop's thread, so a pass of many jobs would otherwise
                 # hold the loop throughout: updates and the outbox's sender get their turn here.
                 await asyncio.sleep(0)
@@ -217,6 +233,39 @@ class Scheduler:
             claimed = set((await connection.execute(claim)).scalars().all())
         return [job for job in to_run if job.id in claimed]
 
+    def _groups(self, jobs: Sequence[ScheduledJob]) -> list[list[ScheduledJob]]:
+        """What runs at once, in due order: a job alone, or every job of a kind with a batch runner
+        (at the place of the first of them)."""
+        groups: list[list[ScheduledJob]] = []
+        together: dict[str, list[ScheduledJob]] = {}
+        for job in jobs:
+            if job.kind not in self._batch_runners:
+                groups.append([job])
+            elif job.kind in together:
+                together[job.kind].append(job)
+            else:
+                together[job.kind] = [job]
+                groups.append(together[job.kind])
+        return groups
+
+    async def _run_group(self, network: Network, group: Sequence[ScheduledJob]) -> list[JobStatus]:
+        kind = group[0].kind
+        batch_runner = self._batch_runners.get(kind)
+        if batch_runner is None:
+            return [await self._run_job(network, job) for job in group]
+        try:
+            failures = await batch_runner(network, [job.ref for job in group])
+        except Exception:
+            log.exception("%s: %s job(s) of kind %s failed together", network.slug, len(group), kind)
+            return [JobStatus.FAILED] * len(group)
+        outcomes = []
+        for job in group:
+            error = failures.get(job.ref)
+            if error is not None:
+                log.error("%s: job %s (%s %s) failed", network.slug, job.id, job.kind, job.ref, exc_info=error)
+            outcomes.append(JobStatus.DONE if error is None else JobStatus.FAILED)
+        return outcomes
+
     async def _run_job(self, network: Network, job: ScheduledJob) -> JobStatus:
         runner = self._runners[job.kind]
         try:
@@ -230,8 +279,8 @@ class Scheduler:
         """Writes what the batch did; a job cut off while it ran is interrupted, and the jobs not
         begun (a stop came) wait again. A job its runner planned anew (pending again) is left be."""
         outcomes = list(batch.outcomes)
-        if batch.in_hand is not None and batch.in_hand.id is not None:
-            outcomes.append((batch.in_hand.id, JobStatus.INTERRUPTED, self._clock.now()))
+        cut_off = self._clock.now()
+        outcomes.extend((job.id, JobStatus.INTERRUPTED, cut_off) for job in batch.in_hand if job.id is not None)
         finished = {job_id for job_id, _, _ in outcomes}
         not_begun = [job.id for job in batch.claimed if job.id not in finished]
         try:

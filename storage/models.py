@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import BigInteger, Column, ForeignKey, Integer, String, Table, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Column, ForeignKey, Index, Integer, String, Table, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from storage.types import UtcDateTime
@@ -263,13 +263,14 @@ class ScheduledJob(SQLModel, table=True):
     """Something to do at a time: an escalation, a follow-up, an expiry, a reminder."""
 
     __tablename__ = "scheduled_job"
-    __table_args__ = (UniqueConstraint("kind", "ref"),)
+    # Due jobs are found by status, then time: (status, due_at) serves both due_jobs and next_due.
+    __table_args__ = (UniqueConstraint("kind", "ref"), Index("ix_scheduled_job_status_due_at", "status", "due_at"))
 
     id: int | None = Field(default=None, primary_key=True)
     kind: str = Field(sa_type=String(32))
     ref: str = Field(sa_type=String(64))  # what it is about, e.g. a request id; one job per kind and ref
     due_at: datetime = Field(sa_type=UtcDateTime, index=True)
-    status: str = Field(default=JobStatus.PENDING, sa_type=String(16), index=True)
+    status: str = Field(default=JobStatus.PENDING, sa_type=String(16))
     created_at: datetime = Field(sa_type=UtcDateTime)
     finished_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
 

@@ -11,7 +11,7 @@ from bot.clock import ManualClock
 from bot.scheduler import JobKind
 from bot.settings import Settings
 from bot.transports.memory import SimulatedPerson
-from storage.models import JobStatus, OutboxKind, OutboxMessage
+from storage.models import Event, JobStatus, OutboxKind, OutboxMessage
 from tests.conftest import Village, start_village
 from tests.test_help_scenarios import member
 
@@ -241,3 +241,50 @@ async def test_reminders_wait_in_the_outbox_in_one_go_and_keep_their_answer_butt
     assert "Herinnering" in reminder.text and reminder.labels[:3] == ["Ik kom", "Misschien", "Kan niet"]
     await anna.taps("Kan niet", in_message=reminder)  # the buttons came back from the store intact
     assert "U kunt niet." in anna.last_text and "👍 1 komen" in anna.last_text  # Piet still comes
+
+
+async def test_three_parties_remind_at_once_each_its_own_yes_and_maybe_and_a_vanished_one_fails_alone(
+    village: Village, clock: ManualClock
+) -> None:
+    """The reminder jobs due in one pass run together; what each resident gets is as if they ran alone."""
+    app = village.bot.village
+    village.bot.flood = None  # many taps in one instant of the test's clock
+    anna, piet, els, kees = [await member(village, name) for name in ("Anna", "Piet", "Els", "Kees")]
+    for _ in range(3):
+        await jan_plans_the_street_party(village.jan)
+    invitations = [m for m in anna.inbox if "Uitnodiging" in m.versions[0].plain_text]
+    assert len(invitations) == 3
+    first, second, third = (
+        [m for m in p.inbox if "Uitnodiging" in m.versions[0].plain_text] for p in (piet, els, kees)
+    )
+    await anna.taps("Ik kom", in_message=invitations[0])
+    await anna.taps("Misschien", in_message=invitations[1])
+    await piet.taps("Ik kom", in_message=first[1])
+    await els.taps("Ik kom", in_message=second[0])
+    await kees.taps("Ik kom", in_message=third[2])
+    await els.says("/agenda")
+    await els.taps("🔕 Geen herinneringen meer")  # Els would rather not be reminded
+    await kees.says("/afmelden")
+    await kees.taps("Ja, afmelden")  # Kees moved away
+    async with app.stores.network("breugel-noord") as store, store.transaction() as session:
+        party = await session.get(Event, 3)
+        assert party is not None
+        await session.delete(party)  # the third party vanished from the store: its reminder cannot run
+
+    clock.advance(PARTY - timedelta(hours=24) - clock.now())
+    ran = await app.scheduler.run_due()
+    await app.outbox.flush()
+
+    assert (ran.done, ran.failed) == (2, 1)
+    assert reminders(anna) == 2 and "(u zei misschien)" in anna.last_text
+    assert (reminders(piet), reminders(els), reminders(kees)) == (1, 0, 0)
+    async with app.stores.network("breugel-noord") as store:
+        jobs = {job.ref: job.status for job in await store.jobs() if job.kind == JobKind.EVENT_REMIND}
+    assert {ref: jobs[ref] for ref in ("1:24", "2:24", "3:24")} == {
+        "1:24": JobStatus.DONE,
+        "2:24": JobStatus.DONE,
+        "3:24": JobStatus.FAILED,
+    }
+    assert (await app.scheduler.run_due()).done == 0  # never twice
+    await app.outbox.flush()
+    assert (reminders(anna), reminders(piet)) == (2, 1)

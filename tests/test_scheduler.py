@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -262,3 +262,110 @@ async def test_a_reminder_planned_while_a_pass_notes_the_next_job_is_not_lost_fr
     await planning[0]
 
     assert await stores.directory.next_job_at() == soon
+
+
+class RemindersTogether:
+    """A batch runner: notes the refs of each call; the refs in `broken` fail (or, with `all_broken`, the call)."""
+
+    def __init__(self, *, broken: tuple[str, ...] = (), all_broken: bool = False) -> None:
+        self.calls: list[list[str]] = []
+        self.broken, self.all_broken = broken, all_broken
+        self.started, self.release = asyncio.Event(), asyncio.Event()
+        self.release.set()
+
+    async def __call__(self, _network: Network, refs: Sequence[str]) -> dict[str, Exception]:
+        self.started.set()
+        await self.release.wait()
+        self.calls.append(list(refs))
+        if self.all_broken:
+            raise RuntimeError("the store is gone")
+        return {ref: RuntimeError("the template is missing") for ref in refs if ref in self.broken}
+
+
+async def test_a_batch_runner_gets_the_due_reminders_together_and_one_that_fails_fails_alone(
+    stores: Stores, breugel: Network
+) -> None:
+    clock = ManualClock(NOW)
+    scheduler = Scheduler(stores, clock)
+    together = RemindersTogether(broken=("2:24",))
+    escalated: list[str] = []
+
+    async def escalate(_network: Network, ref: str) -> None:
+        escalated.append(ref)
+
+    scheduler.register_batch(JobKind.EVENT_REMIND, together)
+    scheduler.register(JobKind.HELP_ESCALATE, escalate)  # one at a time, as before
+    for n in range(5):
+        await scheduler.schedule(breugel, JobKind.EVENT_REMIND, f"{n}:24", NOW + timedelta(seconds=n))
+    await scheduler.schedule(breugel, JobKind.HELP_ESCALATE, "7", NOW)
+    clock.advance(timedelta(minutes=1))
+
+    ran = await scheduler.run_due()
+
+    assert (ran.done, ran.failed) == (5, 1)
+    assert together.calls == [[f"{n}:24" for n in range(5)]]  # one call, in due order
+    assert escalated == ["7"]
+    assert await statuses(stores, breugel) == {
+        "0:24": JobStatus.DONE,
+        "1:24": JobStatus.DONE,
+        "2:24": JobStatus.FAILED,
+        "3:24": JobStatus.DONE,
+        "4:24": JobStatus.DONE,
+        "7": JobStatus.DONE,
+    }
+    assert (await scheduler.run_due()).done == 0  # never twice
+    assert len(together.calls) == 1
+
+
+async def test_a_batch_runner_gets_one_claim_at_a_time_and_a_call_that_fails_fails_its_jobs_only(
+    stores: Stores, breugel: Network, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(scheduling, "CLAIM_BATCH", 3)
+    clock = ManualClock(NOW)
+    scheduler = Scheduler(stores, clock)
+    together = RemindersTogether()
+    scheduler.register_batch(JobKind.EVENT_REMIND, together)
+    for n in range(7):
+        await scheduler.schedule(breugel, JobKind.EVENT_REMIND, f"{n}:24", NOW + timedelta(seconds=n))
+    clock.advance(timedelta(minutes=1))
+    assert (await scheduler.run_due()).done == 7
+    assert [len(call) for call in together.calls] == [3, 3, 1]
+
+    broken = RemindersTogether(all_broken=True)
+    scheduler.register_batch(JobKind.EVENT_REMIND, broken)
+    await scheduler.schedule(breugel, JobKind.EVENT_REMIND, "markt:24", clock.now())
+    await scheduler.schedule(breugel, JobKind.EVENT_REMIND, "borrel:24", clock.now())
+    ran = await scheduler.run_due()
+    assert (ran.done, ran.failed) == (0, 2)
+    after = await statuses(stores, breugel)
+    assert (after["markt:24"], after["borrel:24"]) == (JobStatus.FAILED, JobStatus.FAILED)
+    assert [after[f"{n}:24"] for n in range(7)] == [JobStatus.DONE] * 7  # the earlier calls' jobs keep their outcome
+
+    one_at_a_time = Reminders()
+    scheduler.register(JobKind.EVENT_REMIND, one_at_a_time)  # replaces the batch runner
+    await scheduler.schedule(breugel, JobKind.EVENT_REMIND, "koffie:24", clock.now())
+    assert (await scheduler.run_due()).done == 1
+    assert one_at_a_time.sent == ["koffie:24"] and len(broken.calls) == 1
+
+
+async def test_reminders_cut_off_together_are_all_marked_interrupted(stores: Stores, breugel: Network) -> None:
+    clock = ManualClock(NOW)
+    first = Scheduler(stores, clock)
+    hangs = RemindersTogether()
+    hangs.release.clear()
+    first.register_batch(JobKind.EVENT_REMIND, hangs)
+    await first.schedule(breugel, JobKind.EVENT_REMIND, "koffie:24", NOW)
+    await first.schedule(breugel, JobKind.EVENT_REMIND, "borrel:24", NOW)
+    passing = asyncio.create_task(first.run_due())
+    await asyncio.wait_for(hangs.started.wait(), 5)
+
+    passing.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await passing
+
+    assert await statuses(stores, breugel) == {"koffie:24": JobStatus.INTERRUPTED, "borrel:24": JobStatus.INTERRUPTED}
+    second = Scheduler(stores, clock)
+    again = RemindersTogether()
+    second.register_batch(JobKind.EVENT_REMIND, again)
+    assert (await second.run_due()).done == 0
+    assert again.calls == []  # never run twice

@@ -162,10 +162,17 @@ def _general_outbox(op: Operations) -> None:
     op.add_column("outbox_message", sa.Column("message_id", sa.BigInteger, nullable=True))
 
 
+def _jobs_by_status_and_time(op: Operations) -> None:
+    """Due jobs are looked up by status, then due time: one index for both (the status one is its prefix)."""
+    op.create_index("ix_scheduled_job_status_due_at", "scheduled_job", ["status", "due_at"])
+    op.drop_index("ix_scheduled_job_status", "scheduled_job")
+
+
 MIGRATIONS = (
     Migration(1, "audit log", _create_audit_log),
     Migration(2, "help requests, offers, relay, scheduled jobs, settings", _create_help_and_jobs),
     Migration(3, "events, RSVPs, member preferences", _create_events),
     Migration(4, "announcements and the per-recipient outbox", _create_outbox),
     Migration(5, "the outbox carries any message: kind, ref, buttons, Telegram's message id", _general_outbox),
+    Migration(6, "scheduled jobs indexed by (status, due_at)", _jobs_by_status_and_time),
 )
