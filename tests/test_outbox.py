@@ -308,7 +308,7 @@ def test_an_outbox_from_before_version_5_keeps_its_rows_as_announcements(tmp_pat
             "VALUES (42, 'Straatfeest!', 'pending', 0, '2026-11-28 10:00:00')"
         )
     with engine.begin() as connection:
-        assert upgrade(connection, MIGRATIONS) == [5]
+        assert upgrade(connection, MIGRATIONS)[0] == 5
         found = connection.exec_driver_sql(
             "SELECT chat_id, text, kind, ref, buttons, message_id, status FROM outbox_message"
         ).all()
