@@ -24,6 +24,8 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 from sqlalchemy import Table, bindparam, update
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.clock import Clock
 from storage.models import JobStatus, Network, ScheduledJob
@@ -154,11 +156,10 @@ class Scheduler:
             taken = 0
             while taken < MOST_PER_PASS and not self._stopping:
                 limit = min(CLAIM_BATCH, MOST_PER_PASS - taken)
-                jobs = await store.due_jobs(now, limit=limit)
-                if jobs:
-                    ran += await self._run_batch(network, store, jobs, now)
-                    taken += len(jobs)
-                if len(jobs) < limit:
+                batch_ran, found = await self._run_batch(network, store, now, limit)
+                ran += batch_ran
+                taken += found
+                if found < limit:
                     break
             assert network.id is not None
             async with self._index_lock(network.slug):
@@ -171,9 +172,41 @@ class Scheduler:
         planned meanwhile waits for: otherwise the pass could overwrite the new job's earlier mark."""
         return self._index_locks.setdefault(slug, asyncio.Lock())
 
-    async def _run_batch(
-        self, network: Network, store: NetworkStore, jobs: Sequence[ScheduledJob], now: datetime
-    ) -> Ran:
+    async def _run_batch(self, network: Network, store: NetworkStore, now: datetime, limit: int) -> tuple[Ran, int]:
+        """Claims up to `limit` due jobs (found and claimed in one transaction), runs them and writes
+        their outcomes; returns what happened and how many due jobs were found."""
+        async with store.transaction() as session:
+            query = (
+                select(ScheduledJob)
+                .where(col(ScheduledJob.status) == JobStatus.PENDING, col(ScheduledJob.due_at) <= now)
+                .order_by(col(ScheduledJob.due_at), col(ScheduledJob.id))
+                .limit(limit)
+            )
+            jobs = (await session.exec(query)).all()
+            to_run, settled = self._sort_out(network, jobs, now)
+            batch = _Batch(await self._claim(session, to_run, settled))
+        try:
+            for group in self._groups(batch.claimed):
+                if self._stopping:
+                    break
+                batch.in_hand = group
+                outcomes = await self._run_group(network, group)
+                at = self._clock.now()
+                batch.outcomes.extend((job.id or 0, outcome, at) for job, outcome in zip(group, outcomes, strict=True))
+                batch.in_hand = []
+                # SQLite runs in the event loop's thread, so a pass of many jobs would otherwise
+                # hold the loop throughout: updates and the outbox's sender get their turn here.
+                await asyncio.sleep(0)
+        finally:
+            await self._settle(network, store, batch)
+        done = sum(status == JobStatus.DONE for _, status, _ in batch.outcomes)
+        failed = len(batch.outcomes) - done + sum(status == JobStatus.FAILED for _, status, _ in settled)
+        return Ran(done, sum(status == JobStatus.SKIPPED for _, status, _ in settled), failed), len(jobs)
+
+    def _sort_out(
+        self, network: Network, jobs: Sequence[ScheduledJob], now: datetime
+    ) -> tuple[list[ScheduledJob], list[tuple[int, JobStatus, datetime]]]:
+        """The jobs to run, and the others with what becomes of them: failed (no runner) or skipped (too late)."""
         to_run: list[ScheduledJob] = []
         settled: list[tuple[int, JobStatus, datetime]] = []
         for job in jobs:
@@ -194,43 +227,26 @@ class Scheduler:
                 settled.append((job.id, JobStatus.SKIPPED, now))
             else:
                 to_run.append(job)
-        batch = _Batch(await self._claim(store, to_run, settled))
-        try:
-            for group in self._groups(batch.claimed):
-                if self._stopping:
-                    break
-                batch.in_hand = group
-                outcomes = await self._run_group(network, group)
-                at = self._clock.now()
-                batch.outcomes.extend((job.id or 0, outcome, at) for job, outcome in zip(group, outcomes, strict=True))
-                batch.in_hand = []
-                # SQLite runs in the event loop's thread, so a pass of many jobs would otherwise
-                # hold the loop throughout: updates and the outbox's sender get their turn here.
-                await asyncio.sleep(0)
-        finally:
-            await self._settle(network, store, batch)
-        done = sum(status == JobStatus.DONE for _, status, _ in batch.outcomes)
-        failed = len(batch.outcomes) - done + sum(status == JobStatus.FAILED for _, status, _ in settled)
-        return Ran(done, sum(status == JobStatus.SKIPPED for _, status, _ in settled), failed)
+        return to_run, settled
 
+    @staticmethod
     async def _claim(
-        self, store: NetworkStore, to_run: Sequence[ScheduledJob], settled: Sequence[tuple[int, JobStatus, datetime]]
+        session: AsyncSession, to_run: Sequence[ScheduledJob], settled: Sequence[tuple[int, JobStatus, datetime]]
     ) -> list[ScheduledJob]:
-        """In one transaction: the jobs to run marked running, the others skipped or failed.
-        Returns the jobs this scheduler claimed (a job another pass took is left out)."""
-        async with store.transaction() as session:
-            connection = await session.connection()
-            if settled:
-                await connection.execute(_SETTLE.where(_JOBS.c.status == JobStatus.PENDING), _rows(settled))
-            if not to_run:
-                return []
-            claim = (
-                update(_JOBS)
-                .where(_JOBS.c.id.in_([job.id for job in to_run]), _JOBS.c.status == JobStatus.PENDING)
-                .values(status=JobStatus.RUNNING, finished_at=None)
-                .returning(_JOBS.c.id)
-            )
-            claimed = set((await connection.execute(claim)).scalars().all())
+        """In the transaction that found them: the jobs to run marked running, the others skipped or
+        failed. Returns the jobs this scheduler claimed (a job another pass took is left out)."""
+        connection = await session.connection()
+        if settled:
+            await connection.execute(_SETTLE.where(_JOBS.c.status == JobStatus.PENDING), _rows(settled))
+        if not to_run:
+            return []
+        claim = (
+            update(_JOBS)
+            .where(_JOBS.c.id.in_([job.id for job in to_run]), _JOBS.c.status == JobStatus.PENDING)
+            .values(status=JobStatus.RUNNING, finished_at=None)
+            .returning(_JOBS.c.id)
+        )
+        claimed = set((await connection.execute(claim)).scalars().all())
         return [job for job in to_run if job.id in claimed]
 
     def _groups(self, jobs: Sequence[ScheduledJob]) -> list[list[ScheduledJob]]:
