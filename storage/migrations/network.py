@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import sqlalchemy as sa
-from alembic.operations import Operations
 
 from storage.migrations import Migration
 from storage.types import UtcDateTime
+
+if TYPE_CHECKING:
+    from alembic.operations import Operations
 
 
 def _create_audit_log(op: Operations) -> None:
