@@ -22,6 +22,7 @@ from aiogram.exceptions import (
     TelegramRetryAfter,
     TelegramServerError,
 )
+from aiogram.methods.base import TelegramMethod
 from aiogram.types import (
     BotCommand,
     BufferedInputFile,
@@ -183,6 +184,20 @@ def event_from_update(update: Update) -> Event | None:
     return None
 
 
+class _KeepBeforePolling(AiohttpSession):
+    """Asks Telegram for more updates, which confirms the ones fetched before, only after those
+    are kept: so the updates of one poll are kept together, in one transaction."""
+
+    def __init__(self, before_poll: Callable[[], Awaitable[None]], **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._before_poll = before_poll
+
+    async def make_request(self, bot: Bot, method: TelegramMethod[T], timeout: int | None = None) -> T:  # noqa: ASYNC109 (aiogram's signature)
+        if isinstance(method, methods.GetUpdates):
+            await self._before_poll()
+        return await super().make_request(bot, method, timeout)
+
+
 class AiogramRuntime:
     """Telegram through aiogram: long polling with its Dispatcher, or webhook updates."""
 
@@ -191,8 +206,11 @@ class AiogramRuntime:
     def __init__(self, settings: Settings, core: Buurtbot) -> None:
         self.core = core
         _keep_response_types()
-        session = AiohttpSession(
-            api=TelegramAPIServer.from_base(settings.bot_api_base_url), timeout=settings.bot_api_timeout
+        self._fetched: list[Event] = []  # polled, not yet handed to the core
+        session = _KeepBeforePolling(
+            self._keep_fetched,
+            api=TelegramAPIServer.from_base(settings.bot_api_base_url),
+            timeout=settings.bot_api_timeout,
         )
         defaults = DefaultBotProperties(parse_mode=ParseMode.HTML, link_preview_is_disabled=True)
         self.bot = Bot(settings.bot_token, session=session, default=defaults)
@@ -222,7 +240,19 @@ class AiogramRuntime:
     async def _on_update(self, _: object, event_update: Update) -> None:
         event = event_from_update(event_update)
         if event is not None:
-            await self.core.submit(event)
+            self._fetched.append(event)  # handed over, kept together, before the next poll
+
+    async def _keep_fetched(self) -> None:
+        events, self._fetched = self._fetched, []
+        if not events:
+            return
+        try:
+            await self.core.submit_all(events)
+        except BaseException:
+            # Not kept, so not confirmed: the next poll tries again first (a kept one is not
+            # handled twice: the core knows its update id).
+            self._fetched[:0] = events
+            raise
 
     async def start_polling(self) -> None:
         self._polling = asyncio.create_task(
@@ -241,3 +271,4 @@ class AiogramRuntime:
         if not self._polling.done():
             await self.dispatcher.stop_polling()
         await self._polling
+        await self._keep_fetched()  # the last poll's updates
