@@ -141,6 +141,7 @@ async def answered(server: ServerProcess, pushed: list[tuple[str, Push]], since:
     waited, unanswered = latencies(says, sent)
     tap_waited, tap_unanswered = latencies(taps, [(chat, at, "sendMessage", "") for chat, at in edits])
     waited += tap_waited
+    unanswered_taps = tap_unanswered
     unanswered += tap_unanswered
     first_push = min(at for _, (_, _, at) in pushed)
     last_answer = max([at for _, at, _, _ in sent] + [at for _, at in edits], default=float("nan"))
@@ -151,6 +152,7 @@ async def answered(server: ServerProcess, pushed: list[tuple[str, Push]], since:
         "p95_ms": percentile(waited, 0.95) * 1000,
         "p99_ms": percentile(waited, 0.99) * 1000,
         "unanswered": unanswered,
+        "unanswered_taps": unanswered_taps,
         "extra_messages": max(0, len(sent) - len(says)),
     }
 
@@ -266,6 +268,7 @@ async def measure(
         "p95_ms": paced_figures["p95_ms"],
         "p99_ms": paced_figures["p99_ms"],
         "unanswered": burst_figures["unanswered"] + paced_figures["unanswered"],
+        "unanswered_taps": burst_figures["unanswered_taps"] + paced_figures["unanswered_taps"],
         "extra_messages": burst_figures["extra_messages"] + paced_figures["extra_messages"],
     }
     if kind == "buurtbot":
@@ -312,7 +315,9 @@ async def main_async(args: argparse.Namespace) -> None:
         await seed_activities(data_dir, seeded)
         tappers = [person for people in seeded.members.values() for person in people[:TAPPERS_PER_NETWORK]]
         members = [person for people in seeded.members.values() for person in people[TAPPERS_PER_NETWORK:]]
-        mix = Mix(members, tappers)
+        # One mix per kind of bot: a tap takes the answer after the one the bot holds, and the
+        # echo bot's taps must not move Buurtbot's answers on (the same answer again is no edit).
+        mixes = {kind: Mix(members, tappers) for kind in ("echo", "buurtbot")}
         for runtime in runtimes:
             results: dict[str, list[dict[str, Any]]] = {"echo": [], "buurtbot": []}
             for _ in range(args.repeat):
@@ -322,7 +327,7 @@ async def main_async(args: argparse.Namespace) -> None:
                             kind,
                             runtime,
                             data_dir,
-                            mix,
+                            mixes[kind],
                             tappers,
                             burst=args.updates,
                             paced=args.paced_updates,

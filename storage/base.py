@@ -5,8 +5,10 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+from sqlmodel import Session
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.engine import is_sqlite, make_engine
@@ -18,6 +20,8 @@ TURN_TIMEOUT_S = 30.0
 
 class Store:
     """One database: opened by `open()`, used in short `transaction()`s, closed by `close()`."""
+
+    session_class: type[Session] = Session  # a store may listen to its own sessions' events
 
     def __init__(self, url: str, migrations: Sequence[Migration]) -> None:
         self.url = url
@@ -35,7 +39,17 @@ class Store:
         async with engine.begin() as connection:
             await connection.run_sync(upgrade, self._migrations)
         self._engine = engine
-        self._sessions = async_sessionmaker(engine, class_=AsyncSession, expire_on_commit=False)
+        self._sessions = async_sessionmaker(
+            engine,
+            class_=AsyncSession,
+            sync_session_class=self.session_class,
+            expire_on_commit=False,
+            info=self.session_info(),
+        )
+
+    def session_info(self) -> dict[str, Any]:
+        """Given to every session of this store as `session.info`."""
+        return {}
 
     async def close(self) -> None:
         if self._engine is not None:

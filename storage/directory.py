@@ -15,6 +15,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.base import Store
 from storage.engine import sqlite_url, upsert
+from storage.known import ONE_FLOW, STANDING_UNAFFECTED, DirectorySession, Known
 from storage.migrations.directory import MIGRATIONS
 from storage.models import (
     ContactRequest,
@@ -82,8 +83,14 @@ class Arrival:
 
 
 class DirectoryStore(Store):
+    session_class = DirectorySession
+
     def __init__(self, url: str) -> None:
         super().__init__(url, MIGRATIONS)
+        self._known = Known()  # standings and flows read lately; see storage/known.py
+
+    def session_info(self) -> dict[str, Any]:
+        return {"known": self._known}
 
     @classmethod
     def at(cls, path: Any) -> DirectoryStore:
@@ -111,7 +118,20 @@ class DirectoryStore(Store):
         self, *, person_id: int, name: str, username: str | None, language: str, chat_id: int, now: datetime
     ) -> Arrival:
         """Everything the core needs when someone writes, in one transaction: the person (recorded
-        as with `upsert_person`), their memberships, and the flow they are in with this chat."""
+        as with `upsert_person`), their memberships, and the flow they are in with this chat.
+        Read lately and unchanged since (see storage/known.py): no transaction at all."""
+        standing = self._known.standing(person_id)
+        flow_known, flow = self._known.flow(person_id, chat_id)
+        if (
+            standing is not None
+            and flow_known
+            and standing.person.name == name
+            and standing.person.username == username
+            and standing.person.unreachable_at is None
+        ):
+            if flow is not None:  # a copy: a handler may change its data without saving it
+                flow = FlowState(flow.flow, flow.step, json.loads(json.dumps(flow.data)), flow.updated_at)
+            return Arrival(standing.person, standing.memberships, flow)
         async with self.transaction() as session:
             person = await session.get(Person, person_id)
             if person is None:
@@ -123,9 +143,12 @@ class DirectoryStore(Store):
                     person.username = username
                 if person.unreachable_at is not None:
                     person.unreachable_at = None  # they write to us, so they have not blocked us
+            await session.flush()  # written (and so forgotten) before it is kept again below
             memberships = await self._memberships_in(session, person_id)
             row = (await session.exec(_FLOW, params={"person_id": person_id, "chat_id": chat_id})).first()
             flow = None if row is None else FlowState(row.flow, row.step, json.loads(row.data), row.updated_at)
+            self._known.keep(person, memberships)
+            self._known.keep_flow(person_id, chat_id, flow)
             return Arrival(person, memberships, flow)
 
     async def mark_unreachable(self, person_id: int, now: datetime) -> None:
@@ -210,7 +233,7 @@ class DirectoryStore(Store):
             query = update(Network).where(col(Network.id) == network_id)
             if only_if_earlier and due_at is not None:
                 query = query.where((col(Network.next_job_at).is_(None)) | (col(Network.next_job_at) > due_at))
-            await session.exec(query.values(next_job_at=due_at))
+            await session.exec(query.values(next_job_at=due_at).execution_options(**{STANDING_UNAFFECTED: True}))
 
     async def networks_with_jobs_due(self, now: datetime) -> Sequence[Network]:
         async with self.transaction() as session:
@@ -351,13 +374,15 @@ class DirectoryStore(Store):
                 row = Conversation(person_id=person_id, chat_id=chat_id, flow=flow, step=step, updated_at=now)
                 session.add(row)
             row.flow, row.step, row.data, row.updated_at = flow, step, json.dumps(data), now
+            await session.flush()  # written (and so forgotten) before it is kept again
+            self._known.keep_flow(person_id, chat_id, FlowState(flow, step, json.loads(row.data), now))
 
     async def clear_flow(self, person_id: int, chat_id: int) -> bool:
         async with self.transaction() as session:
             result = await session.exec(
-                delete(Conversation).where(
-                    col(Conversation.person_id) == person_id, col(Conversation.chat_id) == chat_id
-                )
+                delete(Conversation)
+                .where(col(Conversation.person_id) == person_id, col(Conversation.chat_id) == chat_id)
+                .execution_options(**{ONE_FLOW: (person_id, chat_id)})
             )
             return bool(result.rowcount)
 
