@@ -50,10 +50,6 @@ class Flows:
     def __init__(self, directory: DirectoryStore) -> None:
         self._directory = directory
 
-    async def current(self, person_id: int, chat_id: int, now: datetime) -> FlowState | None:
-        """The flow the person is in, or None; a stale flow is forgotten."""
-        return await self.fresh(person_id, chat_id, await self._directory.flow(person_id, chat_id), now)
-
     async def fresh(self, person_id: int, chat_id: int, state: FlowState | None, now: datetime) -> FlowState | None:
         """`state` as read, or None (and forgotten) when it has gone stale."""
         if state is not None and now - state.updated_at > FLOW_TTL:

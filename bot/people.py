@@ -79,15 +79,6 @@ class People:
     def community_managers(self) -> frozenset[int]:
         return self._community_managers
 
-    async def seen(self, sender: Sender, now: datetime) -> Person:
-        return await self._directory.upsert_person(
-            person_id=sender.id,
-            name=sender.full_name,
-            username=sender.username,
-            language=language_for(sender.language_code, self._default_language),
-            now=now,
-        )
-
     async def arrive(self, sender: Sender, chat_id: int, now: datetime) -> tuple[Standing, FlowState | None]:
         """`seen`, `standing` and the flow in `chat_id` at once: what the core needs for each event."""
         arrival = await self._directory.arrive(

@@ -52,6 +52,10 @@ _MARK_HANDLED = (  # run once per id (executemany): an expanding IN (...) is com
 )
 
 
+def _flow_state(row: Conversation) -> FlowState:
+    return FlowState(row.flow, row.step, json.loads(row.data), row.updated_at)
+
+
 class DuplicateNetworkError(Exception):
     """A network with that slug already exists."""
 
@@ -103,16 +107,23 @@ class DirectoryStore(Store):
     ) -> Person:
         """Record someone we heard from; keeps their chosen language, refreshes their name."""
         async with self.transaction() as session:
-            person = await session.get(Person, person_id)
-            if person is None:
-                person = Person(id=person_id, name=name, username=username, language=language, created_at=now)
-                session.add(person)
-            else:
-                if person.name != name or person.username != username:
-                    person.name = name
-                    person.username = username
-                person.unreachable_at = None  # they write to us, so they have not blocked us
+            return await self._seen(session, person_id, name, username, language, now)
+
+    @staticmethod
+    async def _seen(
+        session: AsyncSession, person_id: int, name: str, username: str | None, language: str, now: datetime
+    ) -> Person:
+        person = await session.get(Person, person_id)
+        if person is None:
+            person = Person(id=person_id, name=name, username=username, language=language, created_at=now)
+            session.add(person)
             return person
+        if person.name != name or person.username != username:
+            person.name = name
+            person.username = username
+        if person.unreachable_at is not None:
+            person.unreachable_at = None  # they write to us, so they have not blocked us
+        return person
 
     async def arrive(
         self, *, person_id: int, name: str, username: str | None, language: str, chat_id: int, now: datetime
@@ -133,20 +144,11 @@ class DirectoryStore(Store):
                 flow = FlowState(flow.flow, flow.step, json.loads(json.dumps(flow.data)), flow.updated_at)
             return Arrival(standing.person, standing.memberships, flow)
         async with self.transaction() as session:
-            person = await session.get(Person, person_id)
-            if person is None:
-                person = Person(id=person_id, name=name, username=username, language=language, created_at=now)
-                session.add(person)
-            else:
-                if person.name != name or person.username != username:
-                    person.name = name
-                    person.username = username
-                if person.unreachable_at is not None:
-                    person.unreachable_at = None  # they write to us, so they have not blocked us
+            person = await self._seen(session, person_id, name, username, language, now)
             await session.flush()  # written (and so forgotten) before it is kept again below
             memberships = await self._memberships_in(session, person_id)
             row = (await session.exec(_FLOW, params={"person_id": person_id, "chat_id": chat_id})).first()
-            flow = None if row is None else FlowState(row.flow, row.step, json.loads(row.data), row.updated_at)
+            flow = None if row is None else _flow_state(row)
             self._known.keep(person, memberships)
             self._known.keep_flow(person_id, chat_id, flow)
             return Arrival(person, memberships, flow)
@@ -363,7 +365,7 @@ class DirectoryStore(Store):
             row = await session.get(Conversation, (person_id, chat_id))
             if row is None:
                 return None
-            return FlowState(row.flow, row.step, json.loads(row.data), row.updated_at)
+            return _flow_state(row)
 
     async def save_flow(
         self, *, person_id: int, chat_id: int, flow: str, step: str, data: dict[str, Any], now: datetime

@@ -35,7 +35,7 @@ ONE_FLOW = "one_flow"
 
 
 @dataclass(frozen=True)
-class Standing:
+class KeptStanding:
     person: Person
     memberships: list[MembershipView]
     until: float
@@ -45,10 +45,10 @@ class Known:
     """Standings by person and flows by (person, chat), each for KEPT_FOR_S, at most KEPT_MAX."""
 
     def __init__(self) -> None:
-        self._standings: OrderedDict[int, Standing] = OrderedDict()
+        self._standings: OrderedDict[int, KeptStanding] = OrderedDict()
         self._flows: OrderedDict[tuple[int, int], tuple[FlowState | None, float]] = OrderedDict()
 
-    def standing(self, person_id: int) -> Standing | None:
+    def standing(self, person_id: int) -> KeptStanding | None:
         kept = self._standings.get(person_id)
         if kept is None or kept.until < time.monotonic():
             return None
@@ -62,7 +62,7 @@ class Known:
         return True, kept[0]
 
     def keep(self, person: Person, memberships: list[MembershipView]) -> None:
-        self._standings[person.id] = Standing(person, memberships, time.monotonic() + KEPT_FOR_S)
+        self._standings[person.id] = KeptStanding(person, memberships, time.monotonic() + KEPT_FOR_S)
         self._standings.move_to_end(person.id)
         while len(self._standings) > KEPT_MAX:
             self._standings.popitem(last=False)
