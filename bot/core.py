@@ -113,11 +113,16 @@ class Buurtbot:
             await self._marked()
 
     async def submit_all(self, events: Sequence[Event]) -> None:
-        """`submit` for updates fetched together: kept in one transaction, handled in order."""
+        """`submit` for updates fetched together: kept in one transaction, their senders' standings
+        and flows read ahead in one more, then handled in order."""
         kept = await asyncio.gather(*(self.accept(event) for event in events))
-        for event, new in zip(events, kept, strict=True):
-            if new:
-                await self._spawn(event)
+        new = [event for event, is_new in zip(events, kept, strict=True) if is_new]
+        try:
+            await self.village.people.recall((event.sender, _flow_chat(event)) for event in new)
+        except Exception:
+            log.exception("could not read ahead for %d updates; each reads its own", len(new))
+        for event in new:
+            await self._spawn(event)
 
     async def accept(self, event: Event) -> bool:
         """Keeps the event until it is handled; False for a redelivery of one already kept.
@@ -228,7 +233,7 @@ class Buurtbot:
 
     async def _route(self, event: Event, now: datetime) -> None:
         village = self.village
-        flow_chat = event.private_chat_id if isinstance(event, JoinRequest) else event.chat.id
+        flow_chat = _flow_chat(event)
         standing, flow = await village.people.arrive(event.sender, flow_chat, now)
         flow = await village.flows.fresh(event.sender.id, flow_chat, flow, now)
         ctx = Context(village, event, standing, flow, now)
@@ -251,7 +256,7 @@ class Buurtbot:
                 if person is not None
                 else language_for(event.sender.language_code, village.settings.default_language)
             )
-            chat = event.private_chat_id if isinstance(event, JoinRequest) else event.chat.id
+            chat = _flow_chat(event)
             text = village.renderer.render(language, "common/slow_down")
             await village.messenger.send(chat, Reply(text))
         except Exception:
@@ -272,3 +277,9 @@ class Buurtbot:
                 await ctx.reply("common/sorry")
         except Exception:
             log.exception("could not even apologise to %s", ctx.person.id)
+
+
+def _flow_chat(event: Event) -> int:
+    """The chat a conversation with the sender happens in: for a join request, the private chat
+    the bot may write to (the group's chat is not theirs)."""
+    return event.private_chat_id if isinstance(event, JoinRequest) else event.chat.id

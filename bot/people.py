@@ -92,6 +92,10 @@ class People:
         standing = Standing(arrival.person, tuple(arrival.memberships), sender.id in self._community_managers)
         return standing, arrival.flow
 
+    async def recall(self, arrivals: Iterable[tuple[Sender, int]]) -> None:
+        """Reads ahead what `arrive` will need for these (sender, chat) pairs, all at once."""
+        await self._directory.recall((sender.id, chat_id) for sender, chat_id in arrivals)
+
     async def standing(self, person: Person) -> Standing:
         memberships = await self._directory.memberships_of(person.id)
         return Standing(person, tuple(memberships), person.id in self._community_managers)

@@ -33,16 +33,19 @@ from storage.models import (
 
 # Statements made once (the hot path of every update: building a statement costs more than
 # running it against SQLite).
-_MEMBERSHIPS = (
+_ALL_MEMBERSHIPS = (
     select(Membership, Network, Street)
     .join(Network, col(Network.id) == col(Membership.network_id))
     .outerjoin(Street, col(Street.id) == col(Membership.street_id))
-    .where(col(Membership.person_id) == bindparam("person_id"))
     .order_by(col(Network.name))
 )
+_MEMBERSHIPS = _ALL_MEMBERSHIPS.where(col(Membership.person_id) == bindparam("person_id"))
+_MEMBERSHIPS_OF_MANY = _ALL_MEMBERSHIPS.where(col(Membership.person_id).in_(bindparam("person_ids", expanding=True)))
 _FLOW = select(Conversation).where(
     col(Conversation.person_id) == bindparam("person_id"), col(Conversation.chat_id) == bindparam("chat_id")
 )
+_PEOPLE = select(Person).where(col(Person.id).in_(bindparam("person_ids", expanding=True)))
+_FLOWS_OF_MANY = select(Conversation).where(col(Conversation.person_id).in_(bindparam("person_ids", expanding=True)))
 _UPDATES = ProcessedUpdate.__table__  # type: ignore[attr-defined]
 _KEEP_UPDATE: dict[str, Any] = {}  # by dialect: INSERT .. ON CONFLICT DO NOTHING RETURNING update_id
 _MARK_HANDLED = (  # run once per id (executemany): an expanding IN (...) is compiled anew each time
@@ -152,6 +155,32 @@ class DirectoryStore(Store):
             self._known.keep(person, memberships)
             self._known.keep_flow(person_id, chat_id, flow)
             return Arrival(person, memberships, flow)
+
+    async def recall(self, chats: Iterable[tuple[int, int]]) -> None:
+        """Reads ahead, in one transaction, the people and flows that updates fetched together
+        will need (person id, chat id): each `arrive` then finds them known. Someone not in the
+        directory yet is left to `arrive`, which records them."""
+        chats = list(chats)
+        flows_wanted = {chat for chat in chats if not self._known.flow(*chat)[0]}
+        people_wanted = {person_id for person_id, _ in flows_wanted} | {
+            person_id for person_id, _ in chats if self._known.standing(person_id) is None
+        }
+        if not people_wanted:
+            return
+        async with self.transaction() as session:
+            ids = {"person_ids": sorted(people_wanted)}
+            people = (await session.exec(_PEOPLE, params=ids)).all()
+            memberships: dict[int, list[MembershipView]] = {person.id: [] for person in people}
+            for membership, network, street in (await session.exec(_MEMBERSHIPS_OF_MANY, params=ids)).all():
+                memberships[membership.person_id].append(MembershipView(membership, network, street))
+            flows = {
+                (row.person_id, row.chat_id): _flow_state(row)
+                for row in (await session.exec(_FLOWS_OF_MANY, params=ids)).all()
+            }
+            for person in people:
+                self._known.keep(person, memberships[person.id])
+            for chat in flows_wanted:
+                self._known.keep_flow(*chat, flows.get(chat))
 
     async def mark_unreachable(self, person_id: int, now: datetime) -> None:
         """Someone blocked the bot or deleted their account: stop writing to them."""

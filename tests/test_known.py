@@ -110,3 +110,44 @@ async def test_another_processs_change_is_seen_once_the_minute_has_passed(
     assert roles(await arrive(directory)) == []  # still the standing read a moment ago
     clock[0] += 2
     assert roles(await arrive(directory)) == [("Breugel-Noord", "active", "member")]
+
+
+async def test_updates_fetched_together_find_their_senders_read_ahead(directory: DirectoryStore) -> None:
+    """Anna and Piet wrote in the same poll, and Kees, who is new, too: one read ahead for all;
+    Anna and Piet then arrive without a statement, Kees is recorded when he arrives."""
+    from sqlalchemy import event
+
+    network = await directory.add_network(
+        slug="noord", name="Breugel-Noord", streets=["Kerkstraat"], join_policy=JoinPolicy.OPEN, now=NOW
+    )
+    assert network.id is not None
+    piet, kees = 502, 503
+    for person_id, name in ((ANNA, "Anna"), (piet, "Piet")):
+        await directory.upsert_person(person_id=person_id, name=name, username=None, language="nl", now=NOW)
+    await directory.request_membership(
+        person_id=ANNA, network_id=network.id, street_id=None, status=MembershipStatus.ACTIVE, now=NOW
+    )
+    await directory.save_flow(person_id=piet, chat_id=piet, flow="ask", step="describe", data={"n": 1}, now=NOW)
+
+    statements: list[str] = []
+    engine = directory.engine.sync_engine
+    event.listen(engine, "before_cursor_execute", lambda _c, _cu, sql, *_: statements.append(sql))
+    await directory.recall([(ANNA, CHAT), (piet, piet), (kees, kees)])
+    read_ahead = len(statements)
+    assert read_ahead == 3  # people, memberships, flows: one transaction for the whole poll
+
+    anna = await arrive(directory)
+    piets = await directory.arrive(person_id=piet, name="Piet", username=None, language="nl", chat_id=piet, now=NOW)
+    assert len(statements) == read_ahead  # nothing read again
+    assert roles(anna) == [("Breugel-Noord", "active", "member")] and anna.flow is None
+    assert roles(piets) == [] and piets.flow is not None and piets.flow.step == "describe"
+
+    kees_arrival = await directory.arrive(
+        person_id=kees, name="Kees", username=None, language="nl", chat_id=kees, now=NOW
+    )
+    assert kees_arrival.person.name == "Kees" and len(statements) > read_ahead
+    assert (await directory.get_person(kees)) is not None
+
+    renamed = await arrive(directory, name="Anna de Vries")  # read ahead, but her name changed: written
+    assert (await directory.get_person(ANNA)).name == "Anna de Vries"  # type: ignore[union-attr]
+    assert renamed.person.name == "Anna de Vries"
