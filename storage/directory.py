@@ -48,6 +48,8 @@ _PEOPLE = select(Person).where(col(Person.id).in_(bindparam("person_ids", expand
 _FLOWS_OF_MANY = select(Conversation).where(col(Conversation.person_id).in_(bindparam("person_ids", expanding=True)))
 _UPDATES = ProcessedUpdate.__table__  # type: ignore[attr-defined]
 _KEEP_UPDATE: dict[str, Any] = {}  # by dialect: INSERT .. ON CONFLICT DO NOTHING RETURNING update_id
+_CONVERSATIONS = Conversation.__table__  # type: ignore[attr-defined]
+_SAVE_FLOW: dict[str, Any] = {}  # by dialect: INSERT .. ON CONFLICT (person_id, chat_id) DO UPDATE
 _MARK_HANDLED = (  # run once per id (executemany): an expanding IN (...) is compiled anew each time
     update(_UPDATES)
     .where(_UPDATES.c.door == bindparam("b_door"), _UPDATES.c.update_id == bindparam("b_id"))
@@ -399,14 +401,21 @@ class DirectoryStore(Store):
     async def save_flow(
         self, *, person_id: int, chat_id: int, flow: str, step: str, data: dict[str, Any], now: datetime
     ) -> None:
+        text = json.dumps(data)
         async with self.transaction() as session:
-            row = await session.get(Conversation, (person_id, chat_id))
-            if row is None:
-                row = Conversation(person_id=person_id, chat_id=chat_id, flow=flow, step=step, updated_at=now)
-                session.add(row)
-            row.flow, row.step, row.data, row.updated_at = flow, step, json.dumps(data), now
-            await session.flush()  # written (and so forgotten) before it is kept again
-            self._known.keep_flow(person_id, chat_id, FlowState(flow, step, json.loads(row.data), now))
+            connection = await session.connection()
+            save = _SAVE_FLOW.get(connection.dialect.name)
+            if save is None:
+                save = upsert(session, _CONVERSATIONS)
+                save = save.on_conflict_do_update(
+                    index_elements=[_CONVERSATIONS.c.person_id, _CONVERSATIONS.c.chat_id],
+                    set_={name: save.excluded[name] for name in ("flow", "step", "data", "updated_at")},
+                )
+                _SAVE_FLOW[connection.dialect.name] = save
+            row = {"person_id": person_id, "chat_id": chat_id, "flow": flow, "step": step, "data": text}
+            await connection.execute(save, {**row, "updated_at": now})
+            # Kept as written, a copy of `data` (the caller may go on changing theirs).
+            self._known.keep_flow(person_id, chat_id, FlowState(flow, step, json.loads(text), now))
 
     async def clear_flow(self, person_id: int, chat_id: int) -> bool:
         async with self.transaction() as session:

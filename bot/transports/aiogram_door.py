@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import json
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
@@ -117,13 +118,32 @@ class AiogramPort:
 
 
 def _markup(reply: Reply) -> InlineKeyboardMarkup | None:
+    """The reply's buttons as aiogram's markup. Built without pydantic's validation: the core's
+    `Button` has checked them already, and validating a keyboard costs a fifth of a send."""
     if not reply.buttons:
         return None
-    return InlineKeyboardMarkup(
+    return InlineKeyboardMarkup.model_construct(
         inline_keyboard=[
-            [InlineKeyboardButton(text=b.label, callback_data=b.data, url=b.url) for b in row] for row in reply.buttons
+            [InlineKeyboardButton.model_construct(text=b.label, callback_data=b.data, url=b.url) for b in row]
+            for row in reply.buttons
         ]
     )
+
+
+def _loads_without_keyboards(content: str) -> Any:
+    """Telegram's answer as JSON, without the inline keyboards of the messages in it: of a message
+    it sends back the bot reads only the id, and of a pressed button's message only its chat and
+    id, while reading a keyboard into aiogram's models costs as much as the rest of the call."""
+    data = json.loads(content)
+    result = data.get("result") if isinstance(data, dict) else None
+    if isinstance(result, dict):
+        result.pop("reply_markup", None)
+    elif isinstance(result, list):
+        for update in result:
+            message = update.get("callback_query", {}).get("message") if isinstance(update, dict) else None
+            if isinstance(message, dict):
+                message.pop("reply_markup", None)
+    return data
 
 
 async def _mapped(call: Callable[[], Awaitable[T]]) -> T:
@@ -211,6 +231,7 @@ class AiogramRuntime:
             self._keep_fetched,
             api=TelegramAPIServer.from_base(settings.bot_api_base_url),
             timeout=settings.bot_api_timeout,
+            json_loads=_loads_without_keyboards,
         )
         defaults = DefaultBotProperties(parse_mode=ParseMode.HTML, link_preview_is_disabled=True)
         self.bot = Bot(settings.bot_token, session=session, default=defaults)
