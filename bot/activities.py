@@ -87,6 +87,7 @@ class ActivityView:
 class Answered:
     view: ActivityView
     promoted: Person | None  # someone from the waiting list who now has a place
+    organiser_copies: Sequence[EventPosting]  # the organiser's messages about it (none if they answered)
 
 
 def _view_of(network: Network, event: Event, rows: Sequence[Rsvp], viewer: int | None) -> ActivityView:
@@ -213,18 +214,18 @@ class Activities:
         async with self._stores.network(network.slug) as store, store.transaction() as session:
             session.add(EventPosting(event_id=event_id, chat_id=chat_id, message_id=message_id))
 
-    async def postings(self, network: Network, event_id: int, *, chat_id: int) -> Sequence[EventPosting]:
+    @staticmethod
+    async def _postings_in(session: AsyncSession, event_id: int, chat_id: int) -> list[EventPosting]:
         """The messages about this event in this chat: copies kept by hand and invitations the outbox sent."""
-        async with self._stores.network(network.slug) as store, store.transaction() as session:
-            query = select(EventPosting).where(EventPosting.event_id == event_id, EventPosting.chat_id == chat_id)
-            kept = (await session.exec(query)).all()
-            sent = select(OutboxMessage.message_id).where(
-                OutboxMessage.kind == OutboxKind.EVENT_INVITATION,
-                OutboxMessage.ref == invitation_ref(event_id),
-                OutboxMessage.chat_id == chat_id,
-                col(OutboxMessage.message_id).is_not(None),
-            )
-            invited = (await session.exec(sent)).all()
+        query = select(EventPosting).where(EventPosting.event_id == event_id, EventPosting.chat_id == chat_id)
+        kept = (await session.exec(query)).all()
+        sent = select(OutboxMessage.message_id).where(
+            OutboxMessage.kind == OutboxKind.EVENT_INVITATION,
+            OutboxMessage.ref == invitation_ref(event_id),
+            OutboxMessage.chat_id == chat_id,
+            col(OutboxMessage.message_id).is_not(None),
+        )
+        invited = (await session.exec(sent)).all()
         copies = [EventPosting(event_id=event_id, chat_id=chat_id, message_id=m) for m in invited if m is not None]
         return [*kept, *copies]
 
@@ -309,8 +310,10 @@ class Activities:
                     first.waiting = False
                     promoted_id = first.person_id
             view = _view_of(network, event, rows, person_id)
+            organiser = event.created_by
+            copies = [] if organiser == person_id else await self._postings_in(session, event_id, organiser)
         promoted = await self._stores.directory.get_person(promoted_id) if promoted_id is not None else None
-        return Answered(view, promoted)
+        return Answered(view, promoted, copies)
 
     async def set_reminders(self, standing: Standing, on: bool) -> None:
         for membership in standing.active:

@@ -9,7 +9,7 @@ from bot.activities import ActivityView, invitation_ref
 from bot.buttons import Tap, encode
 from bot.replies import Button, Keyboard, Reply, keyboard
 from bot.village import KeyboardFor, Labels, Village
-from storage.models import OutboxKind, Person
+from storage.models import EventPosting, OutboxKind, Person
 
 
 def activity_values(view: ActivityView) -> dict[str, Any]:
@@ -118,15 +118,12 @@ async def proposal_message(village: Village, verbinder: Person, view: ActivityVi
     await village.tell(verbinder, "activity/proposed", buttons=buttons, proposer=proposer, **activity_values(view))
 
 
-async def refresh_organiser_copy(village: Village, view: ActivityView, *, besides: int) -> None:
-    """The organiser's own copy shows the live counts; one edit per answer, in one chat."""
-    organiser_id = view.event.created_by
-    if organiser_id == besides:
-        return
-    postings = await village.activities.postings(view.network, view.event.id or 0, chat_id=organiser_id)
+async def refresh_organiser_copy(village: Village, view: ActivityView, postings: Sequence[EventPosting]) -> None:
+    """The organiser's own copies (`postings`, read with the answer) show the live counts; one
+    edit per answer, in one chat."""
     if not postings:
         return
-    organiser = await village.stores.directory.get_person(organiser_id)
+    organiser = await village.stores.directory.get_person(view.event.created_by)
     if organiser is None:
         return
     organiser_view = await village.activities.view(

@@ -268,7 +268,7 @@ async def _show_answer(ctx: Context, result: Any) -> None:
     manage = ctx.village.activities.may_change(ctx.standing, view)
     await ctx.replace("activity/line", buttons=answer_keyboard(ctx.label, view, manage=manage), **activity_values(view))
     await ctx.notice("activity/answer_noted", answer=view.answer, waiting=view.waiting)
-    await refresh_organiser_copy(ctx.village, view, besides=ctx.person.id)
+    await refresh_organiser_copy(ctx.village, view, result.organiser_copies)
     if result.promoted is not None:
         await ctx.tell(result.promoted, "activity/place_for_you", **activity_values(view))
 

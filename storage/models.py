@@ -381,6 +381,9 @@ class OutboxMessage(SQLModel, table=True):
     """One message to one chat, waiting for the sender; the per-recipient outbox."""
 
     __tablename__ = "outbox_message"
+    # A message about something (an activity's invitation) is looked up by what and to whom:
+    # on every RSVP, for the organiser's copy.
+    __table_args__ = (Index("ix_outbox_message_kind_ref_chat_id", "kind", "ref", "chat_id"),)
 
     id: int | None = Field(default=None, primary_key=True)
     kind: str = Field(

@@ -172,6 +172,11 @@ def _jobs_by_status_and_time(op: Operations) -> None:
     op.drop_index("ix_scheduled_job_status", "scheduled_job")
 
 
+def _outbox_by_subject(op: Operations) -> None:
+    """The outbox's messages about something (an activity), to someone, are found without a scan."""
+    op.create_index("ix_outbox_message_kind_ref_chat_id", "outbox_message", ["kind", "ref", "chat_id"])
+
+
 MIGRATIONS = (
     Migration(1, "audit log", _create_audit_log),
     Migration(2, "help requests, offers, relay, scheduled jobs, settings", _create_help_and_jobs),
@@ -179,4 +184,5 @@ MIGRATIONS = (
     Migration(4, "announcements and the per-recipient outbox", _create_outbox),
     Migration(5, "the outbox carries any message: kind, ref, buttons, Telegram's message id", _general_outbox),
     Migration(6, "scheduled jobs indexed by (status, due_at)", _jobs_by_status_and_time),
+    Migration(7, "outbox messages indexed by (kind, ref, chat_id)", _outbox_by_subject),
 )
