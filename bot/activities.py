@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
+from sqlalchemy import bindparam
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -45,6 +46,19 @@ PLACE_MAX = 120
 DESCRIPTION_MAX = 600
 CAPACITY_MAX = 10_000
 DEFAULT_LENGTH = timedelta(hours=2)  # for the calendar file: how long an activity lasts
+
+
+# Statements made once: on every RSVP, building them would cost more than running them.
+_ANSWERS = select(Rsvp).where(col(Rsvp.event_id) == bindparam("event_id"))
+_POSTINGS = select(EventPosting).where(
+    col(EventPosting.event_id) == bindparam("event_id"), col(EventPosting.chat_id) == bindparam("chat_id")
+)
+_INVITATIONS_SENT = select(OutboxMessage.message_id).where(
+    col(OutboxMessage.kind) == OutboxKind.EVENT_INVITATION,
+    col(OutboxMessage.ref) == bindparam("ref"),
+    col(OutboxMessage.chat_id) == bindparam("chat_id"),
+    col(OutboxMessage.message_id).is_not(None),
+)
 
 
 def invitation_ref(event_id: int) -> str:
@@ -217,15 +231,9 @@ class Activities:
     @staticmethod
     async def _postings_in(session: AsyncSession, event_id: int, chat_id: int) -> list[EventPosting]:
         """The messages about this event in this chat: copies kept by hand and invitations the outbox sent."""
-        query = select(EventPosting).where(EventPosting.event_id == event_id, EventPosting.chat_id == chat_id)
-        kept = (await session.exec(query)).all()
-        sent = select(OutboxMessage.message_id).where(
-            OutboxMessage.kind == OutboxKind.EVENT_INVITATION,
-            OutboxMessage.ref == invitation_ref(event_id),
-            OutboxMessage.chat_id == chat_id,
-            col(OutboxMessage.message_id).is_not(None),
-        )
-        invited = (await session.exec(sent)).all()
+        kept = (await session.exec(_POSTINGS, params={"event_id": event_id, "chat_id": chat_id})).all()
+        sent = {"ref": invitation_ref(event_id), "chat_id": chat_id}
+        invited = (await session.exec(_INVITATIONS_SENT, params=sent)).all()
         copies = [EventPosting(event_id=event_id, chat_id=chat_id, message_id=m) for m in invited if m is not None]
         return [*kept, *copies]
 
@@ -249,7 +257,7 @@ class Activities:
         event = await session.get(Event, event_id)
         if event is None:
             raise Refusal(Reason.STALE_BUTTON)
-        return event, (await session.exec(select(Rsvp).where(Rsvp.event_id == event_id))).all()
+        return event, (await session.exec(_ANSWERS, params={"event_id": event_id})).all()
 
     async def upcoming(self, standing: Standing, now: datetime) -> list[ActivityView]:
         views = []

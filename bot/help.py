@@ -43,6 +43,14 @@ RELAY_MAX = 1000
 FOLLOW_UP_HOUR = 10  # the morning after the day help was needed, the requester is asked how it went
 RETENTION_HOUR = 4  # the nightly clean-up of old closed requests
 
+# What a member sees under /verzoeken, and a buurtverbinder; made once (run on every look).
+_OPEN = select(HelpRequest).where(col(HelpRequest.status) == HelpStatus.OPEN).order_by(col(HelpRequest.needed_at))
+_OPEN_OR_CLAIMED = (
+    select(HelpRequest)
+    .where(col(HelpRequest.status).in_([HelpStatus.OPEN, HelpStatus.CLAIMED]))
+    .order_by(col(HelpRequest.needed_at))
+)
+
 
 class Category(StrEnum):
     """What help is about. Labels are `category_<value>` in templates/*/labels.txt."""
@@ -236,10 +244,9 @@ class Help:
         for membership in standing.active:
             network = membership.network
             connector = standing.may_in(network.id or 0, Action.FOLLOW_UP_HELP)
-            shown = [HelpStatus.OPEN, HelpStatus.CLAIMED] if connector else [HelpStatus.OPEN]
+            query = _OPEN_OR_CLAIMED if connector else _OPEN
             async with self._stores.network(network.slug) as store, store.transaction() as session:
-                query = select(HelpRequest).where(col(HelpRequest.status).in_(shown))
-                requests = (await session.exec(query.order_by(col(HelpRequest.needed_at)))).all()
+                requests = (await session.exec(query)).all()
             views.extend([await self._view(network, request) for request in requests])
         return views
 
