@@ -61,6 +61,13 @@ def _flow_state(row: Conversation) -> FlowState:
     return FlowState(row.flow, row.step, json.loads(row.data), row.updated_at)
 
 
+def _copy(flow: FlowState | None) -> FlowState | None:
+    """A kept flow for a handler, which may change its data without saving it."""
+    if flow is None:
+        return None
+    return FlowState(flow.flow, flow.step, json.loads(json.dumps(flow.data)), flow.updated_at)
+
+
 class DuplicateNetworkError(Exception):
     """A network with that slug already exists."""
 
@@ -145,18 +152,18 @@ class DirectoryStore(Store):
             and standing.person.username == username
             and standing.person.unreachable_at is None
         ):
-            if flow is not None:  # a copy: a handler may change its data without saving it
-                flow = FlowState(flow.flow, flow.step, json.loads(json.dumps(flow.data)), flow.updated_at)
-            return Arrival(standing.person, standing.memberships, flow)
+            return Arrival(standing.person, standing.memberships, _copy(flow))
         async with self.transaction() as session:
             person = await self._seen(session, person_id, name, username, language, now)
+            newcomer = person in session.new  # recorded just now: no memberships yet
             await session.flush()  # written (and so forgotten) before it is kept again below
-            memberships = await self._memberships_in(session, person_id)
-            row = (await session.exec(_FLOW, params={"person_id": person_id, "chat_id": chat_id})).first()
-            flow = None if row is None else _flow_state(row)
+            memberships = [] if newcomer else await self._memberships_in(session, person_id)
+            if not flow_known:
+                row = (await session.exec(_FLOW, params={"person_id": person_id, "chat_id": chat_id})).first()
+                flow = None if row is None else _flow_state(row)
             self._known.keep(person, memberships)
             self._known.keep_flow(person_id, chat_id, flow)
-            return Arrival(person, memberships, flow)
+            return Arrival(person, memberships, _copy(flow))
 
     async def recall(self, chats: Iterable[tuple[int, int]]) -> None:
         """Reads ahead, in one transaction, the people and flows that updates fetched together

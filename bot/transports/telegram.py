@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import hashlib
 import logging
 import signal
@@ -86,6 +87,12 @@ async def run_telegram(settings: Settings, stop: asyncio.Event | None = None, co
         core.village.bot_username = username
         await core.start()
         await runtime.port.set_commands(core.command_menus())
+        # What is alive now (modules, the frameworks' models, the stores' mappings) lives as long
+        # as the process: taken out of the garbage collector's sight, each full collection walks
+        # only what came after. Without this one walked some 400,000 objects every few hundred
+        # updates, a third of a second each on the benchmark machine.
+        gc.collect()
+        gc.freeze()
         if settings.webhook_url:
             await _serve_webhook(settings, core, runtime, stop)
         else:
