@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -47,14 +47,37 @@ _FLOW = select(Conversation).where(
 _PEOPLE = select(Person).where(col(Person.id).in_(bindparam("person_ids", expanding=True)))
 _FLOWS_OF_MANY = select(Conversation).where(col(Conversation.person_id).in_(bindparam("person_ids", expanding=True)))
 _UPDATES = ProcessedUpdate.__table__  # type: ignore[attr-defined]
-_KEEP_UPDATE: dict[str, Any] = {}  # by dialect: INSERT .. ON CONFLICT DO NOTHING RETURNING update_id
 _CONVERSATIONS = Conversation.__table__  # type: ignore[attr-defined]
-_SAVE_FLOW: dict[str, Any] = {}  # by dialect: INSERT .. ON CONFLICT (person_id, chat_id) DO UPDATE
 _MARK_HANDLED = (  # run once per id (executemany): an expanding IN (...) is compiled anew each time
     update(_UPDATES)
     .where(_UPDATES.c.door == bindparam("b_door"), _UPDATES.c.update_id == bindparam("b_id"))
     .values(handled_at=bindparam("b_now"), event=None)
 )
+
+
+def _keep_updates(session: AsyncSession) -> Any:
+    """INSERT .. ON CONFLICT DO NOTHING RETURNING update_id: the ids that were new."""
+    return upsert(session, _UPDATES).on_conflict_do_nothing().returning(_UPDATES.c.update_id)
+
+
+def _save_flow(session: AsyncSession) -> Any:
+    """INSERT .. ON CONFLICT (person_id, chat_id) DO UPDATE: a conversation's new step."""
+    save = upsert(session, _CONVERSATIONS)
+    return save.on_conflict_do_update(
+        index_elements=[_CONVERSATIONS.c.person_id, _CONVERSATIONS.c.chat_id],
+        set_={name: save.excluded[name] for name in ("flow", "step", "data", "updated_at")},
+    )
+
+
+_MADE: dict[tuple[str, Callable[[AsyncSession], Any]], Any] = {}
+
+
+def _made_once(session: AsyncSession, make: Callable[[AsyncSession], Any]) -> Any:
+    """A statement in the session's SQL dialect (an upsert is spelled per dialect), made once."""
+    key = (session.get_bind().dialect.name, make)
+    if key not in _MADE:
+        _MADE[key] = make(session)
+    return _MADE[key]
 
 
 def _flow_state(row: Conversation) -> FlowState:
@@ -411,16 +434,8 @@ class DirectoryStore(Store):
         text = json.dumps(data)
         async with self.transaction() as session:
             connection = await session.connection()
-            save = _SAVE_FLOW.get(connection.dialect.name)
-            if save is None:
-                save = upsert(session, _CONVERSATIONS)
-                save = save.on_conflict_do_update(
-                    index_elements=[_CONVERSATIONS.c.person_id, _CONVERSATIONS.c.chat_id],
-                    set_={name: save.excluded[name] for name in ("flow", "step", "data", "updated_at")},
-                )
-                _SAVE_FLOW[connection.dialect.name] = save
             row = {"person_id": person_id, "chat_id": chat_id, "flow": flow, "step": step, "data": text}
-            await connection.execute(save, {**row, "updated_at": now})
+            await connection.execute(_made_once(session, _save_flow), {**row, "updated_at": now})
             # Kept as written, a copy of `data` (the caller may go on changing theirs).
             self._known.keep_flow(person_id, chat_id, FlowState(flow, step, json.loads(text), now))
 
@@ -519,11 +534,7 @@ class DirectoryStore(Store):
         ]
         async with self.transaction() as session:
             connection = await session.connection()
-            keep = _KEEP_UPDATE.get(connection.dialect.name)
-            if keep is None:
-                keep = upsert(session, _UPDATES).on_conflict_do_nothing().returning(_UPDATES.c.update_id)
-                _KEEP_UPDATE[connection.dialect.name] = keep
-            return set((await connection.execute(keep, rows)).scalars())
+            return set((await connection.execute(_made_once(session, _keep_updates), rows)).scalars())
 
     async def mark_handled(self, *, door: str, update_id: int, now: datetime) -> None:
         await self.mark_all_handled(door=door, update_ids=[update_id], now=now)
