@@ -164,7 +164,12 @@ def main() -> None:
     quiet_logging()
     if args.phase != "all":
         phases: dict[str, Any] = {"seed": seed, "village": village, "stores": stores}
-        asyncio.run(phases[args.phase](args))
+        if args.data_dir:
+            asyncio.run(phases[args.phase](args))
+            return
+        with tempfile.TemporaryDirectory(prefix="buurtbot-bench-") as tmp:  # a phase run alone
+            args.data_dir = str(Path(tmp) / "data")
+            asyncio.run(phases[args.phase](args))
         return
     with tempfile.TemporaryDirectory(prefix="buurtbot-bench-") as tmp:
         data_dir = str(Path(tmp) / "data")

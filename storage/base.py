@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlmodel import Session
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from storage.engine import is_sqlite, make_engine
+from storage.engine import is_sqlite, make_engine, share_compiled_statements
 from storage.migrations import Migration, upgrade
 
 # Waiting longer than this for one's turn in a store means something holds it far too long.
@@ -38,6 +38,7 @@ class Store:
         engine = make_engine(self.url)
         async with engine.begin() as connection:
             await connection.run_sync(upgrade, self._migrations)
+        share_compiled_statements(engine)
         self._engine = engine
         self._sessions = async_sessionmaker(
             engine,

@@ -6,13 +6,20 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event
-from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.engine import Connection, Dialect, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import AsyncAdaptedQueuePool
+from sqlalchemy.util import LRUCache
 
 from storage.inline_sqlite import connector
 
 BUSY_TIMEOUT_MS = 5_000
+# Compiled statements kept for all SQLite stores together (SQLAlchemy's default per engine).
+SHARED_STATEMENT_CACHE_SIZE = 500
+
+# One dialect and one cache of compiled statements per SQLite dialect class, for every store in
+# this process: see `share_compiled_statements`.
+_shared_sqlite: dict[type[Dialect], tuple[Dialect, LRUCache[Any, Any]]] = {}
 
 
 def sqlite_url(path: Path) -> str:
@@ -41,6 +48,26 @@ def make_engine(url: str) -> AsyncEngine:
     )
     _tune_sqlite(engine)
     return engine
+
+
+def share_compiled_statements(engine: AsyncEngine) -> None:
+    """Lets a SQLite engine use the dialect and compiled statements of the first one opened.
+
+    SQLAlchemy keys a compiled statement by the engine's dialect object and every engine makes
+    its own (sqlalchemy issue #5002), so each network store would compile every statement again
+    and keep its own copies: 27 stores, 27 copies, and memory that climbs as stores are opened
+    and closed in turn. The SQLite files of one process share one sqlite3 library, so their
+    dialects are interchangeable. Call after the engine's first connection, which initialises
+    its dialect (as the first one's was)."""
+    sync = engine.sync_engine
+    if not is_sqlite(sync.url.drivername):
+        return
+    dialect, statements = _shared_sqlite.setdefault(
+        type(sync.dialect), (sync.dialect, LRUCache(SHARED_STATEMENT_CACHE_SIZE))
+    )
+    sync.dialect = dialect
+    sync.pool._dialect = dialect
+    sync._compiled_cache = statements
 
 
 def _tune_sqlite(engine: AsyncEngine) -> None:

@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import MetaData, Table, create_engine
+from sqlalchemy import MetaData, Table, create_engine, event
 from sqlalchemy.engine import Connection
+from sqlalchemy.engine.interfaces import CacheStats
 
 from storage.directory import DirectoryStore, DuplicateNetworkError
 from storage.engine import sqlite_url
@@ -128,6 +129,27 @@ async def test_the_store_cache_closes_idle_stores_beyond_its_bound_and_reopens_t
         assert stores.open_count <= 3
     async with stores.network("straat-0") as store:  # closed earlier, opened again with its data
         assert [entry.actor_id for entry in await store.audit_log()] == [0]
+
+
+async def test_network_stores_share_compiled_statements_but_not_their_data(stores: Stores) -> None:
+    # Each store compiling every statement again is what made memory climb as stores were
+    # opened and closed in turn (see storage.engine.share_compiled_statements).
+    async with stores.network("kerkstraat") as kerkstraat:
+        await kerkstraat.audit(actor_id=1, action="join_approved", subject_id=2, now=NOW)
+        assert [entry.actor_id for entry in await kerkstraat.audit_log()] == [1]
+    cache_hits: list[bool] = []
+    async with stores.network("markt") as markt:
+
+        def note(_conn: Connection, _cursor: object, _sql: str, _params: object, context: object, _many: bool) -> None:
+            if getattr(context, "compiled", None) is not None:
+                cache_hits.append(context.cache_hit is CacheStats.CACHE_HIT)  # type: ignore[attr-defined]
+
+        event.listen(markt.engine.sync_engine, "before_cursor_execute", note)
+        await markt.audit(actor_id=7, action="invite_created", subject_id=None, now=NOW)
+        log = await markt.audit_log()
+        event.remove(markt.engine.sync_engine, "before_cursor_execute", note)
+    assert [entry.actor_id for entry in log] == [7]  # the other street's entry is not here
+    assert cache_hits and all(cache_hits)
 
 
 async def test_a_store_in_use_is_not_closed_under_its_user(stores: Stores) -> None:
