@@ -123,12 +123,14 @@ async def stores(args: argparse.Namespace) -> None:
         shutil.copyfile(template, village_stores.network_path(f"netwerk-{number}"))
     marks = sorted({MAX_OPEN, 2 * MAX_OPEN, args.stores // 2, args.stores} - {0})
     samples: dict[int, float] = {}
+    started = time.perf_counter()
     for number in range(args.stores):
         async with village_stores.network(f"netwerk-{number}") as store:
             await store.settings()
             await store.audit(actor_id=None, action="touched", subject_id=None, now=datetime.now(UTC))
         if number + 1 in marks:
             samples[number + 1] = current_rss_mb()
+    touch_ms = (time.perf_counter() - started) * 1000 / args.stores
     open_at_end = village_stores.open_count
     await village_stores.close()
     cache_full = samples[min(MAX_OPEN, args.stores)]
@@ -138,6 +140,7 @@ async def stores(args: argparse.Namespace) -> None:
         stores=args.stores,
         max_open=MAX_OPEN,
         open_at_end=open_at_end,
+        touch_ms_mean=touch_ms,
         rss_after_cache_size_touched_mb=cache_full,
         rss_after_all_touched_mb=samples[args.stores],
         growth_beyond_cache_mb=samples[args.stores] - cache_full,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 from collections import OrderedDict
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -11,6 +12,12 @@ from pathlib import Path
 from storage.directory import DirectoryStore
 from storage.engine import sqlite_url
 from storage.network import NetworkStore
+
+# A closed store's engine, pool and dialect are garbage held in reference cycles, which only
+# the interpreter's rare full collection frees. Left to it, hundreds of them pile up and the
+# memory they held stays with the process afterwards (bench.memory, 2,000 stores opened in
+# turn: +10.3 MB, against +0.9 MB when collected every 32 closes). So the cache collects them.
+COLLECT_EVERY_CLOSES = 32
 
 
 class Stores:
@@ -23,6 +30,7 @@ class Stores:
         self._open: OrderedDict[str, NetworkStore] = OrderedDict()
         self._in_use: dict[str, int] = {}
         self._lock = asyncio.Lock()
+        self._closed_since_collect = 0
 
     @property
     def networks_dir(self) -> Path:
@@ -69,6 +77,10 @@ class Stores:
     async def _close_idle_beyond_limit(self) -> None:
         for slug in list(self._open):
             if len(self._open) <= self.max_open:
-                return
+                break
             if slug not in self._in_use:
                 await self._open.pop(slug).close()
+                self._closed_since_collect += 1
+        if self._closed_since_collect >= COLLECT_EVERY_CLOSES:
+            self._closed_since_collect = 0
+            gc.collect()

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import gc
 import sqlite3
+import weakref
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -19,7 +21,7 @@ from storage.migrations import Migration, current_version, upgrade
 from storage.migrations import directory as directory_migrations
 from storage.migrations import network as network_migrations
 from storage.models import DIRECTORY_TABLES, NETWORK_TABLES, JoinPolicy, MembershipStatus
-from storage.stores import Stores
+from storage.stores import COLLECT_EVERY_CLOSES, Stores
 
 NOW = datetime(2026, 11, 28, 10, 0, tzinfo=UTC)
 
@@ -150,6 +152,25 @@ async def test_network_stores_share_compiled_statements_but_not_their_data(store
         event.remove(markt.engine.sync_engine, "before_cursor_execute", note)
     assert [entry.actor_id for entry in log] == [7]  # the other street's entry is not here
     assert cache_hits and all(cache_hits)
+
+
+async def test_the_store_cache_frees_the_stores_it_closed(tmp_path: Path) -> None:
+    opened = Stores(tmp_path, max_open=1)
+    await opened.open()
+    gc.disable()  # as if the interpreter's own full collection were far off, as it usually is
+    try:
+        async with opened.network("straat-0") as first:
+            engine = weakref.ref(first.engine.sync_engine)
+        for number in range(1, COLLECT_EVERY_CLOSES + 2):
+            async with opened.network(f"straat-{number}") as store:
+                await store.audit(actor_id=number, action="join_approved", subject_id=None, now=NOW)
+        assert engine() is None
+        async with opened.network("straat-0") as again:  # closed and freed, but its data is kept
+            await again.audit(actor_id=0, action="join_approved", subject_id=None, now=NOW)
+            assert [entry.actor_id for entry in await again.audit_log()] == [0]
+    finally:
+        gc.enable()
+        await opened.close()
 
 
 async def test_a_store_in_use_is_not_closed_under_its_user(stores: Stores) -> None:
