@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from sqlalchemy import bindparam
+from sqlalchemy import Table, bindparam, union_all
+from sqlalchemy import select as sa_select
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -48,16 +49,29 @@ CAPACITY_MAX = 10_000
 DEFAULT_LENGTH = timedelta(hours=2)  # for the calendar file: how long an activity lasts
 
 
-# Statements made once: on every RSVP, building them would cost more than running them.
-_ANSWERS = select(Rsvp).where(col(Rsvp.event_id) == bindparam("event_id"))
-_POSTINGS = select(EventPosting).where(
-    col(EventPosting.event_id) == bindparam("event_id"), col(EventPosting.chat_id) == bindparam("chat_id")
+_RSVP: Table = Rsvp.__table__  # type: ignore[attr-defined]
+_POSTING: Table = EventPosting.__table__  # type: ignore[attr-defined]
+_OUTBOX: Table = OutboxMessage.__table__  # type: ignore[attr-defined]
+
+# Statements made once, in SQLAlchemy Core: an RSVP tap is the busiest write the bot makes, and
+# the ORM's bookkeeping for its rows cost more than the statements themselves.
+_ANSWERS = sa_select(_RSVP.c.person_id, _RSVP.c.answer, _RSVP.c.waiting, _RSVP.c.answered_at).where(
+    _RSVP.c.event_id == bindparam("event_id")
 )
-_INVITATIONS_SENT = select(OutboxMessage.message_id).where(
-    col(OutboxMessage.kind) == OutboxKind.EVENT_INVITATION,
-    col(OutboxMessage.ref) == bindparam("ref"),
-    col(OutboxMessage.chat_id) == bindparam("chat_id"),
-    col(OutboxMessage.message_id).is_not(None),
+_ADD_ANSWER = _RSVP.insert()
+_CHANGE_ANSWER = _RSVP.update().where(_RSVP.c.event_id == bindparam("event"), _RSVP.c.person_id == bindparam("person"))
+# The organiser's messages about an activity in their chat: copies kept by hand, and the
+# invitations the outbox sent.
+_COPIES = union_all(
+    sa_select(_POSTING.c.message_id).where(
+        _POSTING.c.event_id == bindparam("event_id"), _POSTING.c.chat_id == bindparam("chat_id")
+    ),
+    sa_select(_OUTBOX.c.message_id).where(
+        _OUTBOX.c.kind == OutboxKind.EVENT_INVITATION,
+        _OUTBOX.c.ref == bindparam("ref"),
+        _OUTBOX.c.chat_id == bindparam("chat_id"),
+        _OUTBOX.c.message_id.is_not(None),
+    ),
 )
 
 
@@ -101,10 +115,20 @@ class ActivityView:
 class Answered:
     view: ActivityView
     promoted: Person | None  # someone from the waiting list who now has a place
-    organiser_copies: Sequence[EventPosting]  # the organiser's messages about it (none if they answered)
+    organiser_copies: Sequence[int]  # ids of the organiser's messages about it (none if they answered)
 
 
-def _view_of(network: Network, event: Event, rows: Sequence[Rsvp], viewer: int | None) -> ActivityView:
+@dataclass
+class Reply:
+    """One person's answer to an activity, as read for an RSVP (a row of `Rsvp`, without the ORM)."""
+
+    person_id: int
+    answer: str
+    waiting: bool
+    answered_at: datetime
+
+
+def _view_of(network: Network, event: Event, rows: Sequence[Rsvp | Reply], viewer: int | None) -> ActivityView:
     counts = Counts(
         yes=sum(r.answer == Answer.YES and not r.waiting for r in rows),
         maybe=sum(r.answer == Answer.MAYBE for r in rows),
@@ -229,13 +253,14 @@ class Activities:
             session.add(EventPosting(event_id=event_id, chat_id=chat_id, message_id=message_id))
 
     @staticmethod
-    async def _postings_in(session: AsyncSession, event_id: int, chat_id: int) -> list[EventPosting]:
-        """The messages about this event in this chat: copies kept by hand and invitations the outbox sent."""
-        kept = (await session.exec(_POSTINGS, params={"event_id": event_id, "chat_id": chat_id})).all()
-        sent = {"ref": invitation_ref(event_id), "chat_id": chat_id}
-        invited = (await session.exec(_INVITATIONS_SENT, params=sent)).all()
-        copies = [EventPosting(event_id=event_id, chat_id=chat_id, message_id=m) for m in invited if m is not None]
-        return [*kept, *copies]
+    async def _copies_in(session: AsyncSession, event_id: int, chat_id: int) -> list[int]:
+        """The ids of the messages about this event in this chat: copies kept by hand and
+        invitations the outbox sent."""
+        connection = await session.connection()
+        found = await connection.execute(
+            _COPIES, {"event_id": event_id, "chat_id": chat_id, "ref": invitation_ref(event_id)}
+        )
+        return [message_id for (message_id,) in found]
 
     # --- reading --------------------------------------------------------------------------
 
@@ -253,11 +278,12 @@ class Activities:
         return _view_of(network, event, rows, viewer)
 
     @staticmethod
-    async def _event_and_answers(session: AsyncSession, event_id: int) -> tuple[Event, Sequence[Rsvp]]:
+    async def _event_and_answers(session: AsyncSession, event_id: int) -> tuple[Event, list[Reply]]:
         event = await session.get(Event, event_id)
         if event is None:
             raise Refusal(Reason.STALE_BUTTON)
-        return event, (await session.exec(_ANSWERS, params={"event_id": event_id})).all()
+        connection = await session.connection()
+        return event, [Reply(*row) for row in await connection.execute(_ANSWERS, {"event_id": event_id})]
 
     async def upcoming(self, standing: Standing, now: datetime) -> list[ActivityView]:
         views = []
@@ -304,22 +330,27 @@ class Activities:
             if answer == Answer.YES and view.full and not already_in and not wait:
                 raise Refusal(Reason.EVENT_FULL, title=event.title)
             waiting = answer == Answer.YES and view.full and not already_in
+            connection = await session.connection()
             row = next((r for r in rows if r.person_id == person_id), None)
             if row is None:
-                row = Rsvp(event_id=event_id, person_id=person_id, answer=answer, waiting=waiting, answered_at=now)
-                session.add(row)
-                rows = [*rows, row]
+                row = Reply(person_id, answer, waiting, now)
+                rows.append(row)
+                await connection.execute(_ADD_ANSWER, {"event_id": event_id, **asdict(row)})
             else:
                 row.answer, row.waiting, row.answered_at = answer, waiting, now
+                change = {"answer": answer, "waiting": waiting, "answered_at": now}
+                await connection.execute(_CHANGE_ANSWER, {"event": event_id, "person": person_id, **change})
             if already_in and answer != Answer.YES:
                 # A place freed up: the first on the waiting list gets it.
                 first = min((r for r in rows if r.waiting), key=lambda r: r.answered_at, default=None)
                 if first is not None:
                     first.waiting = False
                     promoted_id = first.person_id
+                    promote = {"event": event_id, "person": first.person_id, "waiting": False}
+                    await connection.execute(_CHANGE_ANSWER, promote)
             view = _view_of(network, event, rows, person_id)
             organiser = event.created_by
-            copies = [] if organiser == person_id else await self._postings_in(session, event_id, organiser)
+            copies = [] if organiser == person_id else await self._copies_in(session, event_id, organiser)
         promoted = await self._stores.directory.get_person(promoted_id) if promoted_id is not None else None
         return Answered(view, promoted, copies)
 

@@ -9,7 +9,7 @@ from bot.activities import ActivityView, invitation_ref
 from bot.buttons import Tap, encode
 from bot.replies import Button, Keyboard, Reply, keyboard
 from bot.village import KeyboardFor, Labels, Village
-from storage.models import EventPosting, OutboxKind, Person
+from storage.models import OutboxKind, Person
 
 
 def activity_values(view: ActivityView) -> dict[str, Any]:
@@ -118,10 +118,10 @@ async def proposal_message(village: Village, verbinder: Person, view: ActivityVi
     await village.tell(verbinder, "activity/proposed", buttons=buttons, proposer=proposer, **activity_values(view))
 
 
-async def refresh_organiser_copy(village: Village, view: ActivityView, postings: Sequence[EventPosting]) -> None:
-    """The organiser's own copies (`postings`, read with the answer) show the live counts; one
+async def refresh_organiser_copy(village: Village, view: ActivityView, message_ids: Sequence[int]) -> None:
+    """The organiser's own copies (`message_ids`, read with the answer) show the live counts; one
     edit per answer, in one chat."""
-    if not postings:
+    if not message_ids:
         return
     organiser = await village.stores.directory.get_person(view.event.created_by)
     if organiser is None:
@@ -129,10 +129,10 @@ async def refresh_organiser_copy(village: Village, view: ActivityView, postings:
     organiser_view = await village.activities.view(
         view.network.id or 0, view.event.id or 0, organiser.id, network=view.network
     )
-    for posting in postings:
+    for message_id in message_ids:
         await village.retell(
             organiser,
-            posting.message_id,
+            message_id,
             "activity/line",
             buttons=lambda label: answer_keyboard(label, organiser_view, manage=True),
             **activity_values(organiser_view),
