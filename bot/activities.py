@@ -119,7 +119,7 @@ class Answered:
 
 
 @dataclass
-class Reply:
+class RsvpRow:
     """One person's answer to an activity, as read for an RSVP (a row of `Rsvp`, without the ORM)."""
 
     person_id: int
@@ -128,7 +128,7 @@ class Reply:
     answered_at: datetime
 
 
-def _view_of(network: Network, event: Event, rows: Sequence[Rsvp | Reply], viewer: int | None) -> ActivityView:
+def _view_of(network: Network, event: Event, rows: Sequence[Rsvp | RsvpRow], viewer: int | None) -> ActivityView:
     counts = Counts(
         yes=sum(r.answer == Answer.YES and not r.waiting for r in rows),
         maybe=sum(r.answer == Answer.MAYBE for r in rows),
@@ -278,12 +278,12 @@ class Activities:
         return _view_of(network, event, rows, viewer)
 
     @staticmethod
-    async def _event_and_answers(session: AsyncSession, event_id: int) -> tuple[Event, list[Reply]]:
+    async def _event_and_answers(session: AsyncSession, event_id: int) -> tuple[Event, list[RsvpRow]]:
         event = await session.get(Event, event_id)
         if event is None:
             raise Refusal(Reason.STALE_BUTTON)
         connection = await session.connection()
-        return event, [Reply(*row) for row in await connection.execute(_ANSWERS, {"event_id": event_id})]
+        return event, [RsvpRow(*row) for row in await connection.execute(_ANSWERS, {"event_id": event_id})]
 
     async def upcoming(self, standing: Standing, now: datetime) -> list[ActivityView]:
         views = []
@@ -333,7 +333,7 @@ class Activities:
             connection = await session.connection()
             row = next((r for r in rows if r.person_id == person_id), None)
             if row is None:
-                row = Reply(person_id, answer, waiting, now)
+                row = RsvpRow(person_id, answer, waiting, now)
                 rows.append(row)
                 await connection.execute(_ADD_ANSWER, {"event_id": event_id, **asdict(row)})
             else:

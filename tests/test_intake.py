@@ -7,7 +7,17 @@ from dataclasses import dataclass, field
 
 from bot.app import build_bot
 from bot.clock import ManualClock
-from bot.events import ChatRef, Message, Sender
+from bot.events import (
+    ButtonPress,
+    ChatKind,
+    ChatRef,
+    JoinRequest,
+    MembersJoined,
+    Message,
+    Sender,
+    event_from_json,
+    event_to_json,
+)
 from bot.replies import Reply
 from bot.settings import Settings
 from bot.transports.memory import MemoryDoor
@@ -87,3 +97,16 @@ async def test_an_update_kept_but_not_handled_before_a_stop_is_handled_after_the
     await third.start()  # nothing left to pick up
     assert await third.village.stores.directory.unhandled_updates("telegram") == []
     await third.stop()
+
+
+def test_every_kind_of_event_survives_being_kept_as_json() -> None:
+    # Kept in the directory until handled, and read back after a restart.
+    anna = Sender(7, "Anna", "de Vries", "anna", "nl")
+    group = ChatRef(-100, ChatKind.GROUP, "Kerkstraat")
+    events = [
+        Message(1, anna, ChatRef(7), "Eikenlaan 12", 40),
+        ButtonPress(2, anna, ChatRef(7), 41, "rsvp:1:2:yes", "press-1"),
+        JoinRequest(3, anna, group, 7),
+        MembersJoined(4, anna, group, (anna, Sender(8, "Piet"))),
+    ]
+    assert [event_from_json(event_to_json(event)) for event in events] == events
