@@ -12,6 +12,7 @@ import bot.transports.ptb_door  # noqa: F401
 from bot.buttons import Tap, encode
 from bot.clock import ManualClock
 from bot.core import Buurtbot
+from bot.replies import Button, Reply, keyboard
 from bot.settings import Settings
 from storage.models import MembershipStatus
 from tests.doors import DOORS, Door, Who, start_door
@@ -165,3 +166,38 @@ async def test_a_buurtverbinder_who_blocked_the_bot_is_recorded_and_not_retried(
         await door.stop()
     assert [name for name, params in api.calls if name == "sendMessage" and params["chat_id"] == JAN] == ["sendMessage"]
     assert jan is not None and jan.unreachable_at is not None
+
+
+@pytest.mark.parametrize("door_name", [d for d in DOORS if d.endswith("polling")])
+async def test_long_dutch_text_buttons_and_a_file_arrive_as_sent(
+    door_name: str, settings: Settings, clock: ManualClock
+) -> None:
+    # aiogram's calls go as JSON bodies, its files as multipart (bot.transports.aiogram_door).
+    text = "<b>Privacy</b> &amp; uw gegevens: één keer per jaar ruimen we op; 50% minder? Ja! " * 30
+    buttons = keyboard(
+        Button("✅ Toelaten", "x:1"), [Button("Kan niet", "x:2"), Button("Site", url="https://son.nl/?a=1&b=2")]
+    )
+    async with FakeBotAPI(token="123456:SCENARIO") as api:
+        door = await start_door(door_name, settings, clock, api, seed)
+        messenger = door.bot.village.messenger
+        try:
+            message_id = await messenger.send(ANNA, Reply(text, buttons))
+            edited = await messenger.edit(ANNA, message_id or 0, Reply(text.replace("Ja!", "Nee."), buttons))
+            await messenger.send_document(
+                ANNA, "straatfeest.ics", b"BEGIN:VCALENDAR\r\nEND:VCALENDAR\r\n", "Zet één in uw agenda"
+            )
+        finally:
+            await door.stop()
+    [shown, document] = api.messages_to(ANNA)
+    assert edited and (shown["text"], shown["parse_mode"]) == (text.replace("Ja!", "Nee."), "HTML")
+    assert shown["reply_markup"] == {
+        "inline_keyboard": [
+            [{"text": "✅ Toelaten", "callback_data": "x:1"}],
+            [{"text": "Kan niet", "callback_data": "x:2"}, {"text": "Site", "url": "https://son.nl/?a=1&b=2"}],
+        ]
+    }
+    assert document["caption"] == "Zet één in uw agenda"
+    assert (document["document"]["filename"], document["document"]["content"]) == (
+        "straatfeest.ics",
+        b"BEGIN:VCALENDAR\r\nEND:VCALENDAR\r\n",
+    )

@@ -34,6 +34,7 @@ from aiogram.types import (
 )
 from aiogram.types import Message as TgMessage
 from aiogram.types import User as TgUser
+from aiohttp import BytesPayload
 
 from bot.core import Buurtbot
 from bot.events import ButtonPress, ChatKind, ChatRef, Event, JoinRequest, MembersJoined, Message, Sender
@@ -208,13 +209,29 @@ def event_from_update(update: Update) -> Event | None:
     return None
 
 
-class _KeepBeforePolling(AiohttpSession):
-    """Asks Telegram for more updates, which confirms the ones fetched before, only after those
-    are kept: so the updates of one poll are kept together, in one transaction."""
+class _Session(AiohttpSession):
+    """aiogram's HTTP session, with two changes:
+
+    - it asks Telegram for more updates, which confirms the ones fetched before, only after those
+      are kept: so the updates of one poll are kept together, in one transaction;
+    - a call without files goes as a JSON body, not as a form: URL-encoding a message's text is
+      pure Python, byte by byte (0.2 ms of CPU for a 2,000-character text, against 0.01 ms for
+      JSON), and the bot's texts are long. Telegram takes both."""
 
     def __init__(self, before_poll: Callable[[], Awaitable[None]], **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self._before_poll = before_poll
+
+    def build_form_data(self, bot: Bot, method: TelegramMethod[Any]) -> Any:
+        files: dict[str, Any] = {}
+        body = {}
+        for key, value in method.model_dump(warnings=False).items():
+            prepared = self.prepare_value(value, bot=bot, files=files, _dumps_json=False)
+            if prepared is not None and prepared != "":
+                body[key] = prepared
+        if files:  # a document: multipart, as aiogram sends it
+            return super().build_form_data(bot, method)
+        return BytesPayload(self.json_dumps(body).encode(), content_type="application/json")
 
     async def make_request(self, bot: Bot, method: TelegramMethod[T], timeout: int | None = None) -> T:  # noqa: ASYNC109 (aiogram's signature)
         if isinstance(method, methods.GetUpdates):
@@ -231,7 +248,7 @@ class AiogramRuntime:
         self.core = core
         _keep_response_types()
         self._fetched: list[Event] = []  # polled, not yet handed to the core
-        session = _KeepBeforePolling(
+        session = _Session(
             self._keep_fetched,
             api=TelegramAPIServer.from_base(settings.bot_api_base_url),
             timeout=settings.bot_api_timeout,
