@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event
-from sqlalchemy.orm import Session
+from sqlalchemy.engine import Connection, Engine
 
 from bench.common import (
     MEMBER_BASE,
@@ -162,7 +162,8 @@ async def answered(server: ServerProcess, pushed: list[tuple[str, Push]], since:
 
 class StoreWrites:
     """Times every network-store transaction that writes, from asking for it (waiting for the
-    store's turn included) to its commit: the per-network writes the handlers make."""
+    store's turn included) to its commit: the per-network writes the handlers make, through the
+    ORM or in SQLAlchemy Core."""
 
     def __init__(self) -> None:
         self.seconds: list[float] = []
@@ -176,29 +177,23 @@ class StoreWrites:
             started = time.perf_counter()
             async with original(store) as session:
                 yield session
-                wrote = bool(session.new or session.dirty or session.deleted or session.info.pop("wrote", False))
+                connection = await session.connection()
+                wrote = connection.info.pop("wrote", False) or bool(session.new or session.dirty or session.deleted)
             if wrote:
                 seconds.append(time.perf_counter() - started)
 
         NetworkStore.transaction = timed  # type: ignore[method-assign]
-        event.listen(Session, "do_orm_execute", _note_write)
-        event.listen(Session, "before_flush", _note_flush)
+        event.listen(Engine, "after_cursor_execute", _note_write)
         return self
 
     def __exit__(self, *_: object) -> None:
         NetworkStore.transaction = self._original  # type: ignore[method-assign]
-        event.remove(Session, "do_orm_execute", _note_write)
-        event.remove(Session, "before_flush", _note_flush)
+        event.remove(Engine, "after_cursor_execute", _note_write)
 
 
-def _note_flush(session: Session, *_: Any) -> None:
-    if session.new or session.dirty or session.deleted:
-        session.info["wrote"] = True
-
-
-def _note_write(state: Any) -> None:
-    if state.is_insert or state.is_update or state.is_delete:
-        state.session.info["wrote"] = True
+def _note_write(connection: Connection, _cursor: Any, _sql: str, _params: Any, context: Any, _many: bool) -> None:
+    if context.isinsert or context.isupdate or context.isdelete:
+        connection.info["wrote"] = True
 
 
 @asynccontextmanager
