@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+# isort: off
+import bot.transports.aiogram_types  # noqa: F401 - first: aiogram's types are built on first use
+
+# isort: on
 import asyncio
 import functools
 import json
