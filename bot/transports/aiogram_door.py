@@ -139,20 +139,26 @@ def _markup_of(buttons: Keyboard) -> InlineKeyboardMarkup:
     )
 
 
-def _loads_without_keyboards(content: str) -> Any:
-    """Telegram's answer as JSON, without the inline keyboards of the messages in it: of a message
-    it sends back the bot reads only the id, and of a pressed button's message only its chat and
-    id, while reading a keyboard into aiogram's models costs as much as the rest of the call."""
+def _loads_what_the_bot_reads(content: str) -> Any:
+    """Telegram's answer as JSON, without what the bot never reads of it. Of a message it sent or
+    edited it reads only the id, and of a pressed button's message only its chat and id; the rest
+    (the text's entities, the keyboard, the sender) would each become pydantic models, which cost
+    as much as the rest of the call."""
     data = json.loads(content)
     result = data.get("result") if isinstance(data, dict) else None
-    if isinstance(result, dict):
-        result.pop("reply_markup", None)
+    if isinstance(result, dict) and "message_id" in result:
+        data["result"] = _message_id_and_chat(result)
     elif isinstance(result, list):
         for update in result:
-            message = update.get("callback_query", {}).get("message") if isinstance(update, dict) else None
-            if isinstance(message, dict):
-                message.pop("reply_markup", None)
+            query = update.get("callback_query") if isinstance(update, dict) else None
+            if isinstance(query, dict) and isinstance(query.get("message"), dict):
+                query["message"] = _message_id_and_chat(query["message"])
     return data
+
+
+def _message_id_and_chat(message: dict[str, Any]) -> dict[str, Any]:
+    """What aiogram requires of a message (id, date, chat), and all the bot reads of it."""
+    return {key: message[key] for key in ("message_id", "date", "chat") if key in message}
 
 
 async def _mapped(call: Callable[[], Awaitable[T]]) -> T:
@@ -213,6 +219,9 @@ def event_from_update(update: Update) -> Event | None:
     return None
 
 
+_PLAIN = (str, int, float, bool)
+
+
 class _Session(AiohttpSession):
     """aiogram's HTTP session, with two changes:
 
@@ -229,8 +238,9 @@ class _Session(AiohttpSession):
     def build_form_data(self, bot: Bot, method: TelegramMethod[Any]) -> Any:
         files: dict[str, Any] = {}
         body = {}
-        for key, value in method.model_dump(warnings=False).items():
-            prepared = self.prepare_value(value, bot=bot, files=files, _dumps_json=False)
+        # Without the unset fields (most of a keyboard button's), as aiogram would drop them.
+        for key, value in method.model_dump(warnings=False, exclude_none=True).items():
+            prepared = value if type(value) in _PLAIN else self.prepare_value(value, bot, files, _dumps_json=False)
             if prepared is not None and prepared != "":
                 body[key] = prepared
         if files:  # a document: multipart, as aiogram sends it
@@ -256,7 +266,7 @@ class AiogramRuntime:
             self._keep_fetched,
             api=TelegramAPIServer.from_base(settings.bot_api_base_url),
             timeout=settings.bot_api_timeout,
-            json_loads=_loads_without_keyboards,
+            json_loads=_loads_what_the_bot_reads,
         )
         defaults = DefaultBotProperties(parse_mode=ParseMode.HTML, link_preview_is_disabled=True)
         self.bot = Bot(settings.bot_token, session=session, default=defaults)
