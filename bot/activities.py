@@ -59,7 +59,13 @@ _ANSWERS = sa_select(_RSVP.c.person_id, _RSVP.c.answer, _RSVP.c.waiting, _RSVP.c
     _RSVP.c.event_id == bindparam("event_id")
 )
 _ADD_ANSWER = _RSVP.insert()
-_CHANGE_ANSWER = _RSVP.update().where(_RSVP.c.event_id == bindparam("event"), _RSVP.c.person_id == bindparam("person"))
+_ONE_ANSWER = (_RSVP.c.event_id == bindparam("event"), _RSVP.c.person_id == bindparam("person"))
+_CHANGE_ANSWER = (
+    _RSVP.update()
+    .where(*_ONE_ANSWER)
+    .values(answer=bindparam("new_answer"), waiting=bindparam("new_waiting"), answered_at=bindparam("at"))
+)
+_OFF_THE_WAITING_LIST = _RSVP.update().where(*_ONE_ANSWER).values(waiting=False)
 # The organiser's messages about an activity in their chat: copies kept by hand, and the
 # invitations the outbox sent.
 _COPIES = union_all(
@@ -338,7 +344,7 @@ class Activities:
                 await connection.execute(_ADD_ANSWER, {"event_id": event_id, **asdict(row)})
             else:
                 row.answer, row.waiting, row.answered_at = answer, waiting, now
-                change = {"answer": answer, "waiting": waiting, "answered_at": now}
+                change = {"new_answer": answer, "new_waiting": waiting, "at": now}
                 await connection.execute(_CHANGE_ANSWER, {"event": event_id, "person": person_id, **change})
             if already_in and answer != Answer.YES:
                 # A place freed up: the first on the waiting list gets it.
@@ -346,8 +352,8 @@ class Activities:
                 if first is not None:
                     first.waiting = False
                     promoted_id = first.person_id
-                    promote = {"event": event_id, "person": first.person_id, "waiting": False}
-                    await connection.execute(_CHANGE_ANSWER, promote)
+                    promote = {"event": event_id, "person": first.person_id}
+                    await connection.execute(_OFF_THE_WAITING_LIST, promote)
             view = _view_of(network, event, rows, person_id)
             organiser = event.created_by
             copies = [] if organiser == person_id else await self._copies_in(session, event_id, organiser)

@@ -58,7 +58,8 @@ def share_compiled_statements(engine: AsyncEngine) -> None:
     and keep its own copies: 27 stores, 27 copies, and memory that climbs as stores are opened
     and closed in turn. The SQLite files of one process share one sqlite3 library, so their
     dialects are interchangeable. Call after the engine's first connection, which initialises
-    its dialect (as the first one's was)."""
+    its dialect (as the first one's was). Mind that a hook on the dialect's own events
+    (`do_connect`, `do_execute`) would then apply to every SQLite store: hook the engine."""
     sync = engine.sync_engine
     if not is_sqlite(sync.url.drivername):
         return

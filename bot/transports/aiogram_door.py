@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 # isort: off
-import bot.transports.aiogram_types  # noqa: F401 - first: aiogram's types are built on first use
+from bot.transports.aiogram_types import build_now  # first: aiogram's types are built on first use
 
 # isort: on
 import asyncio
@@ -83,6 +83,7 @@ def _keep_response_types() -> None:
     if not _RESPONSE_TYPES:
         response: Any = methods.Response
         _RESPONSE_TYPES.extend(response[method.__returning__] for method in _USED_METHODS)
+        build_now(_RESPONSE_TYPES)
 
 
 class AiogramPort:

@@ -9,9 +9,12 @@ rebuild only hands each type the namespace it would have been built with (pydant
 it is used. The same namespace goes to the methods and the other models aiogram leaves
 unfinished, and to the `Response[...]` classes aiogram makes as it goes.
 
-Import this module before anything else imports aiogram (`aiogram_door` does). If aiogram was
-imported already, or the installed versions no longer fit this, aiogram is left as it is:
-everything built at import, which costs memory but works the same.
+Import this module before anything else imports aiogram (`aiogram_door` does, and builds the
+answer types of the methods it calls with `build_now` at start-up). If aiogram was imported
+already, or the installed versions no longer fit this, aiogram is left as it is, or built whole
+at start-up: that costs memory but works the same. One limit: a pydantic `TypeAdapter` that an
+aiogram module builds at its import over these types (`aiogram.utils.chat_member`) does not see
+their namespace and fails when used; the bot uses none.
 """
 
 from __future__ import annotations
@@ -41,7 +44,7 @@ def _import_aiogram() -> None:
         _types_namespace: dict[str, Any] | None = None,
     ) -> bool | None:
         if _types_namespace is not None and not force and cls.__module__.startswith("aiogram."):
-            cls.__pydantic_parent_namespace__ = dict(_types_namespace)
+            cls.__pydantic_parent_namespace__ = _types_namespace  # one dict, shared by all
             return None
         return original(  # type: ignore[no-any-return]
             cls,
@@ -64,16 +67,25 @@ def _import_aiogram() -> None:
     _NAMESPACE.update({name: getattr(aiogram.types, name) for name in aiogram.types.__all__})
     _NAMESPACE.update(List=list, Optional=Optional, Union=Union, Literal=Literal, Default=Default)
     for model in _unfinished_aiogram_models():
-        model.__pydantic_parent_namespace__ = dict(_NAMESPACE)
+        model.__pydantic_parent_namespace__ = _NAMESPACE
     # Every answer is read as `Response[<result type>]`, a class made on a method's first call;
     # it inherits this namespace to build the result type with.
-    aiogram.methods.Response.__pydantic_parent_namespace__ = dict(_NAMESPACE)
+    aiogram.methods.Response.__pydantic_parent_namespace__ = _NAMESPACE
+    build_now([aiogram.types.Update])  # every update is read through it
+
+
+def build_now(models: list[Any]) -> None:
+    """Builds these aiogram models at once (at start-up, not during a live call). Should one fail,
+    every unfinished aiogram model is built the way aiogram would have, and these again."""
     try:
-        aiogram.types.Update.model_rebuild()  # every update is read through it: build it now
+        for model in models:
+            model.model_rebuild(raise_errors=True)
     except Exception:
         log.warning("aiogram's types could not be built lazily; building them all now", exc_info=True)
         for model in _unfinished_aiogram_models():
             model.model_rebuild(_types_namespace=_NAMESPACE)
+        for model in models:
+            model.model_rebuild(force=True, _types_namespace=_NAMESPACE)
 
 
 def _unfinished_aiogram_models() -> list[type[BaseModel]]:
