@@ -114,11 +114,13 @@ class Buurtbot:
 
     async def submit_all(self, events: Sequence[Event]) -> None:
         """`submit` for updates fetched together: kept in one transaction, their senders' standings
-        and flows read ahead in one more, then handled in order."""
+        and flows read ahead (and newcomers recorded) in one more, then handled in order."""
         kept = await asyncio.gather(*(self.accept(event) for event in events))
         new = [event for event, is_new in zip(events, kept, strict=True) if is_new]
         try:
-            await self.village.people.recall((event.sender, _flow_chat(event)) for event in new)
+            await self.village.people.recall(
+                ((event.sender, _flow_chat(event)) for event in new), self.village.clock.now()
+            )
         except Exception:
             log.exception("could not read ahead for %d updates; each reads its own", len(new))
         for event in new:

@@ -8,7 +8,7 @@ from datetime import datetime
 
 from bot.events import Sender
 from bot.permissions import Action, Role, may
-from storage.directory import DirectoryStore, FlowState, MembershipView
+from storage.directory import Arriving, DirectoryStore, FlowState, MembershipView
 from storage.models import MemberRole, MembershipStatus, Network, Person
 
 
@@ -92,9 +92,22 @@ class People:
         standing = Standing(arrival.person, tuple(arrival.memberships), sender.id in self._community_managers)
         return standing, arrival.flow
 
-    async def recall(self, arrivals: Iterable[tuple[Sender, int]]) -> None:
-        """Reads ahead what `arrive` will need for these (sender, chat) pairs, all at once."""
-        await self._directory.recall((sender.id, chat_id) for sender, chat_id in arrivals)
+    async def recall(self, arrivals: Iterable[tuple[Sender, int]], now: datetime) -> None:
+        """Reads ahead what `arrive` will need for these (sender, chat) pairs, all at once, and
+        records the senders who are new."""
+        await self._directory.recall(
+            (
+                Arriving(
+                    sender.id,
+                    chat_id,
+                    sender.full_name,
+                    sender.username,
+                    language_for(sender.language_code, self._default_language),
+                )
+                for sender, chat_id in arrivals
+            ),
+            now,
+        )
 
     async def standing(self, person: Person) -> Standing:
         memberships = await self._directory.memberships_of(person.id)

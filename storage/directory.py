@@ -113,6 +113,17 @@ class FlowState:
 
 
 @dataclass(frozen=True)
+class Arriving:
+    """Someone whose update was just fetched, as `arrive` will be told about them."""
+
+    person_id: int
+    chat_id: int
+    name: str
+    username: str | None
+    language: str
+
+
+@dataclass(frozen=True)
 class Arrival:
     """Someone who just wrote: the person, their memberships, their flow in that chat."""
 
@@ -188,27 +199,39 @@ class DirectoryStore(Store):
             self._known.keep_flow(person_id, chat_id, flow)
             return Arrival(person, memberships, _copy(flow))
 
-    async def recall(self, chats: Iterable[tuple[int, int]]) -> None:
+    async def recall(self, arrivals: Iterable[Arriving], now: datetime) -> None:
         """Reads ahead, in one transaction, the people and flows that updates fetched together
-        will need (person id, chat id): each `arrive` then finds them known. Someone not in the
-        directory yet is left to `arrive`, which records them."""
-        chats = list(chats)
-        flows_wanted = {chat for chat in chats if not self._known.flow(*chat)[0]}
+        will need: each `arrive` then finds them known. Someone not in the directory yet is
+        recorded here, all of a poll's newcomers in one statement, so that their first update
+        makes no transaction of its own either."""
+        arrivals = list(arrivals)
+        flows_wanted = {(a.person_id, a.chat_id) for a in arrivals if not self._known.flow(a.person_id, a.chat_id)[0]}
         people_wanted = {person_id for person_id, _ in flows_wanted} | {
-            person_id for person_id, _ in chats if self._known.standing(person_id) is None
+            a.person_id for a in arrivals if self._known.standing(a.person_id) is None
         }
         if not people_wanted:
             return
         async with self.transaction() as session:
             ids = {"person_ids": sorted(people_wanted)}
-            people = (await session.exec(_PEOPLE, params=ids)).all()
-            memberships: dict[int, list[MembershipView]] = {person.id: [] for person in people}
-            for membership, network, street in (await session.exec(_MEMBERSHIPS_OF_MANY, params=ids)).all():
-                memberships[membership.person_id].append(MembershipView(membership, network, street))
-            flows = {
-                (row.person_id, row.chat_id): _flow_state(row)
-                for row in (await session.exec(_FLOWS_OF_MANY, params=ids)).all()
-            }
+            people = list((await session.exec(_PEOPLE, params=ids)).all())
+            found = {person.id for person in people}
+            newcomers = {a.person_id: a for a in arrivals if a.person_id in people_wanted - found}
+            memberships: dict[int, list[MembershipView]] = {person_id: [] for person_id in people_wanted}
+            flows: dict[tuple[int, int], FlowState] = {}
+            if found:
+                found_ids = {"person_ids": sorted(found)}
+                for membership, network, street in (await session.exec(_MEMBERSHIPS_OF_MANY, params=found_ids)).all():
+                    memberships[membership.person_id].append(MembershipView(membership, network, street))
+                for row in (await session.exec(_FLOWS_OF_MANY, params=found_ids)).all():
+                    flows[(row.person_id, row.chat_id)] = _flow_state(row)
+            if newcomers:
+                newcomer_rows = [
+                    Person(id=a.person_id, name=a.name, username=a.username, language=a.language, created_at=now)
+                    for a in newcomers.values()
+                ]
+                session.add_all(newcomer_rows)
+                await session.flush()  # one INSERT for all of them
+                people += newcomer_rows
             for person in people:
                 self._known.keep(person, memberships[person.id])
             for chat in flows_wanted:

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from storage import known
-from storage.directory import Arrival, DirectoryStore
+from storage.directory import Arrival, Arriving, DirectoryStore
 from storage.models import JoinPolicy, MemberRole, MembershipStatus
 
 NOW = datetime(2026, 11, 28, 10, 0, tzinfo=UTC)
@@ -113,15 +113,15 @@ async def test_another_processs_change_is_seen_once_the_minute_has_passed(
 
 
 async def test_updates_fetched_together_find_their_senders_read_ahead(directory: DirectoryStore) -> None:
-    """Anna and Piet wrote in the same poll, and Kees, who is new, too: one read ahead for all;
-    Anna and Piet then arrive without a statement, Kees is recorded when he arrives."""
+    """Anna and Piet wrote in the same poll, and Kees and Els, who are new, too: one read ahead
+    for all that records the newcomers; then everyone arrives without a statement."""
     from sqlalchemy import event
 
     network = await directory.add_network(
         slug="noord", name="Breugel-Noord", streets=["Kerkstraat"], join_policy=JoinPolicy.OPEN, now=NOW
     )
     assert network.id is not None
-    piet, kees = 502, 503
+    piet, kees, els = 502, 503, 504
     for person_id, name in ((ANNA, "Anna"), (piet, "Piet")):
         await directory.upsert_person(person_id=person_id, name=name, username=None, language="nl", now=NOW)
     await directory.request_membership(
@@ -132,21 +132,32 @@ async def test_updates_fetched_together_find_their_senders_read_ahead(directory:
     statements: list[str] = []
     engine = directory.engine.sync_engine
     event.listen(engine, "before_cursor_execute", lambda _c, _cu, sql, *_: statements.append(sql))
-    await directory.recall([(ANNA, CHAT), (piet, piet), (kees, kees)])
+    await directory.recall(
+        [
+            Arriving(ANNA, CHAT, "Anna", None, "nl"),
+            Arriving(piet, piet, "Piet", None, "nl"),
+            Arriving(kees, kees, "Kees", "kees_b", "nl"),
+            Arriving(els, els, "Els", None, "en"),
+        ],
+        NOW,
+    )
     read_ahead = len(statements)
-    assert read_ahead == 3  # people, memberships, flows: one transaction for the whole poll
+    # people, memberships, flows, and one INSERT for both newcomers: one transaction for the poll
+    assert read_ahead == 4
+    assert sum(sql.startswith("INSERT INTO person") for sql in statements) == 1
 
     anna = await arrive(directory)
     piets = await directory.arrive(person_id=piet, name="Piet", username=None, language="nl", chat_id=piet, now=NOW)
-    assert len(statements) == read_ahead  # nothing read again
+    kees_arrival = await directory.arrive(
+        person_id=kees, name="Kees", username="kees_b", language="nl", chat_id=kees, now=NOW
+    )
+    assert len(statements) == read_ahead  # nothing read or written again
     assert roles(anna) == [("Breugel-Noord", "active", "member")] and anna.flow is None
     assert roles(piets) == [] and piets.flow is not None and piets.flow.step == "describe"
-
-    kees_arrival = await directory.arrive(
-        person_id=kees, name="Kees", username=None, language="nl", chat_id=kees, now=NOW
-    )
-    assert kees_arrival.person.name == "Kees" and len(statements) > read_ahead
-    assert (await directory.get_person(kees)) is not None
+    assert roles(kees_arrival) == [] and kees_arrival.flow is None
+    recorded = await directory.get_person(els)
+    assert recorded is not None and (recorded.name, recorded.language, recorded.created_at) == ("Els", "en", NOW)
+    assert (await directory.get_person(kees)).username == "kees_b"  # type: ignore[union-attr]
 
     renamed = await arrive(directory, name="Anna de Vries")  # read ahead, but her name changed: written
     assert (await directory.get_person(ANNA)).name == "Anna de Vries"  # type: ignore[union-attr]
