@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import Table, bindparam, union_all
 from sqlalchemy import select as sa_select
+from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -49,15 +50,20 @@ CAPACITY_MAX = 10_000
 DEFAULT_LENGTH = timedelta(hours=2)  # for the calendar file: how long an activity lasts
 
 
+_EVENT: Table = Event.__table__  # type: ignore[attr-defined]
 _RSVP: Table = Rsvp.__table__  # type: ignore[attr-defined]
 _POSTING: Table = EventPosting.__table__  # type: ignore[attr-defined]
 _OUTBOX: Table = OutboxMessage.__table__  # type: ignore[attr-defined]
 
 # Statements made once, in SQLAlchemy Core: an RSVP tap is the busiest write the bot makes, and
 # the ORM's bookkeeping for its rows cost more than the statements themselves.
-_ANSWERS = sa_select(_RSVP.c.person_id, _RSVP.c.answer, _RSVP.c.waiting, _RSVP.c.answered_at).where(
-    _RSVP.c.event_id == bindparam("event_id")
+# The event with every answer to it (a row per answer; the answer's columns are NULL if none).
+_EVENT_AND_ANSWERS = (
+    sa_select(_EVENT, _RSVP.c.person_id, _RSVP.c.answer, _RSVP.c.waiting, _RSVP.c.answered_at)
+    .select_from(_EVENT.outerjoin(_RSVP, _RSVP.c.event_id == _EVENT.c.id))
+    .where(_EVENT.c.id == bindparam("event_id"))
 )
+_EVENT_COLUMNS = len(_EVENT.c)
 _ADD_ANSWER = _RSVP.insert()
 _ONE_ANSWER = (_RSVP.c.event_id == bindparam("event"), _RSVP.c.person_id == bindparam("person"))
 _CHANGE_ANSWER = (
@@ -259,10 +265,9 @@ class Activities:
             session.add(EventPosting(event_id=event_id, chat_id=chat_id, message_id=message_id))
 
     @staticmethod
-    async def _copies_in(session: AsyncSession, event_id: int, chat_id: int) -> list[int]:
+    async def _copies_in(connection: AsyncConnection, event_id: int, chat_id: int) -> list[int]:
         """The ids of the messages about this event in this chat: copies kept by hand and
         invitations the outbox sent."""
-        connection = await session.connection()
         found = await connection.execute(
             _COPIES, {"event_id": event_id, "chat_id": chat_id, "ref": invitation_ref(event_id)}
         )
@@ -279,17 +284,19 @@ class Activities:
         network = network or await self._stores.directory.network(network_id)
         if network is None:
             raise Refusal(Reason.STALE_BUTTON)
-        async with self._stores.network(network.slug) as store, store.transaction() as session:
-            event, rows = await self._event_and_answers(session, event_id)
+        async with self._stores.network(network.slug) as store, store.connection() as connection:
+            event, rows = await self._event_and_answers(connection, event_id)
         return _view_of(network, event, rows, viewer)
 
     @staticmethod
-    async def _event_and_answers(session: AsyncSession, event_id: int) -> tuple[Event, list[RsvpRow]]:
-        event = await session.get(Event, event_id)
-        if event is None:
+    async def _event_and_answers(connection: AsyncConnection, event_id: int) -> tuple[Event, list[RsvpRow]]:
+        """The event and its answers, in one statement (SQLAlchemy Core: on a tap, the ORM's
+        loading cost more than the statement)."""
+        found = (await connection.execute(_EVENT_AND_ANSWERS, {"event_id": event_id})).all()
+        if not found:
             raise Refusal(Reason.STALE_BUTTON)
-        connection = await session.connection()
-        return event, [RsvpRow(*row) for row in await connection.execute(_ANSWERS, {"event_id": event_id})]
+        event = Event(**dict(zip(_EVENT.c.keys(), found[0][:_EVENT_COLUMNS], strict=True)))
+        return event, [RsvpRow(*row[_EVENT_COLUMNS:]) for row in found if row.person_id is not None]
 
     async def upcoming(self, standing: Standing, now: datetime) -> list[ActivityView]:
         views = []
@@ -327,8 +334,8 @@ class Activities:
             raise Refusal(Reason.STALE_BUTTON)
         person_id = standing.person.id
         promoted_id: int | None = None
-        async with self._stores.network(network.slug) as store, store.transaction() as session:
-            event, rows = await self._event_and_answers(session, event_id)
+        async with self._stores.network(network.slug) as store, store.connection() as connection:
+            event, rows = await self._event_and_answers(connection, event_id)
             view = _view_of(network, event, rows, person_id)
             if event.status != EventStatus.PUBLISHED or event.starts_at <= now:
                 raise Refusal(Reason.EVENT_CLOSED)
@@ -336,7 +343,6 @@ class Activities:
             if answer == Answer.YES and view.full and not already_in and not wait:
                 raise Refusal(Reason.EVENT_FULL, title=event.title)
             waiting = answer == Answer.YES and view.full and not already_in
-            connection = await session.connection()
             row = next((r for r in rows if r.person_id == person_id), None)
             if row is None:
                 row = RsvpRow(person_id, answer, waiting, now)
@@ -356,7 +362,7 @@ class Activities:
                     await connection.execute(_OFF_THE_WAITING_LIST, promote)
             view = _view_of(network, event, rows, person_id)
             organiser = event.created_by
-            copies = [] if organiser == person_id else await self._copies_in(session, event_id, organiser)
+            copies = [] if organiser == person_id else await self._copies_in(connection, event_id, organiser)
         promoted = await self._stores.directory.get_person(promoted_id) if promoted_id is not None else None
         return Answered(view, promoted, copies)
 

@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, async_sessionmaker
 from sqlmodel import Session
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -82,13 +82,7 @@ class Store:
         """A session whose work is committed on success and rolled back on error."""
         if self._sessions is None:
             raise RuntimeError(f"store {self.url} is not open")
-        if self._turn is None:
-            async with self._sessions() as session, session.begin():
-                yield session
-            return
-        async with asyncio.timeout(TURN_TIMEOUT_S):
-            await self._turn.acquire()
-        try:
+        async with self._taking_turn():
             session = self._sessions()
             try:
                 async with session.begin():
@@ -98,5 +92,29 @@ class Store:
                 # cancellation can cut it short. SQLAlchemy's own `async with` hands the close
                 # to a task of its own, two turns of the event loop per transaction.
                 await session.close()
+
+    @asynccontextmanager
+    async def connection(self) -> AsyncIterator[AsyncConnection]:
+        """A connection in a transaction, committed on success and rolled back on error, for
+        SQLAlchemy Core statements on the busiest paths: without an ORM session to set up and
+        tear down, a short transaction costs about half as much. Writes made here are not seen
+        by the ORM's events (the directory's `Known`): use it for tables those do not watch."""
+        async with self._taking_turn():
+            connection = await self.engine.connect().start()
+            try:
+                async with connection.begin():
+                    yield connection
+            finally:
+                await connection.close()  # in this task, as the session's above
+
+    @asynccontextmanager
+    async def _taking_turn(self) -> AsyncIterator[None]:
+        if self._turn is None:
+            yield
+            return
+        async with asyncio.timeout(TURN_TIMEOUT_S):
+            await self._turn.acquire()
+        try:
+            yield
         finally:
             self._turn.release()

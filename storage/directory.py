@@ -10,11 +10,12 @@ from typing import Any
 
 from sqlalchemy import bindparam, delete, func, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.base import Store
-from storage.engine import sqlite_url, upsert
+from storage.engine import dialect_name, sqlite_url, upsert
 from storage.known import ONE_FLOW, STANDING_UNAFFECTED, DirectorySession, Known
 from storage.migrations.directory import MIGRATIONS
 from storage.models import (
@@ -55,28 +56,28 @@ _MARK_HANDLED = (  # run once per id (executemany): an expanding IN (...) is com
 )
 
 
-def _keep_updates(session: AsyncSession) -> Any:
+def _keep_updates(connection: AsyncConnection) -> Any:
     """INSERT .. ON CONFLICT DO NOTHING RETURNING update_id: the ids that were new."""
-    return upsert(session, _UPDATES).on_conflict_do_nothing().returning(_UPDATES.c.update_id)
+    return upsert(connection, _UPDATES).on_conflict_do_nothing().returning(_UPDATES.c.update_id)
 
 
-def _save_flow(session: AsyncSession) -> Any:
+def _save_flow(connection: AsyncConnection) -> Any:
     """INSERT .. ON CONFLICT (person_id, chat_id) DO UPDATE: a conversation's new step."""
-    save = upsert(session, _CONVERSATIONS)
+    save = upsert(connection, _CONVERSATIONS)
     return save.on_conflict_do_update(
         index_elements=[_CONVERSATIONS.c.person_id, _CONVERSATIONS.c.chat_id],
         set_={name: save.excluded[name] for name in ("flow", "step", "data", "updated_at")},
     )
 
 
-_MADE: dict[tuple[str, Callable[[AsyncSession], Any]], Any] = {}
+_MADE: dict[tuple[str, Callable[[AsyncConnection], Any]], Any] = {}
 
 
-def _made_once(session: AsyncSession, make: Callable[[AsyncSession], Any]) -> Any:
-    """A statement in the session's SQL dialect (an upsert is spelled per dialect), made once."""
-    key = (session.get_bind().dialect.name, make)
+def _made_once(connection: AsyncConnection, make: Callable[[AsyncConnection], Any]) -> Any:
+    """A statement in the connection's SQL dialect (an upsert is spelled per dialect), made once."""
+    key = (dialect_name(connection), make)
     if key not in _MADE:
-        _MADE[key] = make(session)
+        _MADE[key] = make(connection)
     return _MADE[key]
 
 
@@ -455,10 +456,9 @@ class DirectoryStore(Store):
         self, *, person_id: int, chat_id: int, flow: str, step: str, data: dict[str, Any], now: datetime
     ) -> None:
         text = json.dumps(data)
-        async with self.transaction() as session:
-            connection = await session.connection()
+        async with self.connection() as connection:  # the flow kept below, not forgotten by an event
             row = {"person_id": person_id, "chat_id": chat_id, "flow": flow, "step": step, "data": text}
-            await connection.execute(_made_once(session, _save_flow), {**row, "updated_at": now})
+            await connection.execute(_made_once(connection, _save_flow), {**row, "updated_at": now})
             # Kept as written, a copy of `data` (the caller may go on changing theirs).
             self._known.keep_flow(person_id, chat_id, FlowState(flow, step, json.loads(text), now))
 
@@ -555,16 +555,14 @@ class DirectoryStore(Store):
             {"door": door, "update_id": update_id, "received_at": now, "event": event}
             for update_id, event in dict(reversed(updates)).items()  # the first of a twice-sent id
         ]
-        async with self.transaction() as session:
-            connection = await session.connection()
-            return set((await connection.execute(_made_once(session, _keep_updates), rows)).scalars())
+        async with self.connection() as connection:
+            return set((await connection.execute(_made_once(connection, _keep_updates), rows)).scalars())
 
     async def mark_handled(self, *, door: str, update_id: int, now: datetime) -> None:
         await self.mark_all_handled(door=door, update_ids=[update_id], now=now)
 
     async def mark_all_handled(self, *, door: str, update_ids: Sequence[int], now: datetime) -> None:
-        async with self.transaction() as session:
-            connection = await session.connection()
+        async with self.connection() as connection:
             await connection.execute(
                 _MARK_HANDLED, [{"b_door": door, "b_id": update_id, "b_now": now} for update_id in update_ids]
             )

@@ -93,9 +93,10 @@ def _tune_sqlite(engine: AsyncEngine) -> None:
         driver.begin_immediate()
 
 
-def upsert(session: Any, table: Any) -> Any:
-    """An INSERT that can say ON CONFLICT DO UPDATE, in the dialect of the session's database."""
-    name = session.get_bind().dialect.name
+def upsert(bind: Any, table: Any) -> Any:
+    """An INSERT that can say ON CONFLICT DO UPDATE, in the SQL dialect of a session's database
+    or of a connection's."""
+    name = dialect_name(bind)
     if name == "postgresql":
         from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 
@@ -103,3 +104,9 @@ def upsert(session: Any, table: Any) -> Any:
     from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
     return sqlite_insert(table)
+
+
+def dialect_name(bind: Any) -> str:
+    """ "sqlite" or "postgresql": of a connection, or of the database a session is bound to."""
+    dialect = bind.dialect if hasattr(bind, "dialect") else bind.get_bind().dialect
+    return str(dialect.name)
