@@ -23,7 +23,6 @@ from telegram.error import (
     TelegramError,
 )
 from telegram.ext import Updater
-from telegram.request import HTTPXRequest
 
 from bot.core import Buurtbot
 from bot.events import ButtonPress, ChatKind, ChatRef, Event, JoinRequest, MembersJoined, Message, Sender
@@ -38,6 +37,7 @@ from bot.port import (
 from bot.replies import Reply
 from bot.settings import Settings
 from bot.transports.errors import door_error_for_bad_request
+from bot.transports.ptb_request import AiohttpRequest
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -163,13 +163,13 @@ class PtbRuntime:
             settings.bot_token,
             base_url=f"{base}/bot",
             base_file_url=f"{base}/file/bot",
-            request=HTTPXRequest(
+            request=AiohttpRequest(
                 connection_pool_size=64,
                 read_timeout=settings.bot_api_timeout,
                 write_timeout=settings.bot_api_timeout,
                 connect_timeout=settings.bot_api_timeout,
             ),
-            get_updates_request=HTTPXRequest(read_timeout=POLL_TIMEOUT_S + 10),
+            get_updates_request=AiohttpRequest(read_timeout=POLL_TIMEOUT_S + 10),
         )
         self.port: OutboundPort = PtbPort(self.bot)
         self._queue: asyncio.Queue[object] = asyncio.Queue()
