@@ -3,6 +3,9 @@
 Each answers every text with the same text and nothing else: the framework's own polling, parsing
 and one sendMessage per update. Both handle updates concurrently, as Buurtbot does (aiogram's
 default tasks; PTB with 32 concurrent updates, Buurtbot's MAX_CONCURRENT_UPDATES default).
+
+The PTB echo bot uses PTB's own networking (httpx) unless asked for the PTB door's (aiohttp,
+bot/transports/ptb_request.py): then the two differ only in what Buurtbot does with an update.
 """
 
 from __future__ import annotations
@@ -44,18 +47,24 @@ class AiogramEcho:
 
 
 class PtbEcho:
-    def __init__(self, token: str, base_url: str) -> None:
+    def __init__(self, token: str, base_url: str, networking: str = "httpx") -> None:
         from telegram import Update
         from telegram.ext import Application, ContextTypes, MessageHandler, filters
 
-        self.application = (
+        builder = (
             Application.builder()
             .token(token)
             .base_url(f"{base_url}/bot")
             .base_file_url(f"{base_url}/file/bot")
             .concurrent_updates(CONCURRENT_UPDATES)
-            .build()
         )
+        if networking == "aiohttp":
+            from bot.transports.ptb_request import AiohttpRequest
+
+            builder = builder.request(AiohttpRequest(connection_pool_size=64)).get_updates_request(
+                AiohttpRequest(read_timeout=POLL_TIMEOUT_S + 10)
+            )
+        self.application = builder.build()
 
         async def echo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
             message = update.effective_message
@@ -80,5 +89,5 @@ class PtbEcho:
         await self.application.shutdown()
 
 
-def echo_bot(runtime: str, token: str, base_url: str) -> Any:
-    return PtbEcho(token, base_url) if runtime == "ptb" else AiogramEcho(token, base_url)
+def echo_bot(runtime: str, token: str, base_url: str, ptb_networking: str = "httpx") -> Any:
+    return PtbEcho(token, base_url, ptb_networking) if runtime == "ptb" else AiogramEcho(token, base_url)

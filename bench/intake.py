@@ -162,32 +162,43 @@ async def answered(server: ServerProcess, pushed: list[tuple[str, Push]], since:
 
 class StoreWrites:
     """Times every network-store transaction that writes, from asking for it (waiting for the
-    store's turn included) to its commit: the per-network writes the handlers make, through the
-    ORM or in SQLAlchemy Core."""
+    store's turn included) to its commit: the per-network writes the handlers make, through an
+    ORM session or on a connection in SQLAlchemy Core."""
 
     def __init__(self) -> None:
         self.seconds: list[float] = []
-        self._original = NetworkStore.transaction
+        self._originals = (NetworkStore.transaction, NetworkStore.connection)
 
     def __enter__(self) -> StoreWrites:
-        original, seconds = self._original, self.seconds
+        transaction, connection = self._originals
+        seconds = self.seconds
 
         @asynccontextmanager
-        async def timed(store: NetworkStore) -> AsyncIterator[Any]:
+        async def timed_transaction(store: NetworkStore) -> AsyncIterator[Any]:
             started = time.perf_counter()
-            async with original(store) as session:
+            async with transaction(store) as session:
                 yield session
-                connection = await session.connection()
-                wrote = connection.info.pop("wrote", False) or bool(session.new or session.dirty or session.deleted)
+                wrote = (await session.connection()).info.pop("wrote", False)
+                wrote = wrote or bool(session.new or session.dirty or session.deleted)
             if wrote:
                 seconds.append(time.perf_counter() - started)
 
-        NetworkStore.transaction = timed  # type: ignore[method-assign]
+        @asynccontextmanager
+        async def timed_connection(store: NetworkStore) -> AsyncIterator[Any]:
+            started = time.perf_counter()
+            async with connection(store) as core:
+                yield core
+                wrote = core.info.pop("wrote", False)
+            if wrote:
+                seconds.append(time.perf_counter() - started)
+
+        NetworkStore.transaction = timed_transaction  # type: ignore[method-assign,assignment]
+        NetworkStore.connection = timed_connection  # type: ignore[method-assign,assignment]
         event.listen(Engine, "after_cursor_execute", _note_write)
         return self
 
     def __exit__(self, *_: object) -> None:
-        NetworkStore.transaction = self._original  # type: ignore[method-assign]
+        NetworkStore.transaction, NetworkStore.connection = self._originals  # type: ignore[method-assign]
         event.remove(Engine, "after_cursor_execute", _note_write)
 
 
@@ -198,12 +209,12 @@ def _note_write(connection: Connection, _cursor: Any, _sql: str, _params: Any, c
 
 @asynccontextmanager
 async def running(
-    kind: str, runtime: str, server: ServerProcess, data_dir: Path, **overrides: Any
+    kind: str, runtime: str, server: ServerProcess, data_dir: Path, ptb_echo: str = "httpx", **overrides: Any
 ) -> AsyncIterator[list[float]]:
     """The bot under test; yields a list the core fills with its own handling time per update."""
     handling: list[float] = []
     if kind == "echo":
-        async with echo_bot(runtime, server.token, server.base_url):
+        async with echo_bot(runtime, server.token, server.base_url, ptb_echo):
             yield handling
         return
     bot = RunningBot(bot_settings(data_dir, server, runtime, **overrides))
@@ -231,11 +242,12 @@ async def measure(
     paced_rate: float,
     overrides: dict[str, Any],
     warmup: int = 0,
+    ptb_echo: str = "httpx",
 ) -> dict[str, Any]:
     echo = kind == "echo"
     server = ServerProcess(token="700001:INTAKE", enforce_rate_limits=False)
     with StoreWrites() as writes:
-        async with server, running(kind, runtime, server, data_dir, **overrides) as handling:
+        async with server, running(kind, runtime, server, data_dir, ptb_echo, **overrides) as handling:
             await server.wait_call("getUpdates")
             if not echo:
                 await open_agendas(server, tappers)
@@ -337,6 +349,7 @@ async def main_async(args: argparse.Namespace) -> None:
                             paced_rate=args.paced_rate,
                             overrides=overrides,
                             warmup=args.warmup,
+                            ptb_echo=args.ptb_echo,
                         )
                     )
             echo_rate = median(run["updates_per_s"] for run in results["echo"])
@@ -349,6 +362,8 @@ async def main_async(args: argparse.Namespace) -> None:
                 summary["unanswered"] = max(run["unanswered"] for run in runs)
                 summary["ratio_to_echo"] = summary["updates_per_s"] / echo_rate
                 summary["repetitions"] = len(runs)
+                if runtime == "ptb":
+                    summary["ptb_echo_networking"] = args.ptb_echo
                 emit(f"intake-{runtime}-{kind}", **summary)
 
 
@@ -364,6 +379,12 @@ def main() -> None:
     parser.add_argument("--runtime", choices=["aiogram", "ptb", "both"], default="both")
     parser.add_argument("--max-concurrent", type=int, default=0, help="MAX_CONCURRENT_UPDATES (default: the bot's)")
     parser.add_argument("--repeat", type=int, default=1, help="repetitions; figures are medians")
+    parser.add_argument(
+        "--ptb-echo",
+        choices=["httpx", "aiohttp"],
+        default="httpx",
+        help="the PTB echo bot's networking: PTB's own (default) or the PTB door's",
+    )
     asyncio.run(main_async(parser.parse_args()))
 
 

@@ -8,7 +8,6 @@ from bot.transports.aiogram_types import build_now  # first: aiogram's types are
 # isort: on
 import asyncio
 import functools
-import json
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
@@ -53,6 +52,7 @@ from bot.port import (
 )
 from bot.replies import Keyboard, Reply
 from bot.settings import Settings
+from bot.transports.answers import loads_what_the_bot_reads
 from bot.transports.errors import door_error_for_bad_request
 
 log = logging.getLogger(__name__)
@@ -138,28 +138,6 @@ def _markup_of(buttons: Keyboard) -> InlineKeyboardMarkup:
             for row in buttons
         ]
     )
-
-
-def _loads_what_the_bot_reads(content: str) -> Any:
-    """Telegram's answer as JSON, without what the bot never reads of it. Of a message it sent or
-    edited it reads only the id, and of a pressed button's message only its chat and id; the rest
-    (the text's entities, the keyboard, the sender) would each become pydantic models, which cost
-    as much as the rest of the call."""
-    data = json.loads(content)
-    result = data.get("result") if isinstance(data, dict) else None
-    if isinstance(result, dict) and "message_id" in result:
-        data["result"] = _message_id_and_chat(result)
-    elif isinstance(result, list):
-        for update in result:
-            query = update.get("callback_query") if isinstance(update, dict) else None
-            if isinstance(query, dict) and isinstance(query.get("message"), dict):
-                query["message"] = _message_id_and_chat(query["message"])
-    return data
-
-
-def _message_id_and_chat(message: dict[str, Any]) -> dict[str, Any]:
-    """What aiogram requires of a message (id, date, chat), and all the bot reads of it."""
-    return {key: message[key] for key in ("message_id", "date", "chat") if key in message}
 
 
 async def _mapped(call: Callable[[], Awaitable[T]]) -> T:
@@ -267,7 +245,7 @@ class AiogramRuntime:
             self._keep_fetched,
             api=TelegramAPIServer.from_base(settings.bot_api_base_url),
             timeout=settings.bot_api_timeout,
-            json_loads=_loads_what_the_bot_reads,
+            json_loads=loads_what_the_bot_reads,
         )
         defaults = DefaultBotProperties(parse_mode=ParseMode.HTML, link_preview_is_disabled=True)
         self.bot = Bot(settings.bot_token, session=session, default=defaults)

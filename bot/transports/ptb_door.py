@@ -15,6 +15,7 @@ os.environ.setdefault("PTB_TIMEDELTA", "true")
 from telegram import Bot, BotCommand, InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Update
 from telegram import Chat as TgChat
 from telegram import User as TgUser
+from telegram._utils.types import JSONDict
 from telegram.error import (
     BadRequest,
     Forbidden,
@@ -36,6 +37,7 @@ from bot.port import (
 )
 from bot.replies import Reply
 from bot.settings import Settings
+from bot.transports.answers import loads_what_the_bot_reads
 from bot.transports.errors import door_error_for_bad_request
 from bot.transports.ptb_request import AiohttpRequest
 
@@ -151,6 +153,19 @@ def event_from_update(update: Update) -> Event | None:
     return None
 
 
+class _DoorRequest(AiohttpRequest):
+    """The door's calls: of a message sent or edited, and of a pressed button's message, PTB is
+    handed only what the door reads (see `loads_what_the_bot_reads`); building the rest into
+    PTB's objects was a sixth of the bot's CPU."""
+
+    @staticmethod
+    def parse_json_payload(payload: bytes) -> JSONDict:
+        try:  # as PTB's own does, but for what is left out
+            return loads_what_the_bot_reads(payload.decode("utf-8", "replace"))  # type: ignore[no-any-return]
+        except ValueError as error:
+            raise TelegramError("Invalid server response") from error
+
+
 class PtbRuntime:
     """Telegram through python-telegram-bot: long polling with PTB's Updater, or webhook updates."""
 
@@ -163,13 +178,13 @@ class PtbRuntime:
             settings.bot_token,
             base_url=f"{base}/bot",
             base_file_url=f"{base}/file/bot",
-            request=AiohttpRequest(
+            request=_DoorRequest(
                 connection_pool_size=64,
                 read_timeout=settings.bot_api_timeout,
                 write_timeout=settings.bot_api_timeout,
                 connect_timeout=settings.bot_api_timeout,
             ),
-            get_updates_request=AiohttpRequest(read_timeout=POLL_TIMEOUT_S + 10),
+            get_updates_request=_DoorRequest(read_timeout=POLL_TIMEOUT_S + 10),
         )
         self.port: OutboundPort = PtbPort(self.bot)
         self._queue: asyncio.Queue[object] = asyncio.Queue()
