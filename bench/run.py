@@ -106,6 +106,8 @@ def rows_for(result: dict[str, Any]) -> list[Row]:
         ]
     if name.startswith("intake-"):
         label = f"intake {result['runtime']} {result['bot']}, burst of {result['updates']:.0f}"
+        if result["bot"] == "echo" and "ptb_echo_networking" in result:
+            label += f" (on {result['ptb_echo_networking']}; the PTB door's calls go over aiohttp)"
         value = (
             f"{result['updates_per_s']:.0f} upd/s ({result['ratio_to_echo']:.2f}× echo), "
             f"{result['cpu_ms_per_update']:.1f} ms CPU/upd; at {result['paced_rate']:.0f}/s: "
