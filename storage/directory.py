@@ -216,7 +216,8 @@ class DirectoryStore(Store):
             ids = {"person_ids": sorted(people_wanted)}
             people = list((await session.exec(_PEOPLE, params=ids)).all())
             found = {person.id for person in people}
-            newcomers = {a.person_id: a for a in arrivals if a.person_id in people_wanted - found}
+            new_ids = people_wanted - found
+            newcomers = {a.person_id: a for a in arrivals if a.person_id in new_ids}
             memberships: dict[int, list[MembershipView]] = {person_id: [] for person_id in people_wanted}
             flows: dict[tuple[int, int], FlowState] = {}
             if found:

@@ -182,6 +182,27 @@ async def test_a_store_in_use_is_not_closed_under_its_user(stores: Stores) -> No
         assert len(await held.audit_log()) == 1
 
 
+async def test_a_core_transaction_commits_on_success_and_leaves_nothing_on_error(stores: Stores) -> None:
+    """`Store.connection()`: the busiest writes, in SQLAlchemy Core without an ORM session."""
+    from sqlalchemy import insert, select
+
+    from storage.models import AuditEntry
+
+    audit: Table = AuditEntry.__table__  # type: ignore[attr-defined]
+    row = {"at": NOW, "actor_id": 1, "action": "join_approved", "subject_id": None, "detail": ""}
+    async with stores.network("kerkstraat") as store:
+        async with store.connection() as connection:
+            await connection.execute(insert(audit), row)
+        with pytest.raises(ZeroDivisionError):
+            async with store.connection() as connection:
+                await connection.execute(insert(audit), {**row, "action": "half_done"})
+                1 / 0  # noqa: B018 - fails halfway
+        async with store.connection() as connection:
+            actions = (await connection.execute(select(audit.c.action))).scalars().all()
+        assert actions == ["join_approved"]
+        assert [entry.action for entry in await store.audit_log()] == ["join_approved"]  # the ORM sees it too
+
+
 async def test_datetimes_come_back_aware_and_in_utc(stores: Stores) -> None:
     summer = datetime(2026, 7, 1, 14, 0, tzinfo=UTC) + timedelta(microseconds=5)
     await stores.directory.upsert_person(person_id=7, name="Anna", username=None, language="nl", now=summer)
