@@ -107,6 +107,7 @@ def upsert(bind: Any, table: Any) -> Any:
 
 
 def dialect_name(bind: Any) -> str:
-    """ "sqlite" or "postgresql": of a connection, or of the database a session is bound to."""
+    """The name of the SQL dialect ("sqlite", "postgresql") of a connection, or of the database a
+    session is bound to."""
     dialect = bind.dialect if hasattr(bind, "dialect") else bind.get_bind().dialect
     return str(dialect.name)
