@@ -35,6 +35,7 @@ if TYPE_CHECKING:
 # The choices offered for each setting (buttons); a setting is only ever set to one of these.
 ESCALATION_CHOICES = (12, 24, 48)
 REMINDER_CHOICES = ("24,2", "24", "2", "")
+RETENTION_CHOICES = (3, 6, 12, 24)  # months that closed help requests are kept
 
 
 class AdminAction:
@@ -120,6 +121,7 @@ class NetworkAdmin:
             "reminder_hours": set(REMINDER_CHOICES),
             "residents_propose_events": {"0", "1"},
             "language": set(LANGUAGES),
+            "retention_months": {str(months) for months in RETENTION_CHOICES},
         }
         if value not in allowed.get(name, set()):
             raise Refusal(Reason.STALE_BUTTON)

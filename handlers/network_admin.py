@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Callable
 from bot import commands
 from bot.buttons import Tap, encode
 from bot.context import Context
-from bot.network_admin import ESCALATION_CHOICES, REMINDER_CHOICES
+from bot.network_admin import ESCALATION_CHOICES, REMINDER_CHOICES, RETENTION_CHOICES
 from bot.permissions import Action
 from bot.refusals import Reason, Refusal
 from bot.replies import Button, keyboard
@@ -153,11 +153,8 @@ async def _show_settings(ctx: Context, network: Network, *, replace: bool = Fals
         if reminders in REMINDER_CHOICES
         else REMINDER_CHOICES[0]
     )
-    next_hours = (
-        ESCALATION_CHOICES[(ESCALATION_CHOICES.index(current.escalation_hours) + 1) % len(ESCALATION_CHOICES)]
-        if current.escalation_hours in ESCALATION_CHOICES
-        else ESCALATION_CHOICES[0]
-    )
+    next_hours = _next_choice(ESCALATION_CHOICES, current.escalation_hours)
+    next_retention = _next_choice(RETENTION_CHOICES, current.retention_months)
     buttons = keyboard(
         Button(
             ctx.label("setting_join_policy", policy=fresh.join_policy),
@@ -177,6 +174,10 @@ async def _show_settings(ctx: Context, network: Network, *, replace: bool = Fals
     buttons = keyboard(
         *(row for row in buttons),
         Button(ctx.label("setting_language", language=language), encode(Tap.SETTING, nid, "lg", other_language)),
+        Button(
+            ctx.label("setting_retention", months=current.retention_months),
+            encode(Tap.SETTING, nid, "rm", next_retention),
+        ),
     )
     values = {
         "language": language,
@@ -185,6 +186,7 @@ async def _show_settings(ctx: Context, network: Network, *, replace: bool = Fals
         "escalation_hours": current.escalation_hours,
         "reminder_hours": list(current.reminder_hours),
         "proposals": current.residents_propose_events,
+        "retention_months": current.retention_months,
     }
     if replace:
         await ctx.replace("admin/settings", buttons=buttons, **values)
@@ -198,7 +200,13 @@ SETTING_NAMES = {
     "rh": "reminder_hours",
     "rp": "residents_propose_events",
     "lg": "language",
+    "rm": "retention_months",
 }
+
+
+def _next_choice(choices: tuple[int, ...], current: int) -> int:
+    """The choice after the current one, in turn (the first if the current one is not offered)."""
+    return choices[(choices.index(current) + 1) % len(choices)] if current in choices else choices[0]
 
 
 async def change_setting(ctx: Context) -> None:

@@ -82,6 +82,33 @@ async def test_settings_change_how_the_network_works(village: Village, clock: Ma
     assert sorted(changes) == ["escalation_hours=48", "join_policy=open", "language=en"]
 
 
+async def test_jan_chooses_how_long_closed_help_requests_are_kept(village: Village, clock: ManualClock) -> None:
+    anna = await member(village, "Anna")
+    await asks_for_groceries(anna, when="morgen")
+    await anna.taps("Gelukt, bedankt!")  # closed today
+    jan = village.jan
+    await jan.says("/instellingen")
+    assert "na 12 maanden gewist" in jan.last_text
+    await jan.taps("Hulpvragen bewaren: 12 maanden")
+    assert "na 24 maanden gewist" in jan.last_text and "Hulpvragen bewaren: 24 maanden" in jan.last.labels
+
+    app = village.bot.village
+    await app.help.plan_retention(village.noord)
+    for _ in range(2):  # 400 days: past the default 12 months, within the chosen 24
+        clock.advance(timedelta(days=200))
+        await app.scheduler.run_due()
+    assert len(await requests_in(village, village.noord)) == 1
+    await jan.says("/instellingen")
+    await jan.taps("Hulpvragen bewaren: 24 maanden")  # round to the shortest: 3 months
+    assert "na 3 maanden gewist" in jan.last_text
+    clock.advance(timedelta(days=1))
+    await app.scheduler.run_due()
+    assert await requests_in(village, village.noord) == []
+    async with app.stores.network("breugel-noord") as store:
+        changes = [entry.detail for entry in await store.audit_log() if entry.action == "setting_changed"]
+    assert changes == ["retention_months=3", "retention_months=24"]  # newest first
+
+
 async def test_invites_for_one_or_for_the_street_and_revoking(village: Village) -> None:
     jan = village.jan
     await jan.says("/uitnodigen")

@@ -91,6 +91,7 @@ SAMPLES: dict[str, Any] = {
     "escalation_hours": 24,
     "reminder_hours": [24, 2],
     "proposals": False,
+    "retention_months": 12,
     "files": ["a.csv", "b.csv"],
     "figures": [],
     "village": True,
