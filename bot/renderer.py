@@ -23,6 +23,8 @@ class Renderer:
     def __init__(self, templates_dir: Path = TEMPLATES_DIR, timezone: ZoneInfo | None = None) -> None:
         self.templates_dir = templates_dir
         self._environments = {language: self._environment(language, timezone) for language in LANGUAGES}
+        # Labels without values, by (language, name): a menu is eight of them on every reply.
+        self._fixed_labels: dict[tuple[str, str], str] = {}
 
     def _environment(self, language: str, timezone: ZoneInfo | None) -> Environment:
         environment = Environment(
@@ -66,6 +68,14 @@ class Renderer:
 
     def label(self, language: str, name: str, /, **values: Any) -> str:
         """A button label or other short plain text, from a macro in `labels.txt`."""
+        if values:
+            return self._label(language, name, **values)
+        fixed = self._fixed_labels.get((language, name))
+        if fixed is None:
+            fixed = self._fixed_labels[(language, name)] = self._label(language, name)
+        return fixed
+
+    def _label(self, language: str, name: str, /, **values: Any) -> str:
         macro = getattr(self._labels(self.language(language)), name, None)
         if macro is None:
             raise KeyError(f"no label {name!r} in {language}/{LABELS}")
