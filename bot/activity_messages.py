@@ -82,10 +82,13 @@ async def post_to_audience(village: Village, view: ActivityView, people: Sequenc
     )
 
 
-def reply_for(village: Village, person: Person, template: str, /, *, buttons: KeyboardFor, **values: Any) -> Reply:
+def reply_for(
+    village: Village, person: Person, template: str, /, *, buttons: KeyboardFor | None = None, **values: Any
+) -> Reply:
     """What `village.tell` would send to this person, kept to be sent later through the outbox."""
     language = village.renderer.language(person.language)
-    return Reply(village.renderer.render(language, template, **values), buttons(village.labels_for(language)))
+    keyboard = buttons(village.labels_for(language)) if buttons else ()
+    return Reply(village.renderer.render(language, template, **values), keyboard)
 
 
 def reminder_message(village: Village, person: Person, view: ActivityView, answer: str) -> Reply:
@@ -95,13 +98,15 @@ def reminder_message(village: Village, person: Person, view: ActivityView, answe
 
 
 async def tell_responders(village: Village, view: ActivityView, template: str, *, besides: int) -> int:
-    told = 0
-    for person in await village.activities.responders(view.network, view.event.id or 0):
-        if person.id == besides:
-            continue
-        if await village.tell(person, template, **activity_values(view)) is not None:
-            told += 1
-    return told
+    """Queues the notice (moved, cancelled) for everyone who answered the activity, but `besides`
+    who made the change and those the bot cannot reach; returns how many. Through the outbox,
+    like every message to many: within Telegram's limits, and not lost if the bot stops halfway."""
+    notices = [
+        (person.id, reply_for(village, person, template, **activity_values(view)))
+        for person in await village.activities.responders(view.network, view.event.id or 0)
+        if person.id != besides and person.unreachable_at is None
+    ]
+    return await village.outbox.queue(view.network, notices, kind=OutboxKind.EVENT_NOTICE, ref=str(view.event.id))
 
 
 async def proposal_message(village: Village, verbinder: Person, view: ActivityView, proposer: str) -> None:

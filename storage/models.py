@@ -375,6 +375,7 @@ class OutboxKind(StrEnum):
     ANNOUNCEMENT = "announcement"
     EVENT_REMINDER = "event_reminder"
     EVENT_INVITATION = "event_invitation"
+    EVENT_NOTICE = "event_notice"  # an activity moved or cancelled, to those who answered
 
 
 class OutboxMessage(SQLModel, table=True):
