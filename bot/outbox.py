@@ -459,7 +459,19 @@ class Outbox:
             attempts = row.attempts + 1
             status = DeliveryStatus.FAILED if attempts >= MAX_ATTEMPTS else DeliveryStatus.PENDING
             return _Outcome(row, status, attempts, self._village.clock.now() + timedelta(seconds=2**attempts))
+        if row.kind == OutboxKind.ANNOUNCEMENT and row.chat_id < 0:
+            await self._pin(network, row.chat_id, message_id)
         return _Outcome(row, DeliveryStatus.SENT, row.attempts, row.not_before, message_id=message_id)
+
+    async def _pin(self, network: Network, chat_id: int, message_id: int) -> None:
+        """An announcement in a street's group is pinned there. Without the right to pin (the
+        group's admins decide) it stays an ordinary message: delivered all the same."""
+        try:
+            await self._village.messenger.port.pin(chat_id, message_id)
+        except DoorError as error:
+            log.info("%s: could not pin announcement %s in %s: %s", network.slug, message_id, chat_id, error)
+        except Exception:  # a bug: the message was sent, and that is what the outbox records
+            log.exception("%s: pinning %s in %s failed", network.slug, message_id, chat_id)
 
     async def _settle(self, network: Network, outcomes: Sequence[_Outcome]) -> set[int]:
         """Records a batch's results in one transaction; returns the announcements it finished."""

@@ -73,3 +73,7 @@ class OutboundPort(Protocol):
     async def decide_join_request(self, chat_id: int, user_id: int, *, approve: bool) -> None:
         """Lets someone into a group who asked to join it, or turns them away."""
         ...
+
+    async def pin(self, chat_id: int, message_id: int) -> None:
+        """Pins a message in a group, quietly (the message itself has told everyone already)."""
+        ...

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 import bot.transports.aiogram_door
@@ -72,8 +74,50 @@ async def test_an_announcement_also_goes_to_the_linked_group(settings: Settings,
     await village.jan.says("Vuilnis wordt dinsdag opgehaald.")
     await village.jan.taps("Versturen")
     await village.bot.village.outbox.flush()
-    assert any("Vuilnis wordt dinsdag opgehaald" in m.text for m in village.door.chat(GROUP))
+    in_group = [m for m in village.door.chat(GROUP) if "Vuilnis wordt dinsdag opgehaald" in m.text]
+    assert len(in_group) == 1
+    assert village.door.pinned == [(GROUP, in_group[0].message_id)]  # pinned in the group, not in private chats
     await village.bot.stop()
+
+
+@pytest.mark.parametrize("door_name", ["aiogram-polling", "ptb-polling"])
+async def test_an_announcement_is_pinned_in_the_linked_group_quietly(
+    door_name: str, settings: Settings, clock: ManualClock
+) -> None:
+    async with FakeBotAPI(token="123456:PIN") as api:
+        door = await start_door(door_name, settings, clock, api, seed)
+        assert isinstance(door, TelegramHarness)
+        await door.handled.wait(
+            api.push_message(JAN, "/koppel", first_name="Jan", chat_id=GROUP, chat_type="supergroup")
+        )
+        jan = Who(door, "Jan", JAN)
+        await jan.says("/bericht")
+        await jan.says("De container staat zaterdag op het plein.")
+        await jan.taps("Versturen")
+        await api.wait_for_call("pinChatMessage", timeout=10)
+        pins = [params for name, params in api.calls if name == "pinChatMessage"]
+        in_group = [r for r in api.messages_to(GROUP) if "container" in (r.get("text") or "")]
+        assert len(in_group) == 1 and in_group[0]["pinned"] is True
+        assert len(pins) == 1 and pins[0]["message_id"] == in_group[0]["message_id"]
+        assert pins[0]["disable_notification"] is True
+        assert not any(r.get("pinned") for r in api.messages_to(ANNA))  # private chats: not pinned
+
+        def is_report(record: dict[str, Any]) -> bool:
+            return "Verslag" in (record.get("text") or "")
+
+        first = await api.wait_for_message(JAN, is_report, timeout=10)
+
+        # Without the right to pin, the announcement is still delivered, and reported as sent.
+        api.fail_next("pinChatMessage", error_code=400, description="Bad Request: not enough rights to pin a message")
+        await jan.says("/bericht")
+        await jan.says("Dinsdag geen ophaaldienst.")
+        await jan.taps("Versturen")
+        report = await api.wait_for_message(
+            JAN, lambda r: is_report(r) and r["message_id"] > first["message_id"], timeout=10
+        )
+        assert report["text"] == first["text"] and "mislukt" not in report["text"]  # the group counted as sent
+        assert [r["pinned"] for r in api.messages_to(GROUP) if "ophaaldienst" in (r.get("text") or "")] == [False]
+        await door.stop()
 
 
 @pytest.mark.parametrize("door_name", ["aiogram-polling", "ptb-polling"])

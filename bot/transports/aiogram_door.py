@@ -72,6 +72,7 @@ _USED_METHODS = (
     methods.SendDocument,
     methods.ApproveChatJoinRequest,
     methods.DeclineChatJoinRequest,
+    methods.PinChatMessage,
     methods.SetMyCommands,
     methods.SetWebhook,
     methods.DeleteWebhook,
@@ -116,6 +117,9 @@ class AiogramPort:
             await _mapped(lambda: self.bot.approve_chat_join_request(chat_id, user_id))
         else:
             await _mapped(lambda: self.bot.decline_chat_join_request(chat_id, user_id))
+
+    async def pin(self, chat_id: int, message_id: int) -> None:
+        await _mapped(lambda: self.bot.pin_chat_message(chat_id, message_id, disable_notification=True))
 
     async def set_commands(self, menus: Sequence[CommandMenu]) -> None:
         for menu in menus:

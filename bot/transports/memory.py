@@ -75,6 +75,7 @@ class MemoryDoor:
     menus: Sequence[CommandMenu] = ()
     files: list[SentFile] = field(default_factory=list)
     join_decisions: list[tuple[int, int, bool]] = field(default_factory=list)
+    pinned: list[tuple[int, int]] = field(default_factory=list)  # (chat, message)
     unreachable: set[int] = field(default_factory=set)
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
@@ -104,6 +105,11 @@ class MemoryDoor:
 
     async def decide_join_request(self, chat_id: int, user_id: int, *, approve: bool) -> None:
         self.join_decisions.append((chat_id, user_id, approve))
+
+    async def pin(self, chat_id: int, message_id: int) -> None:
+        if not any(m.chat_id == chat_id and m.message_id == message_id for m in self.messages):
+            raise MessageGone(f"message {message_id} not found")
+        self.pinned.append((chat_id, message_id))
 
     async def send_document(self, chat_id: int, filename: str, content: bytes, caption: str | None = None) -> int:
         if chat_id in self.unreachable:

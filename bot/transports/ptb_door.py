@@ -87,6 +87,9 @@ class PtbPort:
         else:
             await _mapped(lambda: self.bot.decline_chat_join_request(chat_id, user_id))
 
+    async def pin(self, chat_id: int, message_id: int) -> None:
+        await _mapped(lambda: self.bot.pin_chat_message(chat_id, message_id, disable_notification=True))
+
     async def set_commands(self, menus: Sequence[CommandMenu]) -> None:
         for menu in menus:
             commands = [BotCommand(c.command, c.description) for c in menu.commands]
