@@ -68,6 +68,7 @@ class Renderer:
 
     def label(self, language: str, name: str, /, **values: Any) -> str:
         """A button label or other short plain text, from a macro in `labels.txt`."""
+        language = self.language(language)
         if values:
             return self._label(language, name, **values)
         fixed = self._fixed_labels.get((language, name))
@@ -76,7 +77,7 @@ class Renderer:
         return fixed
 
     def _label(self, language: str, name: str, /, **values: Any) -> str:
-        macro = getattr(self._labels(self.language(language)), name, None)
+        macro = getattr(self._labels(language), name, None)
         if macro is None:
             raise KeyError(f"no label {name!r} in {language}/{LABELS}")
         return str(macro(**values)).strip()
