@@ -8,7 +8,7 @@ from typing import Any
 from bot.activities import ActivityView, invitation_ref
 from bot.buttons import Tap, encode
 from bot.replies import Button, Keyboard, Reply, keyboard
-from bot.village import KeyboardFor, Labels, Village
+from bot.village import Labels, Village
 from storage.models import OutboxKind, Person
 
 
@@ -67,8 +67,7 @@ async def post_to_audience(village: Village, view: ActivityView, people: Sequenc
     invitations = [
         (
             person.id,
-            reply_for(
-                village,
+            village.compose(
                 person,
                 "activity/posted",
                 buttons=lambda label: answer_keyboard(label, view),
@@ -82,19 +81,10 @@ async def post_to_audience(village: Village, view: ActivityView, people: Sequenc
     )
 
 
-def reply_for(
-    village: Village, person: Person, template: str, /, *, buttons: KeyboardFor | None = None, **values: Any
-) -> Reply:
-    """What `village.tell` would send to this person, kept to be sent later through the outbox."""
-    language = village.renderer.language(person.language)
-    keyboard = buttons(village.labels_for(language)) if buttons else ()
-    return Reply(village.renderer.render(language, template, **values), keyboard)
-
-
 def reminder_message(village: Village, person: Person, view: ActivityView, answer: str) -> Reply:
     """The reminder for someone who said yes or maybe, with the answer buttons to change their mind."""
     values = {**activity_values(view), "answer": answer}
-    return reply_for(village, person, "activity/reminder", buttons=lambda label: answer_keyboard(label, view), **values)
+    return village.compose(person, "activity/reminder", buttons=lambda label: answer_keyboard(label, view), **values)
 
 
 async def tell_responders(village: Village, view: ActivityView, template: str, *, besides: int) -> int:
@@ -102,7 +92,7 @@ async def tell_responders(village: Village, view: ActivityView, template: str, *
     who made the change and those the bot cannot reach; returns how many. Through the outbox,
     like every message to many: within Telegram's limits, and not lost if the bot stops halfway."""
     notices = [
-        (person.id, reply_for(village, person, template, **activity_values(view)))
+        (person.id, village.compose(person, template, **activity_values(view)))
         for person in await village.activities.responders(view.network, view.event.id or 0)
         if person.id != besides and person.unreachable_at is None
     ]

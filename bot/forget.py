@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import delete, update
 from sqlmodel import col, or_, select
 
+from bot.help import help_ref
 from storage.models import (
     Announcement,
     AuditEntry,
@@ -27,6 +28,7 @@ from storage.models import (
     LinkedGroup,
     MemberPreference,
     Membership,
+    OutboxKind,
     OutboxMessage,
     Person,
     RelayMessage,
@@ -52,6 +54,12 @@ async def forget(village: Village, person: Person) -> None:
                     delete(ScheduledJob).where(col(ScheduledJob.kind).in_(HELP_JOBS), col(ScheduledJob.ref).in_(refs))
                 )
                 await session.exec(delete(HelpRequest).where(col(HelpRequest.requester_id) == person_id))
+                await session.exec(  # the copies of their requests the outbox holds for helpers
+                    delete(OutboxMessage).where(
+                        col(OutboxMessage.kind) == OutboxKind.HELP_REQUEST,
+                        col(OutboxMessage.ref).in_([help_ref(request_id) for request_id in theirs if request_id]),
+                    )
+                )
                 await session.exec(
                     update(HelpRequest).where(col(HelpRequest.helper_id) == person_id).values(helper_id=None)
                 )

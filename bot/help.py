@@ -6,13 +6,12 @@ or forged button meets a Refusal and changes nothing.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Table, delete, update
+from sqlalchemy import String, Table, bindparam, cast, delete, union_all, update
 from sqlalchemy import select as sa_select
 from sqlmodel import col, select
 
@@ -31,6 +30,8 @@ from storage.models import (
     MembershipStatus,
     NameShownTo,
     Network,
+    OutboxKind,
+    OutboxMessage,
     Person,
     RelayMessage,
 )
@@ -48,12 +49,34 @@ RETENTION_HOUR = 4  # the nightly clean-up of old closed requests
 # The list of requests, in SQLAlchemy Core: /verzoeken is one of the commands residents use most,
 # and loading through the ORM cost more than the statement (rows become HelpRequests by hand).
 _REQUESTS: Table = HelpRequest.__table__  # type: ignore[attr-defined]
+_POSTING: Table = HelpPosting.__table__  # type: ignore[attr-defined]
+_OUTBOX: Table = OutboxMessage.__table__  # type: ignore[attr-defined]
 _OPEN = sa_select(_REQUESTS).where(_REQUESTS.c.status == HelpStatus.OPEN).order_by(_REQUESTS.c.needed_at)
 _OPEN_OR_CLAIMED = (
     sa_select(_REQUESTS)
     .where(_REQUESTS.c.status.in_([HelpStatus.OPEN, HelpStatus.CLAIMED]))
     .order_by(_REQUESTS.c.needed_at)
 )
+
+# Where a request landed, (chat, message): copies the outbox sent to helpers, and those kept by
+# hand before requests went through the outbox.
+_POSTINGS = union_all(
+    sa_select(_POSTING.c.chat_id, _POSTING.c.message_id).where(_POSTING.c.request_id == bindparam("request_id")),
+    sa_select(_OUTBOX.c.chat_id, _OUTBOX.c.message_id).where(
+        _OUTBOX.c.kind == OutboxKind.HELP_REQUEST, _OUTBOX.c.ref == bindparam("ref"), _OUTBOX.c.message_id.is_not(None)
+    ),
+)
+
+
+# The outbox's copies of requests that are no longer there (purged after the retention period).
+_FORGET_GONE_POSTS = _OUTBOX.delete().where(
+    _OUTBOX.c.kind == OutboxKind.HELP_REQUEST, _OUTBOX.c.ref.not_in(sa_select(cast(_REQUESTS.c.id, String)))
+)
+
+
+def help_ref(request_id: int) -> str:
+    """How the outbox names the copies of a request sent to helpers (OutboxMessage.ref)."""
+    return str(request_id)
 
 
 class Category(StrEnum):
@@ -185,13 +208,11 @@ class Help:
                 helpers.append(person)
         return helpers
 
-    async def record_posting(self, network: Network, request_id: int, chat_id: int, message_id: int) -> None:
-        async with self._stores.network(network.slug) as store, store.transaction() as session:
-            session.add(HelpPosting(request_id=request_id, chat_id=chat_id, message_id=message_id))
-
-    async def postings(self, network: Network, request_id: int) -> Sequence[HelpPosting]:
-        async with self._stores.network(network.slug) as store, store.transaction() as session:
-            return (await session.exec(select(HelpPosting).where(HelpPosting.request_id == request_id))).all()
+    async def postings(self, network: Network, request_id: int) -> list[tuple[int, int]]:
+        """Where the request was posted to helpers, as (chat, message)."""
+        params = {"request_id": request_id, "ref": help_ref(request_id)}
+        async with self._stores.network(network.slug) as store, store.connection() as connection:
+            return [(chat_id, message_id) for chat_id, message_id in await connection.execute(_POSTINGS, params)]
 
     # --- offering -------------------------------------------------------------------------
 
@@ -361,7 +382,10 @@ class Help:
                 .where(col(HelpRequest.id) == request_id, col(HelpRequest.status) == expected)
                 .values(status=status, **values)
             )
-            return bool(result.rowcount)
+        moved = bool(result.rowcount)
+        if moved and status != HelpStatus.OPEN:  # taken or closed: helpers who have not had it yet will not
+            await self._village.outbox.withdraw(network, kind=OutboxKind.HELP_REQUEST, ref=help_ref(request_id))
+        return moved
 
     # --- retention ------------------------------------------------------------------------
 
@@ -381,6 +405,7 @@ class Help:
                 result = await session.exec(
                     delete(HelpRequest).where(col(HelpRequest.status).in_(closed), col(HelpRequest.closed_at) < cutoff)
                 )  # their postings and relayed messages go with them (foreign keys, cascade)
+                await session.exec(_FORGET_GONE_POSTS)  # and the copies the outbox sent to helpers
             if result.rowcount:
                 await store.audit(
                     actor_id=None,

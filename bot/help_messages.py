@@ -10,10 +10,10 @@ from collections.abc import Sequence
 from typing import Any
 
 from bot.buttons import Tap, encode
-from bot.help import RequestView
+from bot.help import RequestView, help_ref
 from bot.replies import Button, Keyboard, keyboard
 from bot.village import Labels, Village
-from storage.models import HelpStatus, NameShownTo, Person
+from storage.models import HelpStatus, NameShownTo, OutboxKind, Person
 
 
 def request_values(view: RequestView, *, reveal_name: bool) -> dict[str, Any]:
@@ -53,31 +53,36 @@ def claim_button(label: Labels, view: RequestView) -> Keyboard:
 
 
 async def post_to_helpers(village: Village, view: RequestView, helpers: Sequence[Person]) -> int:
-    """Sends the request with an "Ik help" button to each helper; returns how many got it."""
-    reached = 0
-    for helper in helpers:
-        message_id = await village.tell(
-            helper,
-            "help/posted",
-            buttons=lambda label: claim_button(label, view),
-            **request_values(view, reveal_name=False),
+    """Queues the request with an "Ik help" button for each helper; returns how many. Through the
+    outbox, like every message to many: within Telegram's limits, not lost if the bot stops
+    halfway, and kept with where each copy landed (`Help.postings`). Copies not sent yet when the
+    request is taken are not sent at all."""
+    posts = [
+        (
+            helper.id,
+            village.compose(
+                helper,
+                "help/posted",
+                buttons=lambda label: claim_button(label, view),
+                **request_values(view, reveal_name=False),
+            ),
         )
-        if message_id is not None:
-            reached += 1
-            await village.help.record_posting(view.network, view.request.id or 0, helper.id, message_id)
-    return reached
+        for helper in helpers
+        if helper.unreachable_at is None
+    ]
+    return await village.outbox.queue(
+        view.network, posts, kind=OutboxKind.HELP_REQUEST, ref=help_ref(view.request.id or 0)
+    )
 
 
 async def show_taken(village: Village, view: RequestView, *, besides: int) -> None:
     """Every posted copy of the request (but the helper's own) now says it is taken."""
-    for posting in await village.help.postings(view.network, view.request.id or 0):
-        if posting.chat_id == besides:
+    for chat_id, message_id in await village.help.postings(view.network, view.request.id or 0):
+        if chat_id == besides:
             continue
-        person = await village.stores.directory.get_person(posting.chat_id)
+        person = await village.stores.directory.get_person(chat_id)
         if person is not None:
-            await village.retell(
-                person, posting.message_id, "help/posted_taken", **request_values(view, reveal_name=False)
-            )
+            await village.retell(person, message_id, "help/posted_taken", **request_values(view, reveal_name=False))
 
 
 def asker_keyboard(label: Labels, view: RequestView) -> Keyboard:

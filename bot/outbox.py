@@ -54,7 +54,7 @@ IDLE_POLL_S = 0.2  # how often to look again when every waiting row waits for a 
 REPLY_ROOM = 4  # while people talk to the bot, broadcasts leave this many messages a second for replies
 REPLY_SPELL_S = 5.0  # for this long after a reply, people count as talking to the bot
 _SLACK_S = 1e-6  # so that rounding never turns a wait into a spin
-FINAL = (DeliveryStatus.SENT, DeliveryStatus.UNREACHABLE, DeliveryStatus.FAILED)
+FINAL = (DeliveryStatus.SENT, DeliveryStatus.UNREACHABLE, DeliveryStatus.FAILED, DeliveryStatus.WITHDRAWN)
 
 
 class RateBudget:
@@ -237,6 +237,18 @@ class Outbox:
             self._queued.add(network.slug)
             self._wake.set()
         return len(messages)
+
+    async def withdraw(self, network: Network, *, kind: OutboxKind, ref: str) -> int:
+        """Those of these messages not handed to Telegram yet are not sent after all (a help
+        request was taken before every helper had it); returns how many."""
+        table = OutboxMessage.__table__  # type: ignore[attr-defined]
+        statement = (
+            table.update()
+            .where(table.c.kind == kind, table.c.ref == ref, table.c.status == DeliveryStatus.PENDING)
+            .values(status=DeliveryStatus.WITHDRAWN, finished_at=self._village.clock.now())
+        )
+        async with self._village.stores.network(network.slug) as store, store.connection() as connection:
+            return int((await connection.execute(statement)).rowcount)
 
     async def report(self, network: Network, announcement_id: int) -> Report:
         return (await self._reports(network, [announcement_id]))[announcement_id]

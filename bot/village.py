@@ -104,14 +104,18 @@ class Village:
     def labels_for(self, language: str) -> Labels:
         return functools.partial(self.renderer.label, self.renderer.language(language))
 
+    def compose(self, person: Person, template: str, /, *, buttons: KeyboardFor | None = None, **values: Any) -> Reply:
+        """A message for someone in their own language: what `tell` sends now, or the outbox later."""
+        language = self.renderer.language(person.language)
+        text = self.renderer.render(language, template, **values)
+        keyboard = buttons(self.labels_for(language)) if buttons else ()
+        return Reply(text, keyboard)
+
     async def tell(
         self, person: Person, template: str, /, *, buttons: KeyboardFor | None = None, **values: Any
     ) -> int | None:
         """Writes to someone in their own language (their private chat is their id)."""
-        language = self.renderer.language(person.language)
-        text = self.renderer.render(language, template, **values)
-        keyboard = buttons(self.labels_for(language)) if buttons else ()
-        return await self.messenger.send(person.id, Reply(text, keyboard))
+        return await self.messenger.send(person.id, self.compose(person, template, buttons=buttons, **values))
 
     async def retell(
         self, person: Person, message_id: int, template: str, /, *, buttons: KeyboardFor | None = None, **values: Any

@@ -355,6 +355,7 @@ class DeliveryStatus(StrEnum):
     SENT = "sent"
     UNREACHABLE = "unreachable"  # blocked the bot or deleted their account: never retried
     FAILED = "failed"  # gave up after repeated errors
+    WITHDRAWN = "withdrawn"  # not sent: what it was about ended first (a help request was taken)
 
 
 class Announcement(SQLModel, table=True):
@@ -376,6 +377,7 @@ class OutboxKind(StrEnum):
     EVENT_REMINDER = "event_reminder"
     EVENT_INVITATION = "event_invitation"
     EVENT_NOTICE = "event_notice"  # an activity moved or cancelled, to those who answered
+    HELP_REQUEST = "help_request"  # a request for help, to a neighbour who offers that help
 
 
 class OutboxMessage(SQLModel, table=True):

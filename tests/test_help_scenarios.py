@@ -43,6 +43,7 @@ async def asks_for_groceries(anna: SimulatedPerson, *, when: str = "zaterdag 14:
     await anna.taps(name_to)
     assert "Zo ziet uw vraag eruit" in anna.last_text
     await anna.taps("Plaatsen")
+    await anna.simulator.bot.village.outbox.flush()  # the request goes to helpers through the outbox
 
 
 async def requests_in(village: Village, network: Network) -> list[HelpRequest]:
@@ -57,7 +58,7 @@ async def test_anna_asks_piet_and_els_tap_at_once_and_exactly_one_helps(village:
     await offers_groceries(piet)
     await offers_groceries(els)
     await asks_for_groceries(anna)
-    assert "2 buren die hiermee helpen, hebben een bericht gekregen" in anna.last_text
+    assert "2 buren die hiermee helpen, krijgen een bericht" in anna.last_text
 
     for helper in (piet, els):
         assert "Een buur vraagt om hulp" in helper.last_text
@@ -168,6 +169,7 @@ async def test_jan_asks_on_behalf_of_a_resident_who_phoned(village: Village) -> 
     await jan.taps("Morgen")
     await jan.taps("Iedereen")
     await jan.taps("Plaatsen")
+    await jan.simulator.bot.village.outbox.flush()
     assert "mevrouw De Groot (via de buurtverbinder)" in piet.last_text
 
     await piet.taps("Ik help")
@@ -243,12 +245,42 @@ async def test_a_job_missed_beyond_its_grace_is_skipped_not_lost(village: Villag
     assert not any("Niemand heeft nog gereageerd" in m.text for m in village.jan.inbox)
 
 
+async def test_a_request_taken_before_every_helper_had_it_is_not_sent_to_the_others(village: Village) -> None:
+    """Requests reach helpers through the outbox; Piet finds this one under /verzoeken and takes
+    it before the outbox got to Els and him: neither gets a request that is already taken."""
+    from sqlmodel import select
+
+    from storage.models import DeliveryStatus, OutboxKind, OutboxMessage
+
+    anna, piet, els = await member(village, "Anna"), await member(village, "Piet"), await member(village, "Els")
+    await offers_groceries(piet)
+    await offers_groceries(els)
+    await anna.says("/vraag")
+    await anna.taps("Boodschappen")
+    await anna.says("Brood en melk")
+    await anna.says("morgen")
+    await anna.taps("Ja, dat klopt")
+    await anna.taps("Iedereen")
+    await anna.taps("Plaatsen")
+    assert "2 buren die hiermee helpen, krijgen een bericht" in anna.last_text
+    await piet.says("/verzoeken")
+    await piet.taps("Ik help")
+    assert "Dank u! U helpt Anna" in piet.last_text
+    assert "Piet gaat u helpen" in anna.last_text
+    await village.bot.village.outbox.flush()
+    assert not any("Een buur vraagt om hulp" in message.text for message in els.inbox)
+    assert not any("Een buur vraagt om hulp" in message.text for message in piet.inbox)
+    async with village.bot.village.stores.network("breugel-noord") as store, store.transaction() as session:
+        rows = (await session.exec(select(OutboxMessage).where(OutboxMessage.kind == OutboxKind.HELP_REQUEST))).all()
+    assert sorted(row.status for row in rows) == [DeliveryStatus.WITHDRAWN, DeliveryStatus.WITHDRAWN]
+
+
 async def test_closed_requests_and_their_messages_go_after_the_retention_period(
     village: Village, clock: ManualClock
 ) -> None:
     from sqlmodel import select
 
-    from storage.models import RelayMessage
+    from storage.models import OutboxKind, OutboxMessage, RelayMessage
 
     anna, piet = await member(village, "Anna"), await member(village, "Piet")
     await offers_groceries(piet)
@@ -271,6 +303,9 @@ async def test_closed_requests_and_their_messages_go_after_the_retention_period(
     assert [r.status for r in remaining] == [HelpStatus.EXPIRED]  # the second one expired, more recently
     async with app.stores.network("breugel-noord") as store, store.transaction() as session:
         assert (await session.exec(select(RelayMessage))).all() == []
+        # The copies the outbox sent Piet go with their request: only the remaining one's are left.
+        posts = (await session.exec(select(OutboxMessage).where(OutboxMessage.kind == OutboxKind.HELP_REQUEST))).all()
+        assert [post.ref for post in posts] == [str(remaining[0].id)]
     async with app.stores.network("breugel-noord") as store:
         assert "help_purged" in [entry.action for entry in await store.audit_log()]
 
