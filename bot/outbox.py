@@ -54,6 +54,8 @@ IDLE_POLL_S = 0.2  # how often to look again when every waiting row waits for a 
 REPLY_ROOM = 4  # while people talk to the bot, broadcasts leave this many messages a second for replies
 REPLY_SPELL_S = 5.0  # for this long after a reply, people count as talking to the bot
 _SLACK_S = 1e-6  # so that rounding never turns a wait into a spin
+# Sent first: someone is waiting for an answer.
+_URGENT = OutboxMessage.__table__.c.kind == OutboxKind.HELP_REQUEST  # type: ignore[attr-defined]
 FINAL = (DeliveryStatus.SENT, DeliveryStatus.UNREACHABLE, DeliveryStatus.FAILED, DeliveryStatus.WITHDRAWN)
 
 
@@ -389,13 +391,12 @@ class Outbox:
         table = OutboxMessage.__table__  # type: ignore[attr-defined]
         async with self._village.stores.network(network.slug) as store, store.transaction() as session:
             connection = await session.connection()
-            query = (
-                sa_select(*(table.c[field] for field in _CLAIMED_FIELDS))
-                .where(table.c.status == DeliveryStatus.PENDING, table.c.not_before <= now)
-                .order_by(table.c.id)
-                .limit(IN_FLIGHT)
-            )
-            rows = [_Claimed(*found) for found in (await connection.execute(query)).all()]
+            due = (table.c.status == DeliveryStatus.PENDING, table.c.not_before <= now)
+            query = sa_select(*(table.c[field] for field in _CLAIMED_FIELDS)).order_by(table.c.id).limit(IN_FLIGHT)
+            # A neighbour waiting for help goes before the rest of a long announcement.
+            rows = [_Claimed(*found) for found in (await connection.execute(query.where(_URGENT, *due))).all()]
+            if not rows:
+                rows = [_Claimed(*found) for found in (await connection.execute(query.where(*due))).all()]
             if rows:
                 await connection.execute(
                     table.update().where(table.c.id.in_([row.id for row in rows])).values(status=DeliveryStatus.SENDING)

@@ -199,6 +199,18 @@ async def test_any_message_with_its_buttons_goes_out_once_and_its_telegram_id_is
     assert len(anna.inbox) == 1
 
 
+async def test_a_help_request_goes_before_the_rest_of_a_long_announcement(village: Village) -> None:
+    outbox = village.bot.village.outbox
+    announcement = [(5_000 + n, Reply(f"Mededeling {n}")) for n in range(3 * IN_FLIGHT)]
+    await outbox.queue(village.noord, announcement, kind=OutboxKind.ANNOUNCEMENT)
+    piet = village.person("Piet")
+    await outbox.queue(village.noord, [(piet.id, Reply("Een buur vraagt om hulp"))], kind=OutboxKind.HELP_REQUEST)
+    await outbox.flush()
+    sends = [event.chat_id for event in village.door.log if event.kind == "send"]
+    assert len(sends) == 3 * IN_FLIGHT + 1
+    assert sends[0] == piet.id  # in the first batch, ahead of every announcement row queued before it
+
+
 async def test_results_are_recorded_a_batch_at_a_time_not_twice_per_message(village: Village) -> None:
     outbox = village.bot.village.outbox
     count = 4 * IN_FLIGHT
