@@ -54,9 +54,9 @@ class JobKind(StrEnum):
 GRACE: dict[JobKind, timedelta] = {
     JobKind.HELP_ESCALATE: timedelta(days=2),
     JobKind.HELP_FOLLOW_UP: timedelta(days=3),
-    JobKind.HELP_EXPIRE: timedelta(days=365),  # an expiry is never too late
+    JobKind.HELP_EXPIRE: timedelta.max,  # an expiry is never too late
     JobKind.EVENT_REMIND: timedelta(minutes=30),  # a reminder after the fact is no use
-    JobKind.HELP_RETENTION: timedelta(days=365),  # a clean-up is never too late
+    JobKind.HELP_RETENTION: timedelta.max,  # a clean-up is never too late (and it plans the next)
 }
 
 JobRunner = Callable[[Network, str], Awaitable[None]]
