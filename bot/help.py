@@ -128,6 +128,7 @@ class Help:
         scheduler.register(JobKind.HELP_FOLLOW_UP, self._follow_up)
         scheduler.register(JobKind.HELP_EXPIRE, self._expire)
         scheduler.register(JobKind.HELP_RETENTION, self._purge)
+        village.networks.on_added.append(self.plan_retention)  # a new network is cleaned up from tonight
 
     @property
     def _stores(self) -> Stores:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 
 from bot.limits import NETWORK_NAME_MAX, STREET_LIST_MAX, STREET_TEXT_MAX
@@ -32,6 +32,8 @@ class Networks:
     def __init__(self, stores: Stores) -> None:
         self._stores = stores
         self._choices: tuple[StreetChoice, ...] | None = None
+        # Called with each network added (the help service plans its nightly clean-up).
+        self.on_added: list[Callable[[Network], Awaitable[None]]] = []
 
     @property
     def _directory(self) -> DirectoryStore:
@@ -62,6 +64,8 @@ class Networks:
         async with self._stores.network(network.slug):
             pass  # creates and migrates the network's own store now, not on first use
         self._choices = None
+        for added in self.on_added:
+            await added(network)
         return network
 
     async def all(self) -> Sequence[Network]:

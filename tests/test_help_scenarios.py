@@ -310,6 +310,16 @@ async def test_closed_requests_and_their_messages_go_after_the_retention_period(
         assert "help_purged" in [entry.action for entry in await store.audit_log()]
 
 
+async def test_a_network_added_while_the_bot_runs_is_cleaned_up_from_its_first_night(
+    village: Village, clock: ManualClock
+) -> None:
+    app = village.bot.village
+    network = await app.networks.add("Breugel-Zuid", ["Molenstraat"], clock.now())
+    async with app.stores.network(network.slug) as store:
+        jobs = [(job.kind, job.ref) for job in await store.jobs()]
+    assert jobs == [(JobKind.HELP_RETENTION, "nightly")]
+
+
 async def test_one_person_cannot_keep_more_than_five_requests_open(village: Village) -> None:
     village.bot.flood = None  # forty taps in one instant of the test's clock
     anna = await member(village, "Anna")
