@@ -64,20 +64,14 @@ async def post_to_audience(village: Village, view: ActivityView, people: Sequenc
     The outbox sends them within Telegram's limits and keeps where each one landed, so the
     organiser's copy among them can show live counts (`Activities.postings`).
     """
-    invitations = [
-        (
-            person.id,
-            village.compose(
-                person,
-                "activity/posted",
-                buttons=lambda label: answer_keyboard(label, view),
-                **activity_values(view),
-            ),
-        )
-        for person in people
-    ]
-    return await village.outbox.queue(
-        view.network, invitations, kind=OutboxKind.EVENT_INVITATION, ref=invitation_ref(view.event.id or 0)
+    return await village.tell_many(
+        view.network,
+        people,
+        "activity/posted",
+        kind=OutboxKind.EVENT_INVITATION,
+        ref=invitation_ref(view.event.id or 0),
+        buttons=lambda label: answer_keyboard(label, view),
+        **activity_values(view),
     )
 
 
@@ -91,12 +85,15 @@ async def tell_responders(village: Village, view: ActivityView, template: str, *
     """Queues the notice (moved, cancelled) for everyone who answered the activity, but `besides`
     who made the change and those the bot cannot reach; returns how many. Through the outbox,
     like every message to many: within Telegram's limits, and not lost if the bot stops halfway."""
-    notices = [
-        (person.id, village.compose(person, template, **activity_values(view)))
-        for person in await village.activities.responders(view.network, view.event.id or 0)
-        if person.id != besides and person.unreachable_at is None
-    ]
-    return await village.outbox.queue(view.network, notices, kind=OutboxKind.EVENT_NOTICE, ref=str(view.event.id))
+    responders = await village.activities.responders(view.network, view.event.id or 0)
+    return await village.tell_many(
+        view.network,
+        (person for person in responders if person.id != besides),
+        template,
+        kind=OutboxKind.EVENT_NOTICE,
+        ref=str(view.event.id),
+        **activity_values(view),
+    )
 
 
 async def proposal_message(village: Village, verbinder: Person, view: ActivityView, proposer: str) -> None:

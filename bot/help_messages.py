@@ -57,21 +57,14 @@ async def post_to_helpers(village: Village, view: RequestView, helpers: Sequence
     outbox, like every message to many: within Telegram's limits, not lost if the bot stops
     halfway, and kept with where each copy landed (`Help.postings`). Copies not sent yet when the
     request is taken are not sent at all."""
-    posts = [
-        (
-            helper.id,
-            village.compose(
-                helper,
-                "help/posted",
-                buttons=lambda label: claim_button(label, view),
-                **request_values(view, reveal_name=False),
-            ),
-        )
-        for helper in helpers
-        if helper.unreachable_at is None
-    ]
-    return await village.outbox.queue(
-        view.network, posts, kind=OutboxKind.HELP_REQUEST, ref=help_ref(view.request.id or 0)
+    return await village.tell_many(
+        view.network,
+        helpers,
+        "help/posted",
+        kind=OutboxKind.HELP_REQUEST,
+        ref=help_ref(view.request.id or 0),
+        buttons=lambda label: claim_button(label, view),
+        **request_values(view, reveal_name=False),
     )
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -17,7 +17,7 @@ from bot.renderer import Renderer
 from bot.replies import Keyboard, Reply
 from bot.scheduler import Scheduler
 from bot.settings import Settings
-from storage.models import Person
+from storage.models import Network, OutboxKind, Person
 from storage.stores import Stores
 
 if TYPE_CHECKING:
@@ -110,6 +110,28 @@ class Village:
         text = self.renderer.render(language, template, **values)
         keyboard = buttons(self.labels_for(language)) if buttons else ()
         return Reply(text, keyboard)
+
+    async def tell_many(
+        self,
+        network: Network,
+        people: Iterable[Person],
+        template: str,
+        /,
+        *,
+        kind: OutboxKind,
+        ref: str,
+        buttons: KeyboardFor | None = None,
+        **values: Any,
+    ) -> int:
+        """Queues the message for each person the bot can reach, each in their own language;
+        returns how many. The outbox sends them within Telegram's limits, not lost if the bot
+        stops halfway, and keeps where each one landed (looked up by `kind` and `ref`)."""
+        messages = [
+            (person.id, self.compose(person, template, buttons=buttons, **values))
+            for person in people
+            if person.unreachable_at is None
+        ]
+        return await self.outbox.queue(network, messages, kind=kind, ref=ref)
 
     async def tell(
         self, person: Person, template: str, /, *, buttons: KeyboardFor | None = None, **values: Any
