@@ -20,8 +20,9 @@ from bot.networks import split_streets
 from bot.refusals import Refusal
 from bot.renderer import Renderer
 from bot.replies import html_to_plain
-from bot.settings import Settings, SettingsError, load_settings
+from bot.settings import CannotStart, Settings, SettingsError, load_settings
 from bot.village import Village
+from storage.errors import StoreProblem
 from storage.models import JoinPolicy
 
 T = TypeVar("T")
@@ -38,13 +39,25 @@ def _in_village(work: Callable[[Village], Awaitable[T]]) -> T:
 
     async def opened() -> T:
         bot = build_bot(_settings(), door="cli")
-        await bot.start()
+        # No scheduler and no sender: only the running bot sends; what a command queues is
+        # picked up by it (or by the next `buurtbot run`).
+        await bot.start(background=False)
         try:
             return await work(bot.village)
         finally:
             await bot.stop()
 
-    return asyncio.run(opened())
+    return _cannot_start_to_exit(lambda: asyncio.run(opened()))
+
+
+def _cannot_start_to_exit(call: Callable[[], T]) -> T:
+    """Runs a command; what stops it from starting (a bad setting, a damaged store) is one line
+    on standard error and exit status 2, never a traceback."""
+    try:
+        return call()
+    except (CannotStart, StoreProblem) as error:
+        typer.echo(f"buurtbot: {error}", err=True)
+        raise typer.Exit(2) from error
 
 
 def _settings() -> Settings:
@@ -63,13 +76,15 @@ def _settings() -> Settings:
 @app.command("run")
 def run_command() -> None:
     """The main job: the Telegram bot when BOT_TOKEN is set, otherwise the console door."""
-    raise typer.Exit(asyncio.run(run(_settings())))
+    settings = _settings()
+    raise typer.Exit(_cannot_start_to_exit(lambda: asyncio.run(run(settings))))
 
 
 @app.command("console")
 def console_command() -> None:
     """Talk to the bot in this terminal (or from a script on standard input)."""
-    raise typer.Exit(asyncio.run(run_console_door(_settings())))
+    settings = _settings()
+    raise typer.Exit(_cannot_start_to_exit(lambda: asyncio.run(run_console_door(settings))))
 
 
 @app.command("demo")

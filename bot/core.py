@@ -8,7 +8,7 @@ import time
 from collections.abc import Callable, Sequence
 from datetime import datetime
 
-from bot import commands
+from bot import commands, failpoints
 from bot.context import Context
 from bot.events import ButtonPress, Event, JoinRequest, event_from_json, event_to_json
 from bot.flood import FloodGate, Verdict
@@ -152,6 +152,7 @@ class Buurtbot:
                     updates=[(update_id, text) for update_id, text, _ in batch],
                     now=self.village.clock.now(),
                 )
+                failpoints.failpoint(failpoints.UPDATE_KEPT)
             except Exception as error:
                 for _, _, kept in batch:  # not kept: the door must not say it was received
                     if not kept.done():
@@ -229,6 +230,7 @@ class Buurtbot:
         elif verdict is Verdict.WARN:
             await self._slow_down(event)
         if event.update_id is not None:
+            failpoints.failpoint(failpoints.UPDATE_HANDLED)
             self._mark_handled(event.update_id)
         for listener in self.listeners:
             listener(event, time.perf_counter() - started)

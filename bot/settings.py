@@ -92,7 +92,11 @@ class Settings(BaseSettings):
         return self.data_dir / "networks"
 
 
-class SettingsError(Exception):
+class CannotStart(Exception):
+    """Something outside the code stops Buurtbot from starting; the message says what, in one line."""
+
+
+class SettingsError(CannotStart):
     """A setting has a bad value; the message names the variable."""
 
 
