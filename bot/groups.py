@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -11,11 +12,14 @@ from sqlmodel import col, select
 from bot.events import ChatRef
 from bot.people import Standing
 from bot.permissions import Action
+from bot.port import DoorError
 from bot.refusals import Reason, Refusal
 from storage.models import GroupJoinRequest, LinkedGroup, MembershipStatus, Network, Person
 
 if TYPE_CHECKING:
     from bot.village import Village
+
+log = logging.getLogger(__name__)
 
 
 class Groups:
@@ -34,6 +38,13 @@ class Groups:
         if len(candidates) > 1:
             raise Refusal(Reason.SAY_WHICH_NETWORK, slugs=", ".join(n.slug for n in candidates))
         network = candidates[0]
+        linked = await self.network_of(chat.id)
+        if linked is not None and linked.id != network.id and not standing.may_in(linked.id or 0, Action.LINK_GROUP):
+            raise Refusal(Reason.LINKED_ELSEWHERE, network=linked.name)
+        # Asked of the app, not assumed: a buurtverbinder who is a plain member of some group
+        # must not be able to take it for his network.
+        if not await self._is_group_admin(chat.id, standing.person.id):
+            raise Refusal(Reason.NOT_GROUP_ADMIN)
         async with self._village.stores.directory.transaction() as session:
             row = await session.get(LinkedGroup, chat.id)
             if row is None:
@@ -59,6 +70,24 @@ class Groups:
         async with self._village.stores.directory.transaction() as session:
             await session.exec(delete(LinkedGroup).where(col(LinkedGroup.chat_id) == chat.id))
         return network
+
+    async def answers_in(self, standing: Standing, chat: ChatRef) -> bool:
+        """Whether the bot answers this person's commands in this group: in a linked group only
+        members of its network (and community managers), elsewhere only members of some network.
+        Anyone else gets no answer there, so a stranger learns nothing about the network."""
+        if standing.is_community_manager:
+            return True
+        network = await self.network_of(chat.id)
+        if network is None:
+            return bool(standing.active)
+        return any(view.network.id == network.id for view in standing.active)
+
+    async def _is_group_admin(self, chat_id: int, user_id: int) -> bool:
+        try:
+            return await self._village.messenger.port.is_group_admin(chat_id, user_id)
+        except DoorError:
+            log.warning("could not ask whether %s administers group %s; not linking", user_id, chat_id)
+            return False
 
     async def network_of(self, chat_id: int) -> Network | None:
         async with self._village.stores.directory.transaction() as session:

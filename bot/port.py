@@ -77,3 +77,7 @@ class OutboundPort(Protocol):
     async def pin(self, chat_id: int, message_id: int) -> None:
         """Pins a message in a group, quietly (the message itself has told everyone already)."""
         ...
+
+    async def is_group_admin(self, chat_id: int, user_id: int) -> bool:
+        """Whether the app says this person is an administrator (or the creator) of the group."""
+        ...

@@ -34,6 +34,8 @@ class Reason(StrEnum):
     GROUP_ONLY = "group_only"
     SAY_WHICH_NETWORK = "say_which_network"
     NOT_LINKED = "not_linked"
+    NOT_GROUP_ADMIN = "not_group_admin"
+    LINKED_ELSEWHERE = "linked_elsewhere"
     TOO_MANY_REQUESTS = "too_many_requests"
     TOO_MANY_EVENTS = "too_many_events"
 

@@ -105,8 +105,11 @@ class Router:
                 if message.chat.is_private and self._unknown_command:
                     await self._unknown_command(ctx)
                 return
-            if not message.chat.is_private and not route.in_groups:
-                raise Refusal(Reason.PRIVATE_ONLY)
+            if not message.chat.is_private:
+                if not await ctx.village.groups.answers_in(ctx.standing, message.chat):
+                    return  # a stranger to this group's network: no answer where everyone reads along
+                if not route.in_groups:
+                    raise Refusal(Reason.PRIVATE_ONLY)
             ctx.argument = call.argument
             await self._run(ctx, route)
             return

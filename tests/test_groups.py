@@ -36,10 +36,19 @@ async def test_members_are_let_in_and_strangers_join_the_network_first(
             MARIEKE, "/koppel breugel-noord", first_name="Marieke", chat_id=GROUP, chat_type="supergroup"
         )
         await handled.wait(update)
+        # Jan is Breugel-Noord's buurtverbinder but not (yet) an administrator of the group:
+        # Telegram is asked, and he cannot link it.
+        update = api.push_message(JAN, "/koppel", first_name="Jan", chat_id=GROUP, chat_type="supergroup")
+        await handled.wait(update)
+        api.set_chat_member(GROUP, JAN, "administrator")
         update = api.push_message(JAN, "/koppel", first_name="Jan", chat_id=GROUP, chat_type="supergroup")
         await handled.wait(update)
         said = [html_to_plain(record["text"] or "") for record in api.messages_to(GROUP)]
-        assert "Dat kunt u hier niet doen" in said[-2] and "hoort nu bij buurtnetwerk Breugel-Noord" in said[-1]
+        assert "Dat kunt u hier niet doen" in said[-3]
+        assert "Alleen een beheerder van deze groep" in said[-2]
+        assert "hoort nu bij buurtnetwerk Breugel-Noord" in said[-1]
+        asked = [params for name, params in api.calls if name == "getChatMember"]
+        assert [(int(p["chat_id"]), int(p["user_id"])) for p in asked] == [(GROUP, JAN), (GROUP, JAN)]
 
         anna = Who(door, "Anna", ANNA)
         await anna.says("/start")
@@ -69,6 +78,7 @@ async def test_an_announcement_also_goes_to_the_linked_group(settings: Settings,
 
     village = await start_village(settings, clock)
     group = ChatRef(GROUP, ChatKind.SUPERGROUP, "Kerkstraat")
+    village.door.group_admins.add((GROUP, village.jan.id))
     await village.jan.says("/koppel", chat=group)
     await village.jan.says("/bericht")
     await village.jan.says("Vuilnis wordt dinsdag opgehaald.")
@@ -87,6 +97,7 @@ async def test_an_announcement_is_pinned_in_the_linked_group_quietly(
     async with FakeBotAPI(token="123456:PIN") as api:
         door = await start_door(door_name, settings, clock, api, seed)
         assert isinstance(door, TelegramHarness)
+        api.set_chat_member(GROUP, JAN, "creator")
         await door.handled.wait(
             api.push_message(JAN, "/koppel", first_name="Jan", chat_id=GROUP, chat_type="supergroup")
         )
@@ -127,6 +138,7 @@ async def test_new_members_of_a_linked_group_are_welcomed(
     async with FakeBotAPI(token="123456:WELCOME") as api:
         door = await start_door(door_name, settings, clock, api, seed)
         assert isinstance(door, TelegramHarness)
+        api.set_chat_member(GROUP, JAN, "creator")
         await door.handled.wait(
             api.push_message(JAN, "/koppel", first_name="Jan", chat_id=GROUP, chat_type="supergroup")
         )
@@ -146,3 +158,73 @@ async def test_new_members_of_a_linked_group_are_welcomed(
         said = html_to_plain(api.messages_to(GROUP)[-1]["text"] or "")
         assert "Welkom in de groep, Anna!" in said and "Breugel-Noord" in said
         await door.stop()
+
+
+async def test_a_group_is_linked_only_by_its_administrator_and_moved_only_by_its_own_network(
+    settings: Settings, clock: ManualClock
+) -> None:
+    """Piet is buurtverbinder of Son-Centrum and a plain member of the Kerkstraat group: he cannot
+    take it; once Jan has linked it to Breugel-Noord, Piet cannot move it even as an administrator
+    of the group; the community manager can."""
+    from bot.events import ChatKind, ChatRef
+    from tests.conftest import CM_ID, start_village
+    from tests.test_help_scenarios import member
+
+    village = await start_village(settings, clock)
+    app = village.bot.village
+    group = ChatRef(GROUP, ChatKind.SUPERGROUP, "Kerkstraat")
+    piet = await member(village, "Piet")  # lives in Breugel-Noord
+    await app.memberships.appoint(village.centrum, piet.id, by=None, now=clock.now(), name="Piet")
+
+    async def linked_to() -> str | None:
+        network = await app.groups.network_of(GROUP)
+        return network.slug if network else None
+
+    def last_in_group() -> str:
+        return village.door.chat(GROUP)[-1].text
+
+    await piet.says("/koppel son-centrum", chat=group)  # a buurtverbinder, but not the group's administrator
+    assert "Alleen een beheerder van deze groep" in last_in_group()
+    assert await linked_to() is None
+
+    village.door.group_admins.add((GROUP, village.jan.id))
+    await village.jan.says("/koppel", chat=group)
+    assert await linked_to() == "breugel-noord"
+
+    village.door.group_admins.add((GROUP, piet.id))
+    await piet.says("/koppel son-centrum", chat=group)  # administrator now, but not of this group's network
+    assert "hoort bij buurtnetwerk Breugel-Noord" in last_in_group()
+    assert await linked_to() == "breugel-noord"
+    await piet.says("/ontkoppel", chat=group)
+    assert "geen buurtverbinder van Breugel-Noord" in last_in_group()
+    assert await linked_to() == "breugel-noord"
+
+    karin = village.person("Karin", user_id=CM_ID)
+    village.door.group_admins.add((GROUP, CM_ID))
+    await karin.says("/koppel son-centrum", chat=group)
+    assert await linked_to() == "son-centrum"
+    await village.bot.stop()
+
+
+async def test_strangers_get_no_answer_in_a_linked_group(settings: Settings, clock: ManualClock) -> None:
+    """In Breugel-Noord's group, Kees (no member) types commands: the group sees no answer from the
+    bot; a member typing a private command is pointed to the private chat."""
+    from bot.events import ChatKind, ChatRef
+    from tests.conftest import start_village
+    from tests.test_help_scenarios import member
+
+    village = await start_village(settings, clock)
+    group = ChatRef(GROUP, ChatKind.SUPERGROUP, "Kerkstraat")
+    village.door.group_admins.add((GROUP, village.jan.id))
+    await village.jan.says("/koppel", chat=group)
+    before = len(village.door.chat(GROUP))
+    kees = village.person("Kees")
+    marieke = village.marieke  # buurtverbinder of Son-Centrum, not of this group's network
+    for person, command in [(kees, "/verzoeken"), (kees, "/hulp"), (kees, "/koppel"), (marieke, "/leden")]:
+        await person.says(command, chat=group)
+    assert len(village.door.chat(GROUP)) == before
+    anna = await member(village, "Anna")
+    await anna.says("/verzoeken", chat=group)
+    assert len(village.door.chat(GROUP)) == before + 1
+    assert "privégesprek" in village.door.chat(GROUP)[-1].text
+    await village.bot.stop()

@@ -86,3 +86,49 @@ async def test_the_permission_matrix(village: Village, who: str) -> None:
     async with app.stores.network("breugel-noord") as store:
         log = [entry.action for entry in await store.audit_log()]
     assert ("member_removed" in log) == acts_on_noord and ("setting_changed" in log) == acts_on_noord
+
+
+# who: (linked gets an answer in the linked group, may link an unlinked group as its administrator,
+#       may move the linked group to Son-Centrum as its administrator)
+GROUP_EXPECTED = {
+    "stranger": (False, False, False),
+    "resident": (True, False, False),
+    "other_verbinder": (False, True, False),
+    "verbinder": (True, True, False),  # of Breugel-Noord only: cannot move it to Son-Centrum
+    "manager": (True, True, True),
+}
+
+
+@pytest.mark.parametrize("who", list(GROUP_EXPECTED))
+async def test_the_permission_matrix_in_groups(village: Village, who: str) -> None:
+    """Everyone is an administrator of both groups here, so only the network rules decide."""
+    from bot.events import ChatKind, ChatRef
+
+    village.bot.flood = None
+    app = village.bot.village
+    people = {
+        "stranger": village.person("Vreemde"),
+        "resident": await member(village, "Piet"),
+        "other_verbinder": village.marieke,
+        "verbinder": village.jan,
+        "manager": village.person("Karin", user_id=CM_ID),
+    }
+    person = people[who]
+    linked, unlinked = ChatRef(-100_1, ChatKind.SUPERGROUP, "Kerkstraat"), ChatRef(-100_2, ChatKind.SUPERGROUP, "Markt")
+    for chat in (linked, unlinked):
+        village.door.group_admins.update({(chat.id, person.id), (chat.id, village.jan.id)})
+    await village.jan.says("/koppel", chat=linked)
+    answered_in_linked, may_link, may_move = GROUP_EXPECTED[who]
+
+    before = len(village.door.chat(linked.id))
+    await person.says("/verzoeken", chat=linked)
+    assert (len(village.door.chat(linked.id)) > before) == answered_in_linked, who
+
+    own = "son-centrum" if who == "other_verbinder" else "breugel-noord"
+    await person.says(f"/koppel {own}", chat=unlinked)
+    network = await app.groups.network_of(unlinked.id)
+    assert (network is not None) == may_link, who
+
+    await person.says("/koppel son-centrum", chat=linked)
+    network = await app.groups.network_of(linked.id)
+    assert network is not None and (network.slug == "son-centrum") == may_move, who

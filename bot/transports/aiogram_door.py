@@ -53,7 +53,7 @@ from bot.port import (
 from bot.replies import Keyboard, Reply
 from bot.settings import Settings
 from bot.transports.answers import loads_what_the_bot_reads
-from bot.transports.errors import door_error_for_bad_request
+from bot.transports.errors import GROUP_ADMIN_STATUSES, door_error_for_bad_request
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -120,6 +120,10 @@ class AiogramPort:
 
     async def pin(self, chat_id: int, message_id: int) -> None:
         await _mapped(lambda: self.bot.pin_chat_message(chat_id, message_id, disable_notification=True))
+
+    async def is_group_admin(self, chat_id: int, user_id: int) -> bool:
+        member = await _mapped(lambda: self.bot.get_chat_member(chat_id, user_id))
+        return member.status in GROUP_ADMIN_STATUSES
 
     async def set_commands(self, menus: Sequence[CommandMenu]) -> None:
         for menu in menus:

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from bot.port import ChatNotFound, DoorError, MessageGone, MessageNotModified
 
+# What getChatMember says of a group's administrators, in every runtime.
+GROUP_ADMIN_STATUSES = frozenset({"creator", "administrator"})
+
 
 def door_error_for_bad_request(description: str) -> DoorError:
     text = description.casefold()

@@ -77,6 +77,7 @@ class MemoryDoor:
     join_decisions: list[tuple[int, int, bool]] = field(default_factory=list)
     pinned: list[tuple[int, int]] = field(default_factory=list)  # (chat, message)
     unreachable: set[int] = field(default_factory=set)
+    group_admins: set[tuple[int, int]] = field(default_factory=set)  # (chat, user)
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
     async def send(self, chat_id: int, reply: Reply) -> int:
@@ -110,6 +111,9 @@ class MemoryDoor:
         if not any(m.chat_id == chat_id and m.message_id == message_id for m in self.messages):
             raise MessageGone(f"message {message_id} not found")
         self.pinned.append((chat_id, message_id))
+
+    async def is_group_admin(self, chat_id: int, user_id: int) -> bool:
+        return (chat_id, user_id) in self.group_admins
 
     async def send_document(self, chat_id: int, filename: str, content: bytes, caption: str | None = None) -> int:
         if chat_id in self.unreachable:
