@@ -55,14 +55,19 @@ class Networks:
         self, name: str, streets: Sequence[str], now: datetime, join_policy: JoinPolicy = JoinPolicy.APPROVAL
     ) -> Network:
         name, cleaned = self.check_new(name, streets)
+        slug = slugify(name)
+        if await self._directory.network_by_slug(slug) is not None:
+            raise Refusal(Reason.DUPLICATE_NETWORK, name=name)
+        # The store first: a network the directory knows always has one (start-up refuses a
+        # network whose store is missing). A stop between the two leaves an empty store that
+        # the next attempt to create the network takes as it is.
+        await self._stores.create_network(slug)
         try:
             network = await self._directory.add_network(
-                slug=slugify(name), name=name, streets=cleaned, join_policy=join_policy, now=now
+                slug=slug, name=name, streets=cleaned, join_policy=join_policy, now=now
             )
         except DuplicateNetworkError as error:
             raise Refusal(Reason.DUPLICATE_NETWORK, name=name) from error
-        async with self._stores.network(network.slug):
-            pass  # creates and migrates the network's own store now, not on first use
         self._choices = None
         for added in self.on_added:
             await added(network)

@@ -3,16 +3,26 @@
 from __future__ import annotations
 
 import asyncio
+import logging
+import sqlite3
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
+from functools import partial
 from typing import Any
 
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, async_sessionmaker
 from sqlmodel import Session
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from storage.engine import is_sqlite, make_engine, share_compiled_statements
+from storage.engine import make_engine, share_compiled_statements, store_path
+from storage.errors import RESTORE, StoreProblem, problem_of
+from storage.inline_sqlite import while_busy_async
 from storage.migrations import Migration, upgrade
+from storage.soundness import as_problem, check_file, check_schema, missing_from, schema_of
+
+log = logging.getLogger(__name__)
 
 # Waiting longer than this for one's turn in a store means something holds it far too long.
 TURN_TIMEOUT_S = 30.0
@@ -25,19 +35,34 @@ class Store:
 
     def __init__(self, url: str, migrations: Sequence[Migration]) -> None:
         self.url = url
+        self.path = store_path(url)
         self._migrations = migrations
         self._engine: AsyncEngine | None = None
         self._sessions: async_sessionmaker[AsyncSession] | None = None
         # SQLite runs in the event loop's thread, so one task at a time may be inside a
-        # transaction: a second writer would otherwise wait on the file lock and stop the loop.
-        self._turn: asyncio.Lock | None = asyncio.Lock() if is_sqlite(url) else None
+        # transaction: a second one would otherwise find the file locked by the first.
+        self._turn = asyncio.Lock()
 
-    async def open(self) -> None:
+    async def open(self, *, create: bool = True) -> None:
+        """Opens the store and brings its schema up to date. A missing file is created only when
+        CREATE is true (the village's stores say which: see `storage.stores`); a file that is
+        there is never replaced: when it is empty, damaged, read-only or of a schema this code
+        does not know, `StoreProblem` says so, naming it."""
         if self._engine is not None:
             return
-        engine = make_engine(self.url)
-        async with engine.begin() as connection:
-            await connection.run_sync(upgrade, self._migrations)
+        new = not self.path.exists()
+        if not new or not create:
+            check_file(self.path)
+        engine = make_engine(self.url, create=create)
+        try:
+            async with engine.begin() as connection:
+                await connection.run_sync(self._prepare, new)
+        except StoreProblem:
+            await engine.dispose()
+            raise
+        except (sqlite3.Error, DBAPIError) as error:
+            await engine.dispose()
+            raise as_problem(self.path, error) from error
         share_compiled_statements(engine)
         self._engine = engine
         self._sessions = async_sessionmaker(
@@ -47,6 +72,26 @@ class Store:
             expire_on_commit=False,
             info=self.session_info(),
         )
+
+    def _prepare(self, connection: Connection, new: bool) -> None:
+        """Checks the schema the store has, migrates it, and checks what the migrations left."""
+
+        def query(sql: str) -> Sequence[Sequence[Any]]:
+            return connection.exec_driver_sql(sql).all()
+
+        version = check_schema(self.path, query, self._migrations, new=new)
+        try:
+            upgrade(connection, self._migrations)
+        except (sqlite3.Error, DBAPIError) as error:
+            if problem_of(error) is not None:
+                raise
+            said = " ".join(str(getattr(error, "orig", error)).split())[:160]
+            raise StoreProblem(
+                self.path, f"schema does not match version {version}: migrating it failed ({said})", RESTORE
+            ) from error
+        missing = missing_from(query, schema_of(self._migrations))
+        if missing:
+            raise StoreProblem(self.path, f"schema does not match its version: {missing}", RESTORE)
 
     def session_info(self) -> dict[str, Any]:
         """Given to every session of this store as `session.info`."""
@@ -59,16 +104,15 @@ class Store:
         self._sessions = None
 
     async def compact(self) -> None:
-        """SQLite: folds the write-ahead log into the file and rebuilds it, so no stale page keeps
-        deleted data. (VACUUM must run outside a transaction, so on the driver's connection.)"""
-        if self.engine.dialect.name != "sqlite":
-            return
-        async with self.engine.connect() as connection:
+        """Folds the write-ahead log into the file and rebuilds it, so no stale page keeps deleted
+        data. (VACUUM must run outside a transaction, so on the driver's connection; it needs the
+        write lock, which another process may hold: it waits as a transaction does.)"""
+        async with self._taking_turn(), self.engine.connect() as connection:
             raw = await connection.get_raw_connection()
             driver = raw.driver_connection
             assert driver is not None
             for statement in ("PRAGMA wal_checkpoint(TRUNCATE)", "VACUUM", "PRAGMA wal_checkpoint(TRUNCATE)"):
-                cursor = await driver.execute(statement)
+                cursor = await while_busy_async(self.path, partial(driver.execute, statement))
                 await cursor.close()
 
     @property
@@ -109,12 +153,22 @@ class Store:
 
     @asynccontextmanager
     async def _taking_turn(self) -> AsyncIterator[None]:
-        if self._turn is None:
-            yield
-            return
         async with asyncio.timeout(TURN_TIMEOUT_S):
             await self._turn.acquire()
         try:
             yield
+        except Exception as error:
+            self._say_if_damaged(error)
+            raise
         finally:
             self._turn.release()
+
+    def _say_if_damaged(self, error: Exception) -> None:
+        """A store found damaged, read-only, busy or on a full disk while the bot runs: an ERROR
+        naming the file (the caller apologises to whoever was served; nothing kept is lost)."""
+        if isinstance(error, StoreProblem):
+            log.error("%s", error)
+            return
+        found = problem_of(error)
+        if found is not None:
+            log.error("%s: %s. %s", self.path, *found)

@@ -1,4 +1,4 @@
-"""Builds a store's async engine: SQLite tuned for many small writers, or any other URL."""
+"""Builds a store's async engine: SQLite, tuned for many small writers."""
 
 from __future__ import annotations
 
@@ -6,14 +6,17 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection, Dialect, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import AsyncAdaptedQueuePool
 from sqlalchemy.util import LRUCache
 
-from storage.inline_sqlite import connector
+from storage.inline_sqlite import connector, while_busy
 
-BUSY_TIMEOUT_MS = 5_000
+# SQLite's own wait for another process's lock would stop the event loop: none. A task that
+# finds a store locked waits for it asynchronously instead (`storage.inline_sqlite`).
+BUSY_TIMEOUT_MS = 0
 # Compiled statements kept for all SQLite stores together (SQLAlchemy's default per engine).
 SHARED_STATEMENT_CACHE_SIZE = 500
 
@@ -26,27 +29,28 @@ def sqlite_url(path: Path) -> str:
     return f"sqlite+aiosqlite:///{path}"
 
 
-def is_sqlite(url: str) -> bool:
-    return url.startswith("sqlite")
-
-
-def make_engine(url: str) -> AsyncEngine:
-    """One engine per store. For SQLite: WAL, a busy timeout, foreign keys, immediate writes, and
-    calls made in the event loop's thread (see `storage.inline_sqlite`)."""
-    if not is_sqlite(url):
-        return create_async_engine(url, pool_pre_ping=True)
+def store_path(url: str) -> Path:
+    """The file of a store's SQLite URL."""
     database = make_url(url).database
     if not database or database == ":memory:":
         raise ValueError(f"a store needs a file: {url}")
+    return Path(database)
+
+
+def make_engine(url: str, *, create: bool = False) -> AsyncEngine:
+    """One engine per store: WAL, foreign keys, immediate writes that wait for another process's
+    lock without stopping the event loop, and calls made in the event loop's thread (see
+    `storage.inline_sqlite`). The file is created only when CREATE is true."""
+    path = store_path(url)
     engine = create_async_engine(
         url,
-        async_creator=connector(database),
+        async_creator=connector(path, create=create),
         poolclass=AsyncAdaptedQueuePool,
         pool_size=1,
         max_overflow=3,
         pool_timeout=30,
     )
-    _tune_sqlite(engine)
+    _tune_sqlite(engine, path)
     return engine
 
 
@@ -61,8 +65,6 @@ def share_compiled_statements(engine: AsyncEngine) -> None:
     its dialect (as the first one's was). Mind that a hook on the dialect's own events
     (`do_connect`, `do_execute`) would then apply to every SQLite store: hook the engine."""
     sync = engine.sync_engine
-    if not is_sqlite(sync.url.drivername):
-        return
     dialect, statements = _shared_sqlite.setdefault(
         type(sync.dialect), (sync.dialect, LRUCache(SHARED_STATEMENT_CACHE_SIZE))
     )
@@ -71,14 +73,15 @@ def share_compiled_statements(engine: AsyncEngine) -> None:
     sync._compiled_cache = statements
 
 
-def _tune_sqlite(engine: AsyncEngine) -> None:
+def _tune_sqlite(engine: AsyncEngine, path: Path) -> None:
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         # Take transaction control from the driver so BEGIN IMMEDIATE below is what runs.
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        # Turning WAL on (a new store) takes the lock another process may hold for a moment.
+        while_busy(path, lambda: cursor.execute("PRAGMA journal_mode=WAL"))
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=NORMAL")
         # Deleted rows are overwritten, so a forgotten person leaves no bytes in the file.
@@ -87,27 +90,20 @@ def _tune_sqlite(engine: AsyncEngine) -> None:
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(connection: Connection) -> None:
-        # IMMEDIATE takes the write lock up front, so two writers queue on the busy
-        # timeout instead of one failing at once when it upgrades a read to a write.
+        # IMMEDIATE takes the write lock up front, so two writers queue for it instead of one
+        # failing at once when it upgrades a read to a write.
         driver: Any = connection.connection.driver_connection  # an InlineConnection
         driver.begin_immediate()
 
 
-def upsert(bind: Any, table: Any) -> Any:
-    """An INSERT that can say ON CONFLICT DO UPDATE, in the SQL dialect of a session's database
-    or of a connection's."""
-    name = dialect_name(bind)
-    if name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-
-        return postgresql_insert(table)
-    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-
+def upsert(_bind: Any, table: Any) -> Any:
+    """An INSERT that can say ON CONFLICT DO UPDATE (SQLite's; the bind, a session or a
+    connection, is taken for the day a store has another dialect and its own tests)."""
     return sqlite_insert(table)
 
 
 def dialect_name(bind: Any) -> str:
-    """The name of the SQL dialect ("sqlite", "postgresql") of a connection, or of the database a
-    session is bound to."""
+    """The name of the SQL dialect ("sqlite") of a connection, or of the database a session is
+    bound to."""
     dialect = bind.dialect if hasattr(bind, "dialect") else bind.get_bind().dialect
     return str(dialect.name)

@@ -8,16 +8,67 @@ with aiosqlite's shape whose awaitables finish at once.
 
 What makes that safe: a store's statements are small (milliseconds at most, on a local file),
 and `Store.transaction()` lets one task at a time into a store, so SQLite never has to wait
-for a lock held by this process. Another process (a CLI command, a backup) can still hold the
-write lock for a moment; then SQLite's busy timeout waits, in this thread.
+for a lock held by this process. Another process (a CLI command, a backup, an sqlite3 shell)
+can still hold a store's write lock, for a moment or for seconds. SQLite's own busy timeout
+would wait for it in this thread and stop every other network's work meanwhile; so it is 0,
+and the task that wants the lock asks again after a short asynchronous sleep (1 ms, doubling
+to 50 ms) until it gets it or `LOCK_WAIT_S` has passed. Only that store's work waits.
 """
 
 from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import Callable, Iterable, Sequence
-from typing import Any
+import time
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from pathlib import Path
+from typing import Any, TypeVar
+
+from sqlalchemy.util import await_only
+
+from storage.errors import StoreBusy, is_busy
+
+T = TypeVar("T")
+
+# How long a task waits for another process to let go of a store's write lock.
+LOCK_WAIT_S = 30.0
+FIRST_RETRY_S = 0.001
+LONGEST_RETRY_S = 0.05
+
+
+def _retry_pauses(path: Path, deadline_s: float) -> Iterable[float]:
+    """The pauses between attempts to take a lock that another process holds; StoreBusy at the end."""
+    pause, until = FIRST_RETRY_S, time.monotonic() + deadline_s
+    while time.monotonic() < until:
+        yield pause
+        pause = min(pause * 2, LONGEST_RETRY_S)
+    raise StoreBusy(path, deadline_s)
+
+
+def while_busy(path: Path, attempt: Callable[[], T], *, deadline_s: float = LOCK_WAIT_S) -> T:
+    """Runs ATTEMPT (a SQLite call that needs a lock) until no other process holds the lock,
+    sleeping in between without stopping the event loop. Call it inside SQLAlchemy's greenlet
+    (an engine event, a driver call): the sleep is awaited through it."""
+    pauses = iter(_retry_pauses(path, deadline_s))
+    while True:
+        try:
+            return attempt()
+        except sqlite3.OperationalError as error:
+            if not is_busy(error):
+                raise
+            await_only(asyncio.sleep(next(pauses)))
+
+
+async def while_busy_async(path: Path, attempt: Callable[[], Awaitable[T]], *, deadline_s: float = LOCK_WAIT_S) -> T:
+    """`while_busy` for a coroutine (driver calls made outside SQLAlchemy's greenlet)."""
+    pauses = iter(_retry_pauses(path, deadline_s))
+    while True:
+        try:
+            return await attempt()
+        except sqlite3.OperationalError as error:
+            if not is_busy(error):
+                raise
+            await asyncio.sleep(next(pauses))
 
 
 class InlineCursor:
@@ -102,8 +153,9 @@ class InlineConnection:
 
     _tx = _RunNow()
 
-    def __init__(self, connection: sqlite3.Connection) -> None:
+    def __init__(self, connection: sqlite3.Connection, path: Path) -> None:
         self._conn: sqlite3.Connection | None = connection
+        self.path = path
 
     @property
     def _connection(self) -> sqlite3.Connection | None:  # SQLAlchemy checks this before commit/rollback
@@ -125,9 +177,11 @@ class InlineConnection:
         return InlineCursor(self._open().execute(sql, parameters))
 
     def begin_immediate(self) -> None:
-        """Takes the write lock now (SQLAlchemy's `begin` event calls this, without a statement
-        of its own): two writers queue instead of one failing when it upgrades a read."""
-        self._open().execute("BEGIN IMMEDIATE")
+        """Takes the write lock now (SQLAlchemy's `begin` event calls this, in its greenlet,
+        without a statement of its own): two writers queue instead of one failing when it
+        upgrades a read. While another process holds the lock, only this task waits."""
+        connection = self._open()
+        while_busy(self.path, lambda: connection.execute("BEGIN IMMEDIATE"))
 
     async def commit(self) -> None:
         self._open().commit()
@@ -149,11 +203,14 @@ class InlineConnection:
             self._conn = None
 
 
-def connector(path: str) -> Callable[[], Any]:
-    """The `async_creator` for a store file."""
+def connector(path: Path, *, create: bool) -> Callable[[], Any]:
+    """The `async_creator` for a store file; a missing file is created only when CREATE is true
+    (SQLite's own default would make an empty store in its place)."""
+    uri = f"{path.resolve().as_uri()}?mode={'rwc' if create else 'rw'}"
 
     async def connect() -> InlineConnection:
         # One thread uses it, but SQLAlchemy may close a connection from a garbage collector.
-        return InlineConnection(sqlite3.connect(path, check_same_thread=False))
+        # timeout=0: no busy handler blocking the event loop (see the module's docstring).
+        return InlineConnection(sqlite3.connect(uri, uri=True, timeout=0, check_same_thread=False), path)
 
     return connect

@@ -1,4 +1,9 @@
-"""All stores of one village: the directory and a bounded cache of open network stores."""
+"""All stores of one village: the directory and a bounded cache of open network stores.
+
+A store is created in two places only: the directory on a brand-new DATA_DIR, a network's store
+when the network is created. Anywhere else a missing, empty or damaged store stops start-up (or
+the work that needed it) with a `StoreProblem` naming the file, and is never replaced.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +16,11 @@ from pathlib import Path
 
 from storage.directory import DirectoryStore
 from storage.engine import sqlite_url
+from storage.errors import RESTORE, StoreProblem
+from storage.migrations import directory as directory_migrations
+from storage.migrations import network as network_migrations
 from storage.network import NetworkStore
+from storage.soundness import check_store
 
 # A closed store's engine, pool and dialect are garbage held in reference cycles, which only
 # the interpreter's rare full collection frees. Left to it, hundreds of them pile up and the
@@ -28,11 +37,18 @@ class Stores:
     def __init__(self, data_dir: Path, *, max_open: int = 64) -> None:
         self.data_dir = data_dir
         self.max_open = max_open
-        self.directory = DirectoryStore(sqlite_url(data_dir / "directory.db"))
+        self.directory = DirectoryStore(sqlite_url(self.directory_path))
         self._open: OrderedDict[str, NetworkStore] = OrderedDict()
         self._in_use: dict[str, int] = {}
+        # Held only to read or change the cache, never while a store opens: opening one that
+        # another process has locked must not hold up the others.
         self._lock = asyncio.Lock()
+        self._opening: dict[str, asyncio.Task[None]] = {}  # stores being opened, by slug
         self._closed_since_collect = 0
+
+    @property
+    def directory_path(self) -> Path:
+        return self.data_dir / "directory.db"
 
     @property
     def networks_dir(self) -> Path:
@@ -42,8 +58,29 @@ class Stores:
         return self.networks_dir / f"{slug}.db"
 
     async def open(self) -> None:
+        """Opens the directory, creating it only in a brand-new DATA_DIR, and checks the store of
+        every network it knows (SQLite's quick_check and the schema): start-up stops at the
+        first one that is missing, empty or damaged, naming it."""
+        network_stores = sorted(self.networks_dir.glob("*.db"))
+        fresh = not self.directory_path.exists() and not network_stores
+        if not fresh and not self.directory_path.exists():
+            there = f"missing, while {len(network_stores)} network stores are in {self.networks_dir}"
+            raise StoreProblem(self.directory_path, there, RESTORE)
+        if not fresh:
+            await asyncio.to_thread(check_store, self.directory_path, directory_migrations.MIGRATIONS)
         self.networks_dir.mkdir(parents=True, exist_ok=True)
-        await self.directory.open()
+        await self.directory.open(create=fresh)
+        try:
+            known = [self.network_path(network.slug) for network in await self.directory.networks()]
+            await asyncio.to_thread(self._check_network_stores, known)
+        except BaseException:
+            await self.directory.close()
+            raise
+
+    @staticmethod
+    def _check_network_stores(paths: list[Path]) -> None:
+        for path in paths:
+            check_store(path, network_migrations.MIGRATIONS)
 
     async def close(self) -> None:
         async with self._lock:
@@ -54,23 +91,55 @@ class Stores:
 
     @asynccontextmanager
     async def network(self, slug: str) -> AsyncIterator[NetworkStore]:
-        """The store of one network, open (and migrated) for as long as the block runs."""
-        async with self._lock:
-            store = self._open.get(slug)
-            if store is None:
-                store = NetworkStore(sqlite_url(self.network_path(slug)), slug)
-                await store.open()
-                self._open[slug] = store
-            self._open.move_to_end(slug)
-            self._in_use[slug] = self._in_use.get(slug, 0) + 1
+        """The store of one network, open (and migrated) for as long as the block runs. It must
+        be there: a network's store is made by `create_network`, never on first use."""
+        store = await self._take(slug, create=False)
         try:
             yield store
         finally:
+            await self._put_back(slug)
+
+    async def create_network(self, slug: str) -> None:
+        """Creates (and migrates) the store of a network being created; one already there is
+        opened as it is, never replaced."""
+        await self._take(slug, create=True)
+        await self._put_back(slug)
+
+    async def _take(self, slug: str, *, create: bool) -> NetworkStore:
+        while True:
             async with self._lock:
-                self._in_use[slug] -= 1
-                if not self._in_use[slug]:
-                    del self._in_use[slug]
-                await self._close_idle_beyond_limit()
+                store = self._open.get(slug)
+                if store is not None:
+                    return self._in_use_now(slug, store)
+                opening = self._opening.get(slug)
+                if opening is None:  # the first to want it opens it; the others wait for that
+                    opening = asyncio.create_task(self._open_store(slug, create=create))
+                    self._opening[slug] = opening
+            await asyncio.shield(opening)  # the opener's StoreProblem, if it met one
+
+    async def _open_store(self, slug: str, *, create: bool) -> None:
+        store = NetworkStore(sqlite_url(self.network_path(slug)), slug)
+        try:
+            await store.open(create=create)
+        except BaseException:
+            async with self._lock:
+                del self._opening[slug]
+            raise
+        async with self._lock:
+            del self._opening[slug]
+            self._open[slug] = store
+
+    def _in_use_now(self, slug: str, store: NetworkStore) -> NetworkStore:
+        self._open.move_to_end(slug)
+        self._in_use[slug] = self._in_use.get(slug, 0) + 1
+        return store
+
+    async def _put_back(self, slug: str) -> None:
+        async with self._lock:
+            self._in_use[slug] -= 1
+            if not self._in_use[slug]:
+                del self._in_use[slug]
+            await self._close_idle_beyond_limit()
 
     @property
     def open_count(self) -> int:
