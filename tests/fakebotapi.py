@@ -626,6 +626,17 @@ class FakeBotAPI:
             await self._change_signal.wait(remaining)
         return True
 
+    async def wait_until(self, condition: Callable[[], bool], timeout: float = 5.0) -> bool:  # noqa: ASYNC109
+        """Waits until `condition()` holds, checked after each call the server answers; False if
+        `timeout` seconds pass first."""
+        deadline = time.monotonic() + timeout
+        while not condition():
+            remaining = deadline - time.monotonic()
+            if remaining <= 0 or self._closing:
+                return False
+            await self._change_signal.wait(remaining)
+        return True
+
     async def wait_for_call(
         self,
         method: str,

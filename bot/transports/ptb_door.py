@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import logging
 import os
 from collections.abc import Awaitable, Callable, Sequence
+from datetime import timedelta
 from typing import Any, TypeVar
 
 # Ask PTB for retry_after as a timedelta (its coming default) instead of a deprecated int.
@@ -23,7 +25,6 @@ from telegram.error import (
     RetryAfter,
     TelegramError,
 )
-from telegram.ext import Updater
 
 from bot.core import Buurtbot
 from bot.events import ButtonPress, ChatKind, ChatRef, Event, JoinRequest, MembersJoined, Message, Sender
@@ -45,6 +46,8 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 ALLOWED_UPDATES = ["message", "callback_query", "chat_join_request"]
 POLL_TIMEOUT_S = 10
+POLL_BACKOFF_S = 1.0  # after a failed poll; doubled after each failure in a row
+POLL_BACKOFF_MAX_S = 30.0
 
 
 class PtbPort:
@@ -113,9 +116,7 @@ async def _mapped(call: Callable[[], Awaitable[T]]) -> T:
     try:
         return await call()
     except RetryAfter as error:
-        retry_after: Any = error.retry_after
-        seconds = retry_after.total_seconds() if hasattr(retry_after, "total_seconds") else float(retry_after)
-        raise RateLimited(seconds) from error
+        raise RateLimited(_seconds(error.retry_after)) from error
     except Forbidden as error:
         raise BlockedByUser(error.message) from error
     except BadRequest as error:
@@ -174,7 +175,7 @@ class _DoorRequest(AiohttpRequest):
 
 
 class PtbRuntime:
-    """Telegram through python-telegram-bot: long polling with PTB's Updater, or webhook updates."""
+    """Telegram through python-telegram-bot: long polling (the door's own loop), or webhook updates."""
 
     name = "ptb"
 
@@ -194,9 +195,8 @@ class PtbRuntime:
             get_updates_request=_DoorRequest(read_timeout=POLL_TIMEOUT_S + 10),
         )
         self.port: OutboundPort = PtbPort(self.bot)
-        self._queue: asyncio.Queue[object] = asyncio.Queue()
-        self._updater: Updater | None = None
-        self._feeder: asyncio.Task[None] | None = None
+        self._stopping = asyncio.Event()
+        self._polling: asyncio.Task[None] | None = None
 
     async def open(self) -> str:
         await self.bot.initialize()
@@ -216,30 +216,69 @@ class PtbRuntime:
         await _mapped(lambda: self.bot.delete_webhook(drop_pending_updates=False))
 
     async def start_polling(self) -> None:
-        self._updater = Updater(self.bot, self._queue)
-        await self._updater.initialize()
-        await self._updater.start_polling(timeout=POLL_TIMEOUT_S, allowed_updates=ALLOWED_UPDATES)
-        self._feeder = asyncio.create_task(self._feed())
+        self._stopping.clear()
+        self._polling = asyncio.create_task(self._poll())
 
-    async def _feed(self) -> None:
-        """Hands what PTB fetched to the core, everything waiting at once (kept in one transaction)."""
-        stopping = False
-        while not stopping:
-            waiting = [await self._queue.get()]
-            while not self._queue.empty():
-                waiting.append(self._queue.get_nowait())
-            stopping = any(item is _STOP for item in waiting)
-            events = [event_from_update(update) for update in waiting if isinstance(update, Update)]
-            await self.core.submit_all([event for event in events if event is not None])
+    async def _poll(self) -> None:
+        """Long polling that confirms updates to Telegram only once the core has kept them.
+
+        Telegram forgets an update when asked for those past it (the offset), so the next ask
+        waits for `submit_all` to return: a bot killed at any moment loses nothing. PTB's own
+        Updater asks again at once and hands the updates over on a queue."""
+        offset = 0
+        failures = 0
+        while not self._stopping.is_set():
+            fetching = asyncio.ensure_future(
+                self.bot.get_updates(
+                    offset=offset, timeout=timedelta(seconds=POLL_TIMEOUT_S), allowed_updates=ALLOWED_UPDATES
+                )
+            )
+            stopping = asyncio.ensure_future(self._stopping.wait())
+            await asyncio.wait((fetching, stopping), return_when=asyncio.FIRST_COMPLETED)
+            stopping.cancel()
+            if not fetching.done():  # stopping: what this poll would fetch is not confirmed yet
+                fetching.cancel()
+                with contextlib.suppress(asyncio.CancelledError, TelegramError):
+                    await fetching
+                return
+            updates: tuple[Update, ...] = ()
+            try:
+                updates = fetching.result()
+                events = [event for event in map(event_from_update, updates) if event is not None]
+                await self.core.submit_all(events)
+            except RetryAfter as error:
+                await self._pause(_seconds(error.retry_after))
+                continue
+            except TelegramError as error:
+                failures += 1
+                log.warning("could not fetch updates (%s); trying again", error)
+                await self._pause(_backoff(failures))
+                continue
+            except Exception:
+                # Not kept, so not confirmed: asked for again, with the same offset.
+                failures += 1
+                log.exception("could not keep %d fetched updates; trying again", len(updates))
+                await self._pause(_backoff(failures))
+                continue
+            failures = 0
+            if updates:
+                offset = updates[-1].update_id + 1
+
+    async def _pause(self, seconds: float) -> None:
+        """Waits `seconds`, or less when the runtime is stopped meanwhile."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._stopping.wait(), seconds)
 
     async def stop_polling(self) -> None:
-        if self._updater is not None:
-            await self._updater.stop()
-            await self._updater.shutdown()
-        # Updates PTB already fetched are handed to the core before the feeder stops.
-        await self._queue.put(_STOP)
-        if self._feeder is not None:
-            await self._feeder
+        """Stops asking for updates; every update fetched has been kept when this returns."""
+        self._stopping.set()
+        if self._polling is not None:
+            await self._polling
 
 
-_STOP = object()  # put on the queue after the last update
+def _backoff(failures: int) -> float:
+    return float(min(POLL_BACKOFF_S * 2 ** (failures - 1), POLL_BACKOFF_MAX_S))
+
+
+def _seconds(retry_after: Any) -> float:
+    return float(retry_after.total_seconds() if hasattr(retry_after, "total_seconds") else retry_after)
