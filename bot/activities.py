@@ -17,12 +17,14 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot import failpoints
 from bot.limits import EVENTS_PER_DAY_MAX
 from bot.network_settings import settings_of
 from bot.people import Standing
 from bot.permissions import Action
 from bot.refusals import Reason, Refusal
 from bot.scheduler import JobKind
+from storage import steps
 from storage.models import (
     Answer,
     Event,
@@ -92,6 +94,9 @@ def invitation_ref(event_id: int) -> str:
     return str(event_id)
 
 
+RSVP_STEP = "rsvp_promoted"  # storage.steps: an answer that gave someone on the waiting list a place
+
+
 @dataclass(frozen=True)
 class Draft:
     title: str
@@ -128,6 +133,7 @@ class Answered:
     view: ActivityView
     promoted: Person | None  # someone from the waiting list who now has a place
     organiser_copies: Sequence[int]  # ids of the organiser's messages about it (none if they answered)
+    network: Network | None = None  # where the step was kept (see `Activities.told`)
 
 
 @dataclass
@@ -322,10 +328,22 @@ class Activities:
     # --- answering ------------------------------------------------------------------------
 
     async def answer(
-        self, standing: Standing, network_id: int, event_id: int, answer: Answer, now: datetime, *, wait: bool = False
+        self,
+        standing: Standing,
+        network_id: int,
+        event_id: int,
+        answer: Answer,
+        now: datetime,
+        *,
+        wait: bool = False,
+        key: str | None = None,
     ) -> Answered:
         """Records an answer. "Yes" to a full event is refused unless the person asks to wait.
-        One transaction in the network's store: read, check, write, count again."""
+        One transaction in the network's store: read, check, write, count again.
+
+        The same answer again changes nothing (not even its time, which orders the waiting list).
+        A place freed for someone on the waiting list is kept as a step under `key` (the tap's
+        update) with the answer: handled again after a crash, the tap tells them if it had not."""
         if not standing.may_in(network_id, Action.ASK_HELP):
             raise Refusal(Reason.NOT_MEMBER)
         network = next((v.network for v in standing.active if v.network.id == network_id), None)
@@ -344,15 +362,22 @@ class Activities:
                 raise Refusal(Reason.EVENT_FULL, title=event.title)
             waiting = answer == Answer.YES and view.full and not already_in
             row = next((r for r in rows if r.person_id == person_id), None)
-            if row is None:
+            if row is not None and row.answer == answer and row.waiting == waiting:
+                done = await steps.applied(connection, key)  # the same tap again, after a crash?
+                if done is not None and done.kind == RSVP_STEP and not done.told:
+                    promoted_id = int(done.ref)
+                unchanged = True
+            elif row is None:
+                unchanged = False
                 row = RsvpRow(person_id, answer, waiting, now)
                 rows.append(row)
                 await connection.execute(_ADD_ANSWER, {"event_id": event_id, **asdict(row)})
             else:
+                unchanged = False
                 row.answer, row.waiting, row.answered_at = answer, waiting, now
                 change = {"new_answer": answer, "new_waiting": waiting, "at": now}
                 await connection.execute(_CHANGE_ANSWER, {"event": event_id, "person": person_id, **change})
-            if already_in and answer != Answer.YES:
+            if not unchanged and already_in and answer != Answer.YES:
                 # A place freed up: the first on the waiting list gets it.
                 first = min((r for r in rows if r.waiting), key=lambda r: r.answered_at, default=None)
                 if first is not None:
@@ -360,11 +385,21 @@ class Activities:
                     promoted_id = first.person_id
                     promote = {"event": event_id, "person": first.person_id}
                     await connection.execute(_OFF_THE_WAITING_LIST, promote)
+                    await steps.record(connection, key, kind=RSVP_STEP, ref=str(first.person_id), now=now)
             view = _view_of(network, event, rows, person_id)
             organiser = event.created_by
             copies = [] if organiser == person_id else await self._copies_in(connection, event_id, organiser)
+        if not unchanged:
+            failpoints.failpoint(failpoints.RSVP_SAVED)
         promoted = await self._stores.directory.get_person(promoted_id) if promoted_id is not None else None
-        return Answered(view, promoted, copies)
+        return Answered(view, promoted, copies, network)
+
+    async def told(self, answered: Answered, key: str | None) -> None:
+        """The one who got a place was told: the same tap handled again tells them no more."""
+        if key is None or answered.network is None:
+            return
+        async with self._stores.network(answered.network.slug) as store, store.connection() as connection:
+            await steps.told(connection, key, self._village.clock.now())
 
     async def set_reminders(self, standing: Standing, on: bool) -> None:
         for membership in standing.active:

@@ -9,7 +9,7 @@ from typing import Any
 from bot.buttons import BadButton, Pressed
 from bot.dates import When, WhenInPast, WhenNotUnderstood, parse_when
 from bot.events import ButtonPress, Event, JoinRequest, Message
-from bot.flows import Flow, Step
+from bot.flows import Flow, Step, as_read
 from bot.people import Standing
 from bot.refusals import Reason, Refusal
 from bot.replies import Keyboard, Reply, html_to_plain
@@ -28,6 +28,13 @@ class Context:
     argument: str = ""  # what followed a command: `/start <argument>`
     pressed: Pressed | None = None
     answered: bool = field(default=False)
+    # The flow when this update began (for a replay: before its first handling), kept with each
+    # step it saves so that handling it again starts from there too.
+    _started_from: FlowState | None = field(default=None, init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.flow = as_read(self.flow, self.step_key)
+        self._started_from = self.flow
 
     @property
     def person(self) -> Person:
@@ -43,6 +50,13 @@ class Context:
         if isinstance(self.event, JoinRequest):
             return self.event.private_chat_id
         return self.event.chat.id
+
+    @property
+    def step_key(self) -> str | None:
+        """What keys the steps this update applies (storage.steps), so a replay after a crash
+        finds them: its update id. None for a console line, which is never handled twice."""
+        update_id = self.event.update_id
+        return None if update_id is None else f"update:{update_id}"
 
     @property
     def text(self) -> str:
@@ -112,7 +126,18 @@ class Context:
     # --- flows ------------------------------------------------------------------------------
 
     async def enter(self, flow: Flow, step: Step, /, **data: Any) -> None:
-        await self.village.flows.enter(self.person.id, self.chat_id, flow, step, self.now, **data)
+        await self.village.flows.enter(
+            self.person.id,
+            self.chat_id,
+            flow,
+            step,
+            self.now,
+            step_key=self.step_key,
+            started_from=self._started_from,
+            **data,
+        )
 
     async def leave_flow(self) -> bool:
-        return await self.village.flows.leave(self.person.id, self.chat_id)
+        return await self.village.flows.leave(
+            self.person.id, self.chat_id, now=self.now, step_key=self.step_key, started_from=self._started_from
+        )

@@ -6,7 +6,7 @@ or forged button meets a Refusal and changes nothing.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, time, timedelta
 from enum import StrEnum
 from typing import TYPE_CHECKING
@@ -15,12 +15,14 @@ from sqlalchemy import String, Table, bindparam, cast, delete, union_all, update
 from sqlalchemy import select as sa_select
 from sqlmodel import col, select
 
+from bot import failpoints
 from bot.limits import OPEN_REQUESTS_MAX
 from bot.network_settings import settings_of
 from bot.people import Standing
 from bot.permissions import Action
 from bot.refusals import Reason, Refusal
 from bot.scheduler import JobKind
+from storage import steps
 from storage.models import (
     HelpOffer,
     HelpPosting,
@@ -44,6 +46,8 @@ DESCRIPTION_MAX = 500
 RELAY_MAX = 1000
 FOLLOW_UP_HOUR = 10  # the morning after the day help was needed, the requester is asked how it went
 RETENTION_HOUR = 4  # the nightly clean-up of old closed requests
+STEP_MEMORY = timedelta(days=30)  # applied steps are kept this long (their updates are long handled)
+CLAIM_STEP, CLOSE_STEP = "help_claim", "help_close"  # storage.steps kinds
 
 # What a member sees under /verzoeken, and a buurtverbinder; made once (run on every look).
 # The list of requests, in SQLAlchemy Core: /verzoeken is one of the commands residents use most,
@@ -118,6 +122,8 @@ class RequestView:
     request: HelpRequest
     asker: Asker
     helper: Person | None
+    # False when a step was handled again after a crash that came after its messages went out.
+    tell: bool = True
 
 
 class Help:
@@ -279,27 +285,49 @@ class Help:
 
     # --- state changes --------------------------------------------------------------------
 
-    async def claim(self, standing: Standing, network_id: int, request_id: int, now: datetime) -> RequestView:
-        """The first neighbour to say "Ik help" gets it; everyone after is refused."""
+    async def claim(
+        self, standing: Standing, network_id: int, request_id: int, now: datetime, *, key: str | None = None
+    ) -> RequestView:
+        """The first neighbour to say "Ik help" gets it; everyone after is refused. The same tap
+        (`key`, its update) handled again after a crash finds its claim and changes nothing; the
+        view's `tell` says whether the asker was told before the crash."""
         view = await self.view(network_id, request_id)
         if not standing.may_in(network_id, Action.OFFER_HELP):
             raise Refusal(Reason.NOT_MEMBER)
         if view.request.requester_id == standing.person.id:
             raise Refusal(Reason.OWN_REQUEST)
         if view.request.status != HelpStatus.OPEN:
+            done = await self._applied(view.network, key) if view.request.helper_id == standing.person.id else None
+            if done is not None and done.kind == CLAIM_STEP:
+                return replace(view, tell=not done.told)
             raise Refusal(Reason.ALREADY_TAKEN)
         taken = await self._move(
             view.network,
             request_id,
             expected=HelpStatus.OPEN,
             status=HelpStatus.CLAIMED,
+            step=(key, CLAIM_STEP),
             helper_id=standing.person.id,
             claimed_at=now,
         )
         if not taken:
             raise Refusal(Reason.ALREADY_TAKEN)
+        failpoints.failpoint(failpoints.HELP_CLAIMED)
         await self._village.scheduler.cancel(view.network, JobKind.HELP_ESCALATE, request_id)
         return await self.view(network_id, request_id)
+
+    async def _applied(self, network: Network, key: str | None) -> steps.Applied | None:
+        if key is None:
+            return None
+        async with self._stores.network(network.slug) as store, store.connection() as connection:
+            return await steps.applied(connection, key)
+
+    async def told(self, network: Network, key: str | None) -> None:
+        """The messages that follow a claim or a close went out: handled again, it sends none."""
+        if key is None:
+            return
+        async with self._stores.network(network.slug) as store, store.connection() as connection:
+            await steps.told(connection, key, self._village.clock.now())
 
     async def release(self, standing: Standing, network_id: int, request_id: int) -> RequestView:
         """The helper hands the request back: it is open again."""
@@ -310,19 +338,36 @@ class Help:
         return view
 
     async def close(
-        self, standing: Standing, network_id: int, request_id: int, status: HelpStatus, now: datetime
+        self,
+        standing: Standing,
+        network_id: int,
+        request_id: int,
+        status: HelpStatus,
+        now: datetime,
+        *,
+        key: str | None = None,
     ) -> RequestView:
-        """Done or cancelled, by the one who asked (or the buurtverbinder who asked on their behalf)."""
+        """Done or cancelled, by the one who asked (or the buurtverbinder who asked on their behalf).
+        The same tap handled again after a crash changes nothing (see `claim`)."""
         view = await self.view(network_id, request_id)
         if not self.is_asker(standing, view):
             raise Refusal(Reason.STALE_BUTTON)
         if view.request.status not in (HelpStatus.OPEN, HelpStatus.CLAIMED):
+            done = await self._applied(view.network, key) if view.request.status == status else None
+            if done is not None and done.kind == CLOSE_STEP:
+                return replace(view, tell=not done.told)
             raise Refusal(Reason.ALREADY_CLOSED)
         closed = await self._move(
-            view.network, request_id, expected=HelpStatus(view.request.status), status=status, closed_at=now
+            view.network,
+            request_id,
+            expected=HelpStatus(view.request.status),
+            status=status,
+            step=(key, CLOSE_STEP),
+            closed_at=now,
         )
         if not closed:
             raise Refusal(Reason.ALREADY_CLOSED)
+        failpoints.failpoint(failpoints.HELP_CLOSED)
         for kind in (JobKind.HELP_ESCALATE, JobKind.HELP_EXPIRE):
             await self._village.scheduler.cancel(view.network, kind, request_id)
         return view
@@ -375,14 +420,27 @@ class Help:
         return view
 
     async def _move(
-        self, network: Network, request_id: int, *, expected: HelpStatus, status: HelpStatus, **values: object
+        self,
+        network: Network,
+        request_id: int,
+        *,
+        expected: HelpStatus,
+        status: HelpStatus,
+        step: tuple[str | None, str] = (None, ""),
+        **values: object,
     ) -> bool:
+        """Moves the request from `expected` to `status`; False if it was not in `expected`. With a
+        `step` (an update's key and what it does) the step is kept in the same transaction."""
+        key, kind = step
         async with self._stores.network(network.slug) as store, store.transaction() as session:
             result = await session.exec(
                 update(HelpRequest)
                 .where(col(HelpRequest.id) == request_id, col(HelpRequest.status) == expected)
                 .values(status=status, **values)
             )
+            if result.rowcount:
+                now = self._village.clock.now()
+                await steps.record(await session.connection(), key, kind=kind, ref=str(request_id), now=now)
         moved = bool(result.rowcount)
         if moved and status != HelpStatus.OPEN:  # taken or closed: helpers who have not had it yet will not
             await self._village.outbox.withdraw(network, kind=OutboxKind.HELP_REQUEST, ref=help_ref(request_id))
@@ -407,6 +465,8 @@ class Help:
                     delete(HelpRequest).where(col(HelpRequest.status).in_(closed), col(HelpRequest.closed_at) < cutoff)
                 )  # their postings and relayed messages go with them (foreign keys, cascade)
                 await session.exec(_FORGET_GONE_POSTS)  # and the copies the outbox sent to helpers
+                now = self._village.clock.now()
+                await steps.forget_before(await session.connection(), now - STEP_MEMORY)
             if result.rowcount:
                 await store.audit(
                     actor_id=None,

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
+from bot import failpoints
 from bot.limits import INVITE_TTL, INVITE_USES
 from bot.people import Standing
 from bot.permissions import Action
@@ -31,12 +32,17 @@ class JoinResult:
     reviewers: tuple[Person, ...] = ()  # buurtverbinders to ask, when the join waits for one
 
 
+JOIN_STEP = "join_decided"  # storage.steps: a buurtverbinder's decision on a join
+
+
 @dataclass(frozen=True)
 class Decision:
     approved: bool
     network: Network
     resident: Person
     membership: Membership
+    # False when the decision was handled again after a crash that came after the resident was told.
+    tell: bool = True
 
 
 class AuditAction(StrEnum):
@@ -84,7 +90,12 @@ class Memberships:
         managers = [await directory.get_person(person_id) for person_id in sorted(self._community_managers)]
         return [person for person in managers if person is not None]
 
-    async def decide(self, actor: Standing, membership_id: int, *, approve: bool, now: datetime) -> Decision:
+    async def decide(
+        self, actor: Standing, membership_id: int, *, approve: bool, now: datetime, key: str | None = None
+    ) -> Decision:
+        """Approves or declines a join, once: the same tap (`key`, its update) handled again after a
+        crash finds its decision and changes nothing; `tell` says whether the resident still has to
+        hear of it."""
         directory = self._stores.directory
         membership = await directory.membership(membership_id)
         if membership is None:
@@ -97,10 +108,19 @@ class Memberships:
             raise Refusal(Reason.NOT_YOUR_NETWORK, network=network.name)
         status = MembershipStatus.ACTIVE if approve else MembershipStatus.DECLINED
         decided = await directory.decide_membership(
-            membership_id=membership_id, expected=MembershipStatus.PENDING, status=status, by=actor.person.id, now=now
+            membership_id=membership_id,
+            expected=MembershipStatus.PENDING,
+            status=status,
+            by=actor.person.id,
+            now=now,
+            step=(key, JOIN_STEP),
         )
         if not decided:
+            done = await directory.applied_step(key) if membership.status == status else None
+            if done is not None and done.kind == JOIN_STEP and done.ref == str(membership_id):
+                return Decision(approve, network, resident, membership, tell=not done.told)
             raise Refusal(Reason.ALREADY_DECIDED, name=resident.name)
+        failpoints.failpoint(failpoints.JOIN_DECIDED)
         action = AuditAction.APPROVED if approve else AuditAction.DECLINED
         await self._audit(network, actor.person.id, action, resident.id, now)
         return Decision(approve, network, resident, membership)

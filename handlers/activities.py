@@ -246,7 +246,9 @@ async def answered(ctx: Context) -> None:
         raise Refusal(Reason.STALE_BUTTON)
     network_id, event_id = ctx.int_arg(0), ctx.int_arg(1)
     try:
-        result = await ctx.village.activities.answer(ctx.standing, network_id, event_id, answer, ctx.now)
+        result = await ctx.village.activities.answer(
+            ctx.standing, network_id, event_id, answer, ctx.now, key=ctx.step_key
+        )
     except Refusal as refusal:
         if refusal.reason != Reason.EVENT_FULL:
             raise
@@ -258,7 +260,7 @@ async def answered(ctx: Context) -> None:
 
 async def wait_for_a_place(ctx: Context) -> None:
     result = await ctx.village.activities.answer(
-        ctx.standing, ctx.int_arg(0), ctx.int_arg(1), Answer.YES, ctx.now, wait=True
+        ctx.standing, ctx.int_arg(0), ctx.int_arg(1), Answer.YES, ctx.now, wait=True, key=ctx.step_key
     )
     await _show_answer(ctx, result)
 
@@ -271,6 +273,7 @@ async def _show_answer(ctx: Context, result: Any) -> None:
     await refresh_organiser_copy(ctx.village, view, result.organiser_copies)
     if result.promoted is not None:
         await ctx.tell(result.promoted, "activity/place_for_you", **activity_values(view))
+        await ctx.village.activities.told(result, ctx.step_key)
 
 
 async def calendar_file(ctx: Context) -> None:

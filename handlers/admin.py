@@ -55,10 +55,14 @@ async def decline(ctx: Context) -> None:
 
 
 async def _decide(ctx: Context, *, approve: bool) -> None:
-    decision = await ctx.village.memberships.decide(ctx.standing, ctx.int_arg(), approve=approve, now=ctx.now)
+    decision = await ctx.village.memberships.decide(
+        ctx.standing, ctx.int_arg(), approve=approve, now=ctx.now, key=ctx.step_key
+    )
     await ctx.replace(
         "admin/join_decided", approved=approve, name=decision.resident.name, network=decision.network.name
     )
+    if not decision.tell:  # this tap was handled before a crash, and the resident was told then
+        return
     resident = decision.resident
     await ctx.village.groups.let_in(resident, decision.network, approve=approve)
     standing = await ctx.village.people.standing(resident)
@@ -70,6 +74,7 @@ async def _decide(ctx: Context, *, approve: bool) -> None:
         network=decision.network.name,
         verbinder=ctx.person.name,
     )
+    await ctx.village.stores.directory.step_told(ctx.step_key, ctx.now)
 
 
 async def pending(ctx: Context) -> None:

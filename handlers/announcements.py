@@ -74,10 +74,13 @@ async def send(ctx: Context) -> None:
     )
     announcements = ctx.village.announcements
     if state.flow == Flow.ANNOUNCE_ALL:
-        queued = await announcements.announce_everywhere(ctx.standing, str(state.data["text"]), ctx.now)
+        queued = await announcements.announce_everywhere(
+            ctx.standing, str(state.data["text"]), ctx.now, key=ctx.step_key
+        )
     else:
         network = await ctx.village.networks.by_id(int(state.data["network_id"]))
-        queued = [await announcements.announce(ctx.standing, network, str(state.data["text"]), ctx.now)]
+        text = str(state.data["text"])
+        queued = [await announcements.announce(ctx.standing, network, text, ctx.now, key=ctx.step_key)]
     await ctx.leave_flow()
     await ctx.replace(
         "announcement/queued",

@@ -354,12 +354,14 @@ async def requests(ctx: Context) -> None:
 
 async def claim(ctx: Context) -> None:
     network_id, request_id = ctx.int_arg(0), ctx.int_arg(1)
-    view = await ctx.village.help.claim(ctx.standing, network_id, request_id, ctx.now)
+    view = await ctx.village.help.claim(ctx.standing, network_id, request_id, ctx.now, key=ctx.step_key)
     await ctx.replace(
         "help/you_help", buttons=helper_keyboard(ctx.label, view), **request_values(view, reveal_name=True)
     )
-    await show_taken(ctx.village, view, besides=ctx.person.id)
-    await tell_asker(ctx.village, view, "help/helper_found")
+    if view.tell:  # else this tap was handled before a crash, and the asker was told then
+        await show_taken(ctx.village, view, besides=ctx.person.id)
+        await tell_asker(ctx.village, view, "help/helper_found")
+        await ctx.village.help.told(view.network, ctx.step_key)
 
 
 async def relay_start(ctx: Context) -> None:
@@ -396,17 +398,22 @@ async def relay_text(ctx: Context) -> None:
 
 
 async def done(ctx: Context) -> None:
-    view = await ctx.village.help.close(ctx.standing, ctx.int_arg(0), ctx.int_arg(1), HelpStatus.DONE, ctx.now)
-    await ctx.reply("help/closed_done", **request_values(view, reveal_name=True))
-    if view.helper is not None:
-        await ctx.tell(view.helper, "help/thanks_for_helper", **request_values(view, reveal_name=True))
+    await _close(ctx, HelpStatus.DONE, "help/closed_done", "help/thanks_for_helper")
 
 
 async def withdraw(ctx: Context) -> None:
-    view = await ctx.village.help.close(ctx.standing, ctx.int_arg(0), ctx.int_arg(1), HelpStatus.CANCELLED, ctx.now)
-    await ctx.reply("help/withdrawn", **request_values(view, reveal_name=True))
+    await _close(ctx, HelpStatus.CANCELLED, "help/withdrawn", "help/withdrawn_for_helper")
+
+
+async def _close(ctx: Context, status: HelpStatus, for_asker: str, for_helper: str) -> None:
+    help_ = ctx.village.help
+    view = await help_.close(ctx.standing, ctx.int_arg(0), ctx.int_arg(1), status, ctx.now, key=ctx.step_key)
+    if not view.tell:  # this tap was handled before a crash, and both were told then
+        return
+    await ctx.reply(for_asker, **request_values(view, reveal_name=True))
     if view.helper is not None:
-        await ctx.tell(view.helper, "help/withdrawn_for_helper", **request_values(view, reveal_name=True))
+        await ctx.tell(view.helper, for_helper, **request_values(view, reveal_name=True))
+    await help_.told(view.network, ctx.step_key)
 
 
 async def release(ctx: Context) -> None:

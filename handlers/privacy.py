@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot import commands
+from bot import commands, failpoints
 from bot.buttons import Tap, encode
 from bot.context import Context
 from bot.forget import forget
@@ -49,3 +49,4 @@ async def forget_me_confirmed(ctx: Context) -> None:
                 raise Refusal(Reason.LAST_VERBINDER, network=network.name)
     await ctx.replace("privacy/forgotten")
     await forget(ctx.village, ctx.person)
+    failpoints.failpoint(failpoints.FORGOTTEN)

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from storage import steps
 from storage.base import Store
 from storage.engine import dialect_name, sqlite_url, upsert
 from storage.known import ONE_FLOW, STANDING_UNAFFECTED, DirectorySession, Known
@@ -396,16 +397,39 @@ class DirectoryStore(Store):
             return membership
 
     async def decide_membership(
-        self, *, membership_id: int, expected: MembershipStatus, status: MembershipStatus, by: int | None, now: datetime
+        self,
+        *,
+        membership_id: int,
+        expected: MembershipStatus,
+        status: MembershipStatus,
+        by: int | None,
+        now: datetime,
+        step: tuple[str | None, str] = (None, ""),
     ) -> bool:
-        """Moves a membership from `expected` to `status`; False if someone else got there first."""
+        """Moves a membership from `expected` to `status`; False if someone else got there first.
+        With a `step` (an update's key and what it does) the step is kept in the same transaction."""
+        key, kind = step
         async with self.transaction() as session:
             result = await session.exec(
                 update(Membership)
                 .where(col(Membership.id) == membership_id, col(Membership.status) == expected)
                 .values(status=status, decided_at=now, decided_by=by)
             )
+            if result.rowcount:
+                await steps.record(await session.connection(), key, kind=kind, ref=str(membership_id), now=now)
             return bool(result.rowcount)
+
+    async def applied_step(self, key: str | None) -> steps.Applied | None:
+        """A step an update applied in this store before (see storage.steps)."""
+        if key is None:
+            return None
+        async with self.connection() as connection:
+            return await steps.applied(connection, key)
+
+    async def step_told(self, key: str | None, now: datetime) -> None:
+        if key is not None:
+            async with self.connection() as connection:
+                await steps.told(connection, key, now)
 
     async def set_role(self, *, membership_id: int, role: MemberRole) -> None:
         async with self.transaction() as session:
@@ -579,8 +603,10 @@ class DirectoryStore(Store):
             return [(update_id, event or "") for update_id, event in (await session.exec(query)).all()]
 
     async def forget_updates_before(self, cutoff: datetime) -> int:
-        """Forgets handled updates received before `cutoff`; Telegram no longer redelivers them."""
+        """Forgets handled updates received before `cutoff`; Telegram no longer redelivers them.
+        The steps they applied go too: only an update not yet handled is handled again."""
         async with self.transaction() as session:
+            await steps.forget_before(await session.connection(), cutoff)
             result = await session.exec(
                 delete(ProcessedUpdate).where(
                     col(ProcessedUpdate.received_at) < cutoff, col(ProcessedUpdate.handled_at).is_not(None)

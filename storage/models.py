@@ -407,6 +407,22 @@ class OutboxMessage(SQLModel, table=True):
     message_id: int | None = Field(default=None, sa_type=BigInteger)  # Telegram's, once sent
 
 
+class AppliedStep(SQLModel, table=True):
+    """A step an update applied (an announcement queued, a request claimed, a join decided), kept
+    in the same transaction as the step's effect, in the store that holds the effect: when the
+    update is handled again after a crash, the step finds it and applies nothing twice.
+    `told_at` is set once the messages that follow the step went out, so a replay sends those
+    only if the crash came before them."""
+
+    __tablename__ = "applied_step"
+
+    key: str = Field(sa_type=String(64), primary_key=True)  # the update's key (see Context.step_key)
+    kind: str = Field(sa_type=String(24))
+    ref: str = Field(default="", sa_type=String(64))  # what the step made or changed, e.g. an announcement id
+    at: datetime = Field(sa_type=UtcDateTime, index=True)
+    told_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+
+
 def _tables(*models: type[SQLModel]) -> tuple[Table, ...]:
     return tuple(model.__table__ for model in models)  # type: ignore[attr-defined]
 
@@ -422,6 +438,7 @@ DIRECTORY_TABLES = _tables(
     ProcessedUpdate,
     LinkedGroup,
     GroupJoinRequest,
+    AppliedStep,
 )
 NETWORK_TABLES = _tables(
     AuditEntry,
@@ -437,4 +454,5 @@ NETWORK_TABLES = _tables(
     MemberPreference,
     Announcement,
     OutboxMessage,
+    AppliedStep,
 )
