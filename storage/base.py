@@ -18,7 +18,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.engine import make_engine, share_compiled_statements, store_path
 from storage.errors import RESTORE, StoreProblem, problem_of
-from storage.inline_sqlite import while_busy_async
+from storage.inline_sqlite import checkpoint_truncate, while_busy_async
 from storage.migrations import Migration, upgrade
 from storage.soundness import as_problem, check_file, check_schema, missing_from, schema_of
 
@@ -111,9 +111,10 @@ class Store:
             raw = await connection.get_raw_connection()
             driver = raw.driver_connection
             assert driver is not None
-            for statement in ("PRAGMA wal_checkpoint(TRUNCATE)", "VACUUM", "PRAGMA wal_checkpoint(TRUNCATE)"):
-                cursor = await while_busy_async(self.path, partial(driver.execute, statement))
-                await cursor.close()
+            await checkpoint_truncate(self.path, driver)
+            cursor = await while_busy_async(self.path, partial(driver.execute, "VACUUM"))
+            await cursor.close()
+            await checkpoint_truncate(self.path, driver)
 
     @property
     def engine(self) -> AsyncEngine:

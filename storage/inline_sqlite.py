@@ -71,6 +71,19 @@ async def while_busy_async(path: Path, attempt: Callable[[], Awaitable[T]], *, d
             await asyncio.sleep(next(pauses))
 
 
+async def checkpoint_truncate(path: Path, driver: Any, *, deadline_s: float = LOCK_WAIT_S) -> None:
+    """Folds the write-ahead log into the file and empties it. Another process reading the store
+    keeps the log in use (SQLite answers busy rather than raising); then this waits, asleep."""
+    pauses = iter(_retry_pauses(path, deadline_s))
+    while True:
+        cursor = await driver.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        row = await cursor.fetchone()
+        await cursor.close()
+        if not row or not row[0]:
+            return
+        await asyncio.sleep(next(pauses))
+
+
 class InlineCursor:
     """An aiosqlite-shaped cursor over a sqlite3 cursor."""
 

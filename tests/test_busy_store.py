@@ -116,3 +116,30 @@ async def test_opening_a_locked_store_does_not_hold_up_opening_the_others(tmp_pa
             assert await noord.settings() == {"escalation_hours": "48"}
     finally:
         await stores.close()
+
+
+async def test_compacting_a_store_another_process_reads_waits_without_holding_up_the_others(tmp_path: Path) -> None:
+    """A forgotten neighbour's rows are folded out of the log (`compact`) once a backup has let go."""
+    stores = Stores(tmp_path)
+    await stores.open()
+    try:
+        await stores.create_network("breugel-noord")
+        await stores.create_network("son-centrum")
+        store = stores.network_path("breugel-noord")
+        async with stores.network("breugel-noord") as noord:
+            await noord.set_setting("escalation_hours", "48")
+            async with OtherProcess(store) as other:
+
+                async def marieke_changes_a_setting() -> dict[str, str]:
+                    async with stores.network("son-centrum") as centrum:
+                        await centrum.set_setting("language", "en")
+                        return await centrum.settings()
+
+                # Tasks start in the order they are made: compacting meets the lock first.
+                compacting = asyncio.create_task(noord.compact())
+                assert await asyncio.create_task(marieke_changes_a_setting()) == {"language": "en"}
+                assert not other.released.is_set() and not compacting.done()
+            await asyncio.wait_for(compacting, timeout=60)
+            assert await noord.settings() == {"escalation_hours": "48"}
+    finally:
+        await stores.close()
