@@ -15,6 +15,7 @@ import logging
 import multiprocessing
 import os
 import resource
+import signal
 import statistics
 import sys
 import time
@@ -306,6 +307,37 @@ async def seed_village(data_dir: Path, *, networks: int, members: int, history_p
     return Seeded(made, by_network)
 
 
+async def queue_announcement(data_dir: Path, slug: str, *, author: int, text: str, recipients: Sequence[int]) -> int:
+    """An announcement by `author` queued in the outbox for `recipients`, as /bericht queues one,
+    by a process that does not send (as a CLI command): the running bot sends it. Returns its id."""
+    from bot.app import build_bot
+    from bot.replies import Reply
+    from storage.models import Announcement, OutboxKind
+    from tests.conftest import make_settings
+
+    queuing = build_bot(make_settings(data_dir), door="cli")
+    await queuing.start(background=False)
+    village = queuing.village
+    try:
+        network = await village.networks.by_slug(slug)
+        assert network is not None, slug
+        async with village.stores.network(slug) as store, store.transaction() as session:
+            announcement = Announcement(author_id=author, text=text, created_at=datetime.now(UTC))
+            session.add(announcement)
+            await session.flush()
+            announcement_id = announcement.id or 0
+        await village.outbox.queue(
+            network,
+            [(chat, Reply(text)) for chat in recipients],
+            kind=OutboxKind.ANNOUNCEMENT,
+            ref=str(announcement_id),
+            announcement_id=announcement_id,
+        )
+    finally:
+        await queuing.stop()
+    return announcement_id
+
+
 # --- running the bot against the server ------------------------------------------------------------
 
 
@@ -344,6 +376,79 @@ class RunningBot:
         self._stop.set()
         assert self._task is not None
         await asyncio.wait_for(self._task, 60)
+
+
+REPOSITORY = Path(__file__).resolve().parents[1]
+
+
+class BotProcess:
+    """`buurtbot run` in a process of its own, on a data folder, against a (fake) Bot API: what a
+    crash test kills with SIGKILL, or arms with failpoints (BUURTBOT_FAILPOINTS) to die by itself."""
+
+    def __init__(self, data_dir: Path, base_url: str, token: str, *, failpoints: str = "", **environment: str) -> None:
+        self.data_dir = data_dir
+        self.environment = {
+            key: value
+            for key, value in os.environ.items()
+            if not key.startswith(("BOT_", "BUURTBOT_", "WEBHOOK_", "BROADCAST_", "DATA_DIR"))
+        } | {
+            "BOT_TOKEN": token,
+            "BOT_API_BASE_URL": base_url,
+            "DATA_DIR": str(data_dir),
+            "LOG_LEVEL": "WARNING",
+            "PYTHONPATH": str(REPOSITORY),
+            **({"BUURTBOT_FAILPOINTS": failpoints} if failpoints else {}),
+            **environment,
+        }
+        self.process: asyncio.subprocess.Process | None = None
+        self.stderr_path = data_dir.parent / f"bot-{id(self)}.stderr"
+
+    async def start(self) -> BotProcess:
+        with self.stderr_path.open("wb") as stderr:
+            self.process = await asyncio.create_subprocess_exec(
+                sys.executable,
+                "-m",
+                "bot",
+                "run",
+                cwd=self.data_dir.parent,  # no .env of the repository's
+                env=self.environment,
+                stdin=asyncio.subprocess.DEVNULL,
+                stdout=asyncio.subprocess.DEVNULL,
+                stderr=stderr,
+            )
+        return self
+
+    async def wait(self, timeout: float = 60.0) -> int:  # noqa: ASYNC109
+        """Its exit status (negative: the signal that ended it)."""
+        assert self.process is not None
+        return await asyncio.wait_for(self.process.wait(), timeout)
+
+    def signal(self, signum: int) -> None:
+        if self.process is not None and self.process.returncode is None:
+            self.process.send_signal(signum)
+
+    def kill(self) -> None:
+        self.signal(signal.SIGKILL)
+
+    async def stop(self, timeout: float = 30.0) -> int:  # noqa: ASYNC109
+        """SIGTERM, as a service manager stops it: it finishes what it has in hand."""
+        self.signal(signal.SIGTERM)
+        try:
+            return await self.wait(timeout)
+        finally:
+            self.kill()
+
+    @property
+    def stderr(self) -> str:
+        return self.stderr_path.read_text(errors="replace") if self.stderr_path.exists() else ""
+
+    async def __aenter__(self) -> BotProcess:
+        return await self.start()
+
+    async def __aexit__(self, *_: object) -> None:
+        self.kill()  # whatever the test did, no process is left behind
+        if self.process is not None:
+            await self.process.wait()
 
 
 # --- figures --------------------------------------------------------------------------------------

@@ -10,6 +10,7 @@ from datetime import datetime
 
 from bot import commands, failpoints
 from bot.context import Context
+from bot.data_lock import DataLock
 from bot.events import ButtonPress, Event, JoinRequest, event_from_json, event_to_json
 from bot.flood import FloodGate, Verdict
 from bot.limits import UPDATE_MEMORY
@@ -45,13 +46,19 @@ class Buurtbot:
         self.flood: FloodGate | None = FloodGate()
         # Called after each event with the seconds it took: for tests that wait and for benchmarks.
         self.listeners: list[Callable[[Event, float], None]] = []
+        self._data_lock = DataLock(village.settings.data_dir)
 
     def attach(self, port: OutboundPort) -> None:
         self.village.messenger.attach(port)
 
     async def start(self, *, background: bool = True) -> None:
-        """Opens the stores, starts the scheduler (unless a test drives it) and picks up updates
-        received but not handled before a stop."""
+        """Opens the stores, starts the scheduler and the sender (unless a CLI command or a test
+        drives them) and picks up updates received but not handled before a stop.
+
+        With `background` this process becomes the village's one sender: it takes DATA_DIR's lock
+        first (CannotStart when another Buurtbot runs on it), before anything is reset."""
+        if background:
+            self._data_lock.acquire()
         await self.village.stores.open()
         directory = self.village.stores.directory
         # Telegram redelivers for at most a day; older update ids need not be remembered.
@@ -72,10 +79,13 @@ class Buurtbot:
             await self.village.outbox.start()
 
     async def stop(self) -> None:
-        await self.village.scheduler.stop()
-        await self.village.outbox.stop()
-        await self.drain()
-        await self.village.stores.close()
+        try:
+            await self.village.scheduler.stop()
+            await self.village.outbox.stop()
+            await self.drain()
+            await self.village.stores.close()
+        finally:
+            self._data_lock.release()
 
     def command_menus(self) -> Sequence[CommandMenu]:
         """Telegram's command menu in every language; the default language also for everyone else."""

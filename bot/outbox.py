@@ -3,15 +3,18 @@
 Announcements, activity invitations and reminders are queued as one row per recipient in the
 network's store, with their text and buttons already in the recipient's language; once sent, a
 row keeps Telegram's message id, so the message can be edited later. Networks take turns, a
-batch each. The sender keeps to a send clock a little under BROADCAST_RATE (see `RateBudget`),
-never more than one message a second to one chat (one per three seconds to a group); on 429 it
-waits `retry_after` and pauses; on 403 the person is marked unreachable and never tried again;
-transient errors are retried with backoff. Interactive replies take a slot of the clock first,
-so they never wait behind a broadcast.
+batch each. Every message the bot sends or edits, replies included, takes a slot of one send
+budget (`RateBudget`): replies first, and the outbox every slot they leave, never more than
+BROADCAST_RATE in any second; never more than one message a second to one chat (one per three
+seconds to a group); on 429 it waits `retry_after` and pauses; on 403 the person is marked
+unreachable and never tried again; transient errors are retried with backoff.
 
-Rows are claimed a batch at a time ('sending', one transaction) and their results recorded a
-batch at a time (one transaction). After a crash the rows left 'sending' are sent again: nothing
-is lost, and at most IN_FLIGHT messages (those of the batch under way) reach someone twice.
+Only the running bot sends (it holds DATA_DIR's lock, see bot/data_lock.py); what another
+process queues (a CLI command) is found when the sender looks at the stores again, every
+LOOK_AGAIN_S. Rows are claimed a batch at a time ('sending', one transaction), but each result
+is recorded as it lands (results landing together share a transaction). After a crash the rows
+left 'sending' are sent again: nothing is lost, and only the messages truly under way (handed
+to Telegram, answer not yet recorded: one or two at 30/s) reach someone twice.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ from sqlalchemy import bindparam, func, update
 from sqlalchemy import select as sa_select
 from sqlmodel import col, select
 
+from bot import failpoints
 from bot.port import BlockedByUser, ChatNotFound, DoorError, RateLimited, TransientDoorError
 from bot.replies import Button, Keyboard, Reply
 from storage.models import Announcement, DeliveryStatus, Network, OutboxKind, OutboxMessage
@@ -41,18 +45,19 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-# The send clock runs this fraction of the rate: under 29/30, so any second of a broadcast at
-# 30/s holds at most 29 messages and a reply still fits.
-PACE = 0.965
+# The broadcast's pace: this fraction of the rate, so that its even spacing and the second each
+# message counts after its answer (see `RateBudget`) seldom meet; replies take from the same pace.
+PACE = 0.99
 TELEGRAM_SECOND_S = 1.002  # the second Telegram counts messages in, and 2 ms for two clocks' ticks
-REPLY_TRAVEL_S = 0.25  # how long an interactive reply counts as under way (its sending is not watched here)
 PER_CHAT_GAP_S = 1.0  # a private chat: at most one message a second
 PER_GROUP_GAP_S = 3.0  # a group: at most twenty a minute
 MAX_ATTEMPTS = 5
-IN_FLIGHT = 16  # rows claimed at once: sent concurrently, their results recorded together
+CLAIM_BATCH = 16  # rows marked 'sending' in one transaction; each is handed over in its own slot
+IN_FLIGHT = 16  # messages handed to Telegram whose answers are not back yet, at most
 IDLE_POLL_S = 0.2  # how often to look again when every waiting row waits for a retry time
-REPLY_ROOM = 4  # while people talk to the bot, broadcasts leave this many messages a second for replies
-REPLY_SPELL_S = 5.0  # for this long after a reply, people count as talking to the bot
+LOOK_AGAIN_S = 2.0  # how often the sender looks for messages another process queued
+RECORD_ATTEMPTS = 3  # a result that cannot be written is tried again this often, then sent again after a restart
+STOP_WAIT_S = 10.0  # on a stop, how long the messages under way may take to be answered
 _SLACK_S = 1e-6  # so that rounding never turns a wait into a spin
 # Sent first: someone is waiting for an answer.
 _URGENT = OutboxMessage.__table__.c.kind == OutboxKind.HELP_REQUEST  # type: ignore[attr-defined]
@@ -60,18 +65,15 @@ FINAL = (DeliveryStatus.SENT, DeliveryStatus.UNREACHABLE, DeliveryStatus.FAILED,
 
 
 class RateBudget:
-    """The send clock shared by the outbox (which waits for it) and interactive replies (which don't).
+    """The one send budget of a village: replies, reports, edits, pins and the outbox all take a slot.
 
-    Slot k of a broadcast is due at t0 + k / (rate × PACE), so a short stall of the event loop
-    costs no rate: the slots it missed are sent as soon as it is back, but never more than
-    `rate` messages (replies included) in one second, counted so that no delay on the way can
-    crowd them at Telegram: a message counts from the moment it leaves until a second after its
-    answer came back (`landed`). Telegram saw it arrive somewhere in between, so the `rate`-th
-    message after it cannot reach Telegram within the same second, however late the first was
-    answered. After a pause longer than the catch-up window (idle, or a long stall) the clock
-    starts afresh rather than sending a burst. An interactive reply takes a slot and never
-    waits; while people are talking to the bot (a reply in the last REPLY_SPELL_S) a broadcast
-    leaves REPLY_ROOM messages a second to them, so a few replies at once still fit.
+    A message counts from the moment it leaves until a second after its answer came back
+    (`landed`): Telegram saw it arrive somewhere in between, so with never more than `rate` of
+    them counted, no second at Telegram holds more than `rate` messages, however late an answer
+    came. Replies go first: while one waits for a slot, the broadcast takes none. The broadcast
+    is also paced: slot k is due at t0 + k / (rate × PACE), each reply taking a slot of that pace,
+    so a short stall of the event loop costs no rate (the missed slots go as soon as it is back,
+    within the count) and after a longer pause the clock starts afresh rather than bursting.
     """
 
     def __init__(
@@ -88,19 +90,51 @@ class RateBudget:
         self.catch_up_s = self.per_second * self.interval  # slots missed longer ago are given up
         self._next = 0.0  # when the next broadcast slot is due, on `clock`
         self._last_broadcast = -math.inf
-        self._last_reply = -math.inf
-        self._under_way = 0  # broadcast messages sent and not yet answered
+        self._under_way = 0  # messages sent and not yet answered
         self._landed: list[float] = []  # a heap: when each message of the last second was answered
         self._paused_until = 0.0
+        self._replies_waiting = 0
+        self._no_reply_waiting: asyncio.Event | None = None  # made on first use, in the running loop
 
     def _counted(self, now: float) -> int:
         while self._landed and now - self._landed[0] >= TELEGRAM_SECOND_S - _SLACK_S:
             heapq.heappop(self._landed)
         return self._under_way + len(self._landed)
 
+    def _first_free(self, now: float) -> float:
+        return self._landed[0] + TELEGRAM_SECOND_S if self._landed else now + self.interval
+
+    async def for_reply(self) -> None:
+        """Waits (briefly) for a slot for one reply; the caller sends it and then calls `landed`."""
+        self._replies_waiting += 1
+        if self._no_reply_waiting is not None:
+            self._no_reply_waiting.clear()
+        try:
+            while True:
+                now = self._clock()
+                if now < self._paused_until:
+                    await self._sleep(self._paused_until - now)
+                    continue
+                if self._counted(now) >= self.per_second:
+                    await self._sleep(max(self._first_free(now) - now, _SLACK_S))
+                    continue
+                self._next = max(self._next, now - self.catch_up_s) + self.interval
+                self._under_way += 1
+                return
+        finally:
+            self._replies_waiting -= 1
+            if not self._replies_waiting and self._no_reply_waiting is not None:
+                self._no_reply_waiting.set()
+
     async def for_broadcast(self) -> None:
-        """Waits for the next slot; the caller sends one message and then calls `landed`."""
+        """Waits for the next slot the replies leave; the caller sends one message and then calls `landed`."""
         while True:
+            if self._replies_waiting:
+                if self._no_reply_waiting is None:
+                    self._no_reply_waiting = asyncio.Event()
+                self._no_reply_waiting.clear()
+                await self._no_reply_waiting.wait()
+                continue
             now = self._clock()
             if now < self._paused_until:
                 await self._sleep(self._paused_until - now)
@@ -110,10 +144,8 @@ class RateBudget:
             if self._next - now > _SLACK_S:
                 await self._sleep(self._next - now)
                 continue
-            busy = now - self._last_reply < REPLY_SPELL_S  # people are talking to the bot: leave them room
-            if self._counted(now) + (REPLY_ROOM if busy else 0) >= self.per_second:
-                first_free = self._landed[0] + TELEGRAM_SECOND_S if self._landed else now + self.interval
-                await self._sleep(max(first_free - now, _SLACK_S))
+            if self._counted(now) >= self.per_second:
+                await self._sleep(max(self._first_free(now) - now, _SLACK_S))
                 continue
             self._next += self.interval
             self._last_broadcast = now
@@ -121,15 +153,9 @@ class RateBudget:
             return
 
     def landed(self) -> None:
-        """A broadcast message was answered (sent, refused or failed): it counts one second more."""
+        """A message was answered (sent, refused or failed): it counts one second more."""
         self._under_way -= 1
         heapq.heappush(self._landed, self._clock())
-
-    def for_reply(self) -> None:
-        now = self._clock()
-        self._last_reply = now
-        self._next = max(self._next, now - self.catch_up_s) + self.interval
-        heapq.heappush(self._landed, now + REPLY_TRAVEL_S)
 
     def pause(self, seconds: float) -> None:
         """After a 429: nothing until Telegram's retry time, then the clock starts afresh (no burst)."""
@@ -205,7 +231,13 @@ class Outbox:
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._last_send: dict[int, float] = {}
-        self._claimed: dict[str, list[_Claimed]] = {}  # per network: the next batch, claimed already
+        self._in_flight: asyncio.Semaphore | None = None  # made on first use, in the running loop
+        self._sending: set[asyncio.Task[None]] = set()  # one per message under way
+        self._landing: dict[str, tuple[Network, list[_Outcome]]] = {}  # results not recorded yet
+        self._recording: asyncio.Task[None] | None = None
+        self._reporting: set[asyncio.Task[None]] = set()
+        self._stamps: dict[str, tuple[int, ...]] = {}  # each store's files when the sender last looked
+        self._looked_at = -math.inf
         self.on_report: ReportHandler | None = None
 
     # --- queueing -------------------------------------------------------------------------
@@ -279,9 +311,12 @@ class Outbox:
     # --- the sender -----------------------------------------------------------------------
 
     async def start(self) -> None:
-        """Picks up what was waiting or being sent when the bot stopped, then starts sending."""
-        self._claimed.clear()
+        """Picks up what was waiting or being sent when the bot stopped, then starts sending.
+
+        Only the process holding DATA_DIR's lock calls this (`Buurtbot.start`): the rows it finds
+        'sending' were left by a process that has ended."""
         for network in await self._village.stores.directory.networks():
+            self._stamps[network.slug] = self._stamp(network.slug)
             async with self._village.stores.network(network.slug) as store, store.transaction() as session:
                 interrupted = await session.exec(
                     update(OutboxMessage)
@@ -306,31 +341,57 @@ class Outbox:
                 )
             if waiting or unreported:
                 self._busy.setdefault(network.slug)
+        self._looked_at = time.monotonic()
         self._task = asyncio.create_task(self._run())
 
     async def stop(self) -> None:
+        """Stops handing messages over; those under way are answered and recorded first."""
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
+        if self._sending:
+            _, late = await asyncio.wait(set(self._sending), timeout=STOP_WAIT_S)
+            for task in late:  # left 'sending': sent again after the restart
+                task.cancel()
+            await asyncio.gather(*late, return_exceptions=True)
+        with contextlib.suppress(Exception):  # logged where it failed
+            await self._recorded()
 
     async def flush(self) -> None:
-        """Sends everything due now, without the background task (tests drive it this way).
+        """Sends everything due now, without the background task (tests drive it this way), and
+        waits until every result is recorded and every report sent.
 
         Rows waiting for a later retry time stay waiting: with a test's manual clock they would
         otherwise be waited for forever.
         """
-        while self._busy:
-            slug = self._next_turn()
-            if not await self._send_some(slug, wait_for_retries=False):
-                self._done_with(slug)
+        while True:
+            while self._busy:
+                slug = self._next_turn()
+                if not await self._send_some(slug, wait_for_retries=False):
+                    self._done_with(slug)
+            await self._quiet()
+            if not self._busy:
+                return
+
+    async def _quiet(self) -> None:
+        while self._sending or self._reporting or (self._recording is not None and not self._recording.done()):
+            await asyncio.gather(*self._sending, *self._reporting, return_exceptions=True)
+            await self._recorded()
 
     async def _run(self) -> None:
         while True:
             self._wake.clear()
+            if time.monotonic() - self._looked_at >= LOOK_AGAIN_S:
+                try:
+                    await self._look_again()
+                except Exception:
+                    log.exception("the sender could not look for messages queued elsewhere")
             if not self._busy:
-                await self._wake.wait()
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(LOOK_AGAIN_S):
+                        await self._wake.wait()
                 continue
             slug = self._next_turn()
             try:
@@ -341,6 +402,30 @@ class Outbox:
                 continue
             if not more:
                 self._done_with(slug)
+
+    async def _look_again(self) -> None:
+        """Gives a turn to each network whose store was written since the last look: another
+        process (a CLI command) may have queued messages there, and it cannot wake this one."""
+        self._looked_at = time.monotonic()
+        for network in await self._village.stores.directory.networks():
+            stamp = self._stamp(network.slug)
+            if self._stamps.get(network.slug) != stamp:
+                self._stamps[network.slug] = stamp
+                self._busy.setdefault(network.slug)
+
+    def _stamp(self, slug: str) -> tuple[int, ...]:
+        """When and how much a store's files last changed: cheaper than a query per network.
+        (An SQLite store: a write lands in its write-ahead log first, then in the file itself.)"""
+        path = self._village.stores.network_path(slug)
+        stamp: list[int] = []
+        for file in (path, path.with_name(path.name + "-wal")):
+            try:
+                found = file.stat()
+            except FileNotFoundError:
+                stamp += (0, 0)
+                continue
+            stamp += (found.st_mtime_ns, found.st_size)
+        return tuple(stamp)
 
     def _next_turn(self) -> str:
         """The network whose turn it is; it goes to the back, so a village-wide message does not
@@ -355,44 +440,35 @@ class Outbox:
         if slug not in self._queued:  # else messages came in while it found none: another turn
             self._busy.pop(slug, None)
 
-    async def _send_some(self, slug: str, *, wait_for_retries: bool = True) -> bool:
-        """Sends one batch of due messages of one network; False when none is left.
+    def _another_turn(self, slug: str) -> None:
+        self._busy.setdefault(slug)
+        self._queued.add(slug)
+        self._wake.set()
 
-        The next batch is claimed while this one's last answers come in; it is sent only after
-        this one's results are recorded, so a crash repeats at most one batch.
-        """
+    async def _send_some(self, slug: str, *, wait_for_retries: bool = True) -> bool:
+        """Hands over one batch of due messages of one network; False when none is left."""
         network = await self._village.stores.directory.network_by_slug(slug)
         if network is None:
             return False
-        rows = self._claimed.pop(slug, None)
+        rows, waiting = await self._claim(network)
         if not rows:
-            rows, waiting = await self._claim(network)
-            if not rows:
-                await self._report_finished(network)
-                if waiting and wait_for_retries:
-                    await asyncio.sleep(IDLE_POLL_S)  # everything left waits for a retry time
-                    return True
-                return False
-        sending = await self._hand_over(network, rows)
-        try:
-            self._claimed[slug], _ = await self._claim(network)
-            outcomes = list(await asyncio.gather(*sending))
-        finally:
-            for task in sending:  # cancelled (the bot stops): what was handed over stays 'sending'
-                task.cancel()
-        finished = await self._settle(network, outcomes)
-        if finished:
-            await self._report_finished(network, finished)
+            await self._report_finished(network)
+            if waiting and wait_for_retries:
+                await asyncio.sleep(IDLE_POLL_S)  # everything left waits for a retry time
+                return True
+            return False
+        failpoints.failpoint(failpoints.OUTBOX_CLAIMED)
+        await self._hand_over(network, rows)
         return True
 
     async def _claim(self, network: Network) -> tuple[list[_Claimed], int]:
-        """Marks up to IN_FLIGHT due rows 'sending' in one transaction; also counts rows not yet due."""
+        """Marks up to CLAIM_BATCH due rows 'sending' in one transaction; also counts rows not yet due."""
         now = self._village.clock.now()
         table = OutboxMessage.__table__  # type: ignore[attr-defined]
         async with self._village.stores.network(network.slug) as store, store.transaction() as session:
             connection = await session.connection()
             due = (table.c.status == DeliveryStatus.PENDING, table.c.not_before <= now)
-            query = sa_select(*(table.c[field] for field in _CLAIMED_FIELDS)).order_by(table.c.id).limit(IN_FLIGHT)
+            query = sa_select(*(table.c[field] for field in _CLAIMED_FIELDS)).order_by(table.c.id).limit(CLAIM_BATCH)
             # A neighbour waiting for help goes before the rest of a long announcement.
             rows = [_Claimed(*found) for found in (await connection.execute(query.where(_URGENT, *due))).all()]
             if not rows:
@@ -407,37 +483,48 @@ class Outbox:
             )
         return [], int(waiting or 0)
 
-    async def _hand_over(self, network: Network, rows: Sequence[_Claimed]) -> list[asyncio.Task[_Outcome]]:
-        """Starts sending each row in a slot of the send clock, never to one chat more often than it allows."""
+    async def _hand_over(self, network: Network, rows: Sequence[_Claimed]) -> None:
+        """Starts sending each row in a slot of the budget, never to one chat more often than it
+        allows; each result is recorded as it lands. Rows not handed over when this is cancelled
+        stay 'sending' and are sent after the restart (they never went out)."""
+        if self._in_flight is None:
+            self._in_flight = asyncio.Semaphore(IN_FLIGHT)
         now = time.monotonic()
         self._last_send = {chat: at for chat, at in self._last_send.items() if now - at < PER_GROUP_GAP_S}
         waiting = list(rows)
-        sending: list[asyncio.Task[_Outcome]] = []
-        try:
-            while waiting:
-                now = time.monotonic()
-                row = next((r for r in waiting if self._chat_free_at(r.chat_id) <= now), None)
-                if row is None:
-                    await asyncio.sleep(min(self._chat_free_at(r.chat_id) for r in waiting) - now)
-                    continue
+        while waiting:
+            now = time.monotonic()
+            row = next((r for r in waiting if self._chat_free_at(r.chat_id) <= now), None)
+            if row is None:
+                await asyncio.sleep(min(self._chat_free_at(r.chat_id) for r in waiting) - now)
+                continue
+            await self._in_flight.acquire()
+            try:
                 await self.budget.for_broadcast()
-                waiting.remove(row)
-                self._last_send[row.chat_id] = time.monotonic()
-                task = asyncio.create_task(self._deliver(network, row))
-                task.add_done_callback(self._landed)  # also when cancelled before it began
-                sending.append(task)
-        except BaseException:
-            for task in sending:
-                task.cancel()
-            raise
-        return sending
-
-    def _landed(self, _: asyncio.Task[_Outcome]) -> None:
-        self.budget.landed()
+            except BaseException:
+                self._in_flight.release()
+                raise
+            waiting.remove(row)
+            self._last_send[row.chat_id] = time.monotonic()
+            task = asyncio.create_task(self._send_one(network, row))
+            self._sending.add(task)
+            task.add_done_callback(self._sending.discard)
 
     def _chat_free_at(self, chat_id: int) -> float:
         gap = PER_GROUP_GAP_S if chat_id < 0 else PER_CHAT_GAP_S
         return self._last_send.get(chat_id, -math.inf) + gap
+
+    async def _send_one(self, network: Network, row: _Claimed) -> None:
+        """Sends one row (in the budget slot taken for it) and has its result recorded at once."""
+        assert self._in_flight is not None
+        try:
+            outcome = await self._deliver(network, row)
+        finally:
+            self.budget.landed()
+            self._in_flight.release()
+        self._record(network, outcome)
+        if outcome.status == DeliveryStatus.SENT and row.kind == OutboxKind.ANNOUNCEMENT and row.chat_id < 0:
+            await self._pin(network, row.chat_id, outcome.message_id or 0)
 
     async def _deliver(self, network: Network, row: _Claimed) -> _Outcome:
         unchanged = _Outcome(row, DeliveryStatus.PENDING, row.attempts, row.not_before)
@@ -445,6 +532,7 @@ class Outbox:
             message_id = await self._village.messenger.port.send(
                 row.chat_id, Reply(row.text, keyboard_from_json(row.buttons))
             )
+            failpoints.failpoint(failpoints.OUTBOX_HANDED_OVER)
         except RateLimited as error:
             log.warning("rate limited by Telegram; pausing the sender for %ss", error.retry_after)
             self.budget.pause(error.retry_after)
@@ -472,22 +560,66 @@ class Outbox:
             attempts = row.attempts + 1
             status = DeliveryStatus.FAILED if attempts >= MAX_ATTEMPTS else DeliveryStatus.PENDING
             return _Outcome(row, status, attempts, self._village.clock.now() + timedelta(seconds=2**attempts))
-        if row.kind == OutboxKind.ANNOUNCEMENT and row.chat_id < 0:
-            await self._pin(network, row.chat_id, message_id)
         return _Outcome(row, DeliveryStatus.SENT, row.attempts, row.not_before, message_id=message_id)
+
+    # --- recording results ------------------------------------------------------------------
+
+    def _record(self, network: Network, outcome: _Outcome) -> None:
+        """Has a result written now; results that land while one is being written go in the next
+        transaction together, so the store keeps up at any rate and a crash forgets only what
+        is truly under way."""
+        self._landing.setdefault(network.slug, (network, []))[1].append(outcome)
+        if self._recording is None or self._recording.done():
+            self._recording = asyncio.create_task(self._record_landed())
+
+    async def _recorded(self) -> None:
+        while self._recording is not None and not self._recording.done():
+            await self._recording
+
+    async def _record_landed(self) -> None:
+        failures = 0
+        while self._landing:
+            slug = next(iter(self._landing))
+            network, outcomes = self._landing.pop(slug)
+            try:
+                finished = await self._settle(network, outcomes)
+            except Exception:
+                failures += 1
+                if failures >= RECORD_ATTEMPTS:
+                    # Left 'sending': sent again after the next start, never lost.
+                    log.exception("%s: could not record %d result(s)", slug, len(outcomes))
+                    failures = 0
+                    continue
+                log.warning("%s: could not record %d result(s); trying again", slug, len(outcomes), exc_info=True)
+                earlier = self._landing.pop(slug, (network, []))[1]
+                self._landing = {slug: (network, outcomes + earlier), **self._landing}
+                await asyncio.sleep(0.5 * failures)
+                continue
+            failures = 0
+            for _ in outcomes:
+                failpoints.failpoint(failpoints.OUTBOX_RECORDED)
+            if any(outcome.status == DeliveryStatus.PENDING for outcome in outcomes):
+                self._another_turn(slug)  # a retry later, or after a 429
+            if finished:
+                task = asyncio.create_task(self._report_finished(network, finished))
+                self._reporting.add(task)
+                task.add_done_callback(self._reporting.discard)
 
     async def _pin(self, network: Network, chat_id: int, message_id: int) -> None:
         """An announcement in a street's group is pinned there. Without the right to pin (the
         group's admins decide) it stays an ordinary message: delivered all the same."""
+        await self.budget.for_broadcast()  # a pin is a message in the group: it counts
         try:
             await self._village.messenger.port.pin(chat_id, message_id)
         except DoorError as error:
             log.info("%s: could not pin announcement %s in %s: %s", network.slug, message_id, chat_id, error)
         except Exception:  # a bug: the message was sent, and that is what the outbox records
             log.exception("%s: pinning %s in %s failed", network.slug, message_id, chat_id)
+        finally:
+            self.budget.landed()
 
     async def _settle(self, network: Network, outcomes: Sequence[_Outcome]) -> set[int]:
-        """Records a batch's results in one transaction; returns the announcements it finished."""
+        """Records results in one transaction; returns the announcements they finished."""
         now = self._village.clock.now()
         table = OutboxMessage.__table__  # type: ignore[attr-defined]
         statement = (

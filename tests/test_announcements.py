@@ -9,7 +9,6 @@ import pytest
 import bot.transports.aiogram_door  # noqa: F401 - aiogram takes seconds to import; pay it at collection
 from bot.clock import ManualClock
 from bot.core import Buurtbot
-from bot.outbox import IN_FLIGHT
 from bot.settings import Settings
 from storage.models import DeliveryStatus, MembershipStatus, OutboxMessage
 from tests.conftest import Village
@@ -130,5 +129,6 @@ async def test_a_crash_half_way_still_ends_with_every_recipient_in_a_final_state
     assert set(final) == {DeliveryStatus.SENT} and final[DeliveryStatus.SENT] == MEMBERS
     received = Counter(r["chat_id"] for r in api.sent if "Het straatfeest gaat door" in (r.get("text") or ""))
     assert len(received) == MEMBERS  # nothing lost
-    # Duplicates only for the batch in flight at the crash: claimed ('sending'), results not yet recorded.
-    assert sum(count - 1 for count in received.values()) <= IN_FLIGHT
+    # Each result is recorded as it lands: only what was truly under way could arrive twice
+    # (a real kill -9 of the process: tests/test_outbox_crash.py).
+    assert sum(count - 1 for count in received.values()) <= 2
