@@ -223,8 +223,9 @@ async def test_jan_publishes_and_wim_declines_annas_proposal_at_once_and_exactly
     published = event.status == EventStatus.PUBLISHED
     decider, other = (jan, wim) if published else (wim, jan)
     assert "al beslist" in other.answers[-1], "both decided on the proposal"
-    assert count(other, "is gepubliceerd") + count(other, "afgewezen") == 0
-    assert count(decider, "is gepubliceerd") + count(decider, "afgewezen") == 1
+    assert count(other, "is gepubliceerd;") + count(other, "is niet gepubliceerd") == 0
+    assert count(decider, "is gepubliceerd;") + count(decider, "is niet gepubliceerd") == 1
+    assert count(anna, "Uw voorstel „Koffieochtend” is deze keer niet gepubliceerd") == (0 if published else 1)
 
 
 async def test_truus_and_bram_use_the_last_use_of_an_invite_at_once_and_one_gets_in(
