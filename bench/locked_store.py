@@ -1,0 +1,187 @@
+"""Locked-store benchmark: reply latency for the other networks while one network's store is locked.
+
+Another process (a backup, a buurtbot command, an sqlite3 shell) holds the write lock of the first
+network's store for --lock-s seconds (the issue: 7). Meanwhile members of every other network ask
+/verzoeken (which reads their own network's store), paced at --rate a second (below Telegram's 30
+messages a second, the bot's reply budget, so the budget itself queues nothing), and the locked network's
+buurtverbinder changes a setting (a write to the locked store). The same traffic runs first with
+no lock, in the same run, for comparison. The bot is the whole core behind the memory door (kept
+update, person, flow, permission, handler, stores, templates); latency is from the moment an
+update was due to be sent to its reply, so a stalled event loop counts in full.
+
+Figures: p50/p95/p99 of the other networks' replies, without and with the lock (target: p99 with
+the lock under 100 ms); how long the locked network's setting change took, and whether it was kept.
+
+    python -m bench.locked_store                 # 27 networks, 1,350 members, 25 updates/s, 7 s
+    python -m bench.locked_store --quick         # 6 networks, 300 members, 20 updates/s, 7 s
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import itertools
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from bench.common import MEMBER_BASE, VERBINDER_BASE, emit, median, percentile, quiet_logging, seed_village
+from bot.events import ChatKind, ChatRef, Message, Sender
+
+BENCHMARK = "locked-store"
+TARGET_P99_MS = 100.0
+QUICK = ("--quick",)  # what `bench.run`'s quick set runs: `["bench.locked_store", *QUICK]`
+
+# The other process: takes the store's write lock, says so, holds it, lets go.
+_HOLDER = """
+import sqlite3, sys, time
+connection = sqlite3.connect(sys.argv[1], isolation_level=None)
+connection.execute("BEGIN IMMEDIATE")
+print("holding", flush=True)
+time.sleep(float(sys.argv[2]))
+connection.execute("COMMIT")
+connection.close()
+"""
+
+
+def summary(result: dict[str, Any]) -> tuple[str, str, str, bool]:
+    """(figure, value, target, met) for the quick set's table."""
+    figure = (
+        f"replies to {result['networks'] - 1:.0f} other networks while one network store is locked "
+        f"{result['lock_s']:.0f} s by another process, {result['rate']:.0f} upd/s"
+    )
+    value = (
+        f"locked: p50 {result['locked_p50_ms']:.0f}, p95 {result['locked_p95_ms']:.0f}, "
+        f"p99 {result['locked_p99_ms']:.0f} ms; unlocked: p50 {result['unlocked_p50_ms']:.0f}, "
+        f"p95 {result['unlocked_p95_ms']:.0f}, p99 {result['unlocked_p99_ms']:.0f} ms; the locked network's "
+        f"setting took {result['locked_write_s']:.1f} s, kept: {result['locked_write_kept']}"
+    )
+    met = result["locked_p99_ms"] < TARGET_P99_MS and result["locked_write_kept"] and not result["unanswered"]
+    return figure, value, f"p99 < {TARGET_P99_MS:.0f} ms, the write kept", met
+
+
+class Traffic:
+    """/verzoeken from members in turn, through the whole core behind a memory door."""
+
+    def __init__(self, bot: Any, door: Any, members: list[int]) -> None:
+        self.bot = bot
+        self.door = door
+        self.members = members
+        self._update_ids = itertools.count(10_000)
+
+    async def run(self, *, seconds: float, rate: float) -> tuple[list[float], int]:
+        """RATE updates a second for SECONDS: reply latencies in seconds (from when each was due),
+        and how many got no reply."""
+        found: list[float] = []
+        unanswered = 0
+
+        async def one(member: int, due: float) -> None:
+            nonlocal unanswered
+            sender = Sender(member, f"Buur {member - MEMBER_BASE}", None, None, "nl")
+            message = Message(next(self._update_ids), sender, ChatRef(member, ChatKind.PRIVATE), "/verzoeken")
+            before = len(self.door.chat(member))
+            await self.bot.handle(message)  # returns once the reply is sent
+            if len(self.door.chat(member)) > before:
+                found.append(time.perf_counter() - due)
+            else:
+                unanswered += 1
+
+        tasks = []
+        start = time.perf_counter()
+        for index in range(int(seconds * rate)):
+            due = start + index / rate
+            await asyncio.sleep(max(0.0, due - time.perf_counter()))
+            tasks.append(asyncio.create_task(one(self.members[index % len(self.members)], due)))
+        await asyncio.gather(*tasks)
+        return found, unanswered
+
+
+async def run(args: argparse.Namespace) -> None:
+    from bot.app import build_bot
+    from bot.transports.memory import MemoryDoor, Simulator
+    from tests.conftest import make_settings
+
+    data_dir = Path(args.data_dir)
+    seeded = await seed_village(data_dir, networks=args.networks, members=args.members)
+    locked_slug = seeded.networks[0][1]
+    others = [member for slug, ids in seeded.members.items() if slug != locked_slug for member in ids]
+
+    bot = build_bot(make_settings(data_dir), door="memory")
+    door = MemoryDoor()
+    bot.attach(door)
+    bot.flood = None  # the same members ask again and again: that is the traffic, not a flood
+    await bot.start(background=False)
+    try:
+        jan = Simulator(bot, door, first_update_id=1).person("Jan", user_id=VERBINDER_BASE)
+        await jan.says("/instellingen")
+        traffic = Traffic(bot, door, others)
+        await traffic.run(seconds=1.0, rate=args.rate)  # every store opened, its statements compiled
+
+        unlocked, unanswered = await traffic.run(seconds=args.lock_s, rate=args.rate)
+
+        store_path = bot.village.stores.network_path(locked_slug)
+        holder = await asyncio.create_subprocess_exec(
+            sys.executable, "-c", _HOLDER, str(store_path), str(args.lock_s), stdout=asyncio.subprocess.PIPE
+        )
+        assert holder.stdout is not None
+        if (await holder.stdout.readline()).strip() != b"holding":
+            raise SystemExit("the other process could not take the lock")
+        write_started = time.perf_counter()
+        write = asyncio.create_task(jan.taps("Naar buurtverbinder na: 24 uur"))
+        # Within the lock's time (less the moment it took to start), not after it.
+        locked, unanswered_locked = await traffic.run(seconds=args.lock_s - 0.5, rate=args.rate)
+        await write
+        write_s = time.perf_counter() - write_started
+        await holder.wait()
+        async with bot.village.stores.network(locked_slug) as store:
+            kept = (await store.settings()).get("escalation_hours") == "48"
+    finally:
+        await bot.stop()
+
+    emit(
+        BENCHMARK,
+        networks=args.networks,
+        members=args.members,
+        rate=args.rate,
+        lock_s=args.lock_s,
+        unlocked_updates=len(unlocked),
+        unlocked_p50_ms=median(unlocked) * 1000,
+        unlocked_p95_ms=percentile(unlocked, 0.95) * 1000,
+        unlocked_p99_ms=percentile(unlocked, 0.99) * 1000,
+        locked_updates=len(locked),
+        locked_p50_ms=median(locked) * 1000,
+        locked_p95_ms=percentile(locked, 0.95) * 1000,
+        locked_p99_ms=percentile(locked, 0.99) * 1000,
+        locked_max_ms=max(locked, default=float("nan")) * 1000,
+        unanswered=unanswered + unanswered_locked,
+        locked_write_s=write_s,
+        locked_write_kept=kept,
+        at=datetime.now(UTC).isoformat(timespec="seconds"),
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="6 networks, 300 members, 20 updates/s")
+    parser.add_argument("--networks", type=int, default=27)
+    parser.add_argument("--members", type=int, default=1350)
+    parser.add_argument("--rate", type=float, default=25.0, help="updates a second from the other networks")
+    parser.add_argument("--lock-s", type=float, default=7.0, help="how long the other process holds the lock")
+    parser.add_argument("--data-dir", help="an empty folder (default: a temporary one)")
+    args = parser.parse_args()
+    if args.quick:
+        args.networks, args.members, args.rate = 6, 300, 20.0
+    quiet_logging()
+    if args.data_dir:
+        asyncio.run(run(args))
+        return
+    with tempfile.TemporaryDirectory() as folder:
+        args.data_dir = folder
+        asyncio.run(run(args))
+
+
+if __name__ == "__main__":
+    main()
