@@ -16,6 +16,12 @@ from storage.models import JobStatus, JoinPolicy, Network
 from storage.stores import Stores
 
 NOW = datetime(2026, 11, 28, 10, 0, tzinfo=UTC)
+SETTLE = 200  # loop turns given to every task that can run before a test looks; no clock involved
+
+
+async def settle() -> None:
+    for _ in range(SETTLE):
+        await asyncio.sleep(0)
 
 
 @pytest.fixture
@@ -28,6 +34,7 @@ async def stores(tmp_path: Path) -> AsyncIterator[Stores]:
 
 @pytest.fixture
 async def breugel(stores: Stores) -> Network:
+    await stores.create_network("breugel-noord")
     return await stores.directory.add_network(
         slug="breugel-noord", name="Breugel-Noord", streets=["Eikenlaan"], join_policy=JoinPolicy.APPROVAL, now=NOW
     )
@@ -132,6 +139,7 @@ async def test_one_busy_network_does_not_keep_the_others_waiting(
 ) -> None:
     monkeypatch.setattr(scheduling, "CLAIM_BATCH", 3)
     monkeypatch.setattr(scheduling, "MOST_PER_PASS", 5)
+    await stores.create_network("son-centrum")
     son = await stores.directory.add_network(
         slug="son-centrum", name="Son-Centrum", streets=["Markt"], join_policy=JoinPolicy.APPROVAL, now=NOW
     )
@@ -171,7 +179,8 @@ async def test_a_stop_lets_the_reminder_in_hand_finish_and_puts_the_rest_back(st
     await asyncio.wait_for(started.wait(), 5)
 
     stopping = asyncio.create_task(first.stop())
-    await asyncio.sleep(0.05)
+    await settle()
+    assert not stopping.done()  # the stop has begun, and waits for the reminder in hand
     release.set()
     await asyncio.wait_for(stopping, 5)
 
@@ -254,7 +263,7 @@ async def test_a_reminder_planned_while_a_pass_notes_the_next_job_is_not_lost_fr
             found = await read_next_due()  # next week's market
             # Jan publishes a borrel in an hour just now, between the read and the index write.
             planning.append(asyncio.create_task(scheduler.schedule(breugel, JobKind.EVENT_REMIND, "borrel:24", soon)))
-            await asyncio.sleep(0.05)
+            await settle()  # Jan's planning goes as far as it may: to the index, were it not held there
             return found
 
         monkeypatch.setattr(store, "next_due", next_due_while_jan_plans)
