@@ -34,6 +34,8 @@ from aiohttp import web
 from tests.fakebotapi import FakeBotAPI
 
 TOKEN = "123456:TEST"
+LONG_POLL_S = 30  # a long poll's own timeout...
+PUSHED_DEADLINE_S = 10  # ...and how long one woken by a push may take at most (only a guard)
 
 
 @pytest.fixture
@@ -183,12 +185,12 @@ async def test_html_is_checked_like_telegram(api: FakeBotAPI, aiobot: Bot) -> No
 
 
 async def test_long_poll_returns_when_update_is_pushed(api: FakeBotAPI, aiobot: Bot, ptb: telegram.Bot) -> None:
-    started = time.monotonic()
-    poll = asyncio.create_task(aiobot.get_updates(timeout=5))
-    await asyncio.sleep(0.05)
+    poll = asyncio.create_task(aiobot.get_updates(timeout=LONG_POLL_S))
+    await api.wait_for_call("getUpdates")  # the poll is in, waiting for an update
+    assert not poll.done()
     update_id = api.push_message(42, "/start welkom", username="anna")
-    updates = await poll
-    assert time.monotonic() - started < 1
+    async with asyncio.timeout(PUSHED_DEADLINE_S):  # answered on the push, long before its own timeout
+        updates = await poll
     assert [u.update_id for u in updates] == [update_id]
     message = updates[0].message
     assert message is not None
@@ -220,7 +222,7 @@ async def test_ptb_get_updates_offset_limit(api: FakeBotAPI, ptb: telegram.Bot) 
 
 async def test_second_poller_gets_conflict(api: FakeBotAPI, aiobot: Bot) -> None:
     first = asyncio.create_task(aiobot.get_updates(timeout=5))
-    await asyncio.sleep(0.05)
+    await api.wait_for_call("getUpdates")  # the first poll is in and waiting
     second = asyncio.create_task(aiobot.get_updates(timeout=0))
     with pytest.raises(TelegramConflictError, match="terminated by other getUpdates"):
         await first
@@ -310,15 +312,12 @@ async def test_enforced_rate_limit_rejects(api: FakeBotAPI, ptb: telegram.Bot) -
 
 
 async def test_wait_for_message_sees_edits(api: FakeBotAPI, aiobot: Bot) -> None:
-    async def bot_work() -> None:
-        message = await aiobot.send_message(3, "Bezig...")
-        await asyncio.sleep(0.05)
-        await aiobot.edit_message_text("Klaar!", chat_id=3, message_id=message.message_id)
-
-    task = asyncio.create_task(bot_work())
-    record = await api.wait_for_message(3, lambda r: r["text"] == "Klaar!", timeout=2)
+    waiting = asyncio.create_task(api.wait_for_message(3, lambda r: r["text"] == "Klaar!", timeout=5))
+    message = await aiobot.send_message(3, "Bezig...")
+    assert not waiting.done()  # a message to chat 3 came, but not yet in the shape waited for
+    await aiobot.edit_message_text("Klaar!", chat_id=3, message_id=message.message_id)
+    record = await waiting
     assert record["history"][0]["text"] == "Bezig..."
-    await task
     with pytest.raises(TimeoutError, match="Klaar!"):
         await api.wait_for_message(3, lambda r: r["text"] == "nooit", timeout=0.05)
 
