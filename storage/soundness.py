@@ -8,6 +8,7 @@ import sqlite3
 from collections.abc import Callable, Sequence
 from contextlib import closing
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -41,7 +42,12 @@ class Schema:
 
 
 def schema_of(migrations: Sequence[Migration]) -> Schema:
-    tables = _TABLES_AT_HEAD.get(tuple(migrations), ())
+    return _schema_of(tuple(migrations))
+
+
+@cache
+def _schema_of(migrations: tuple[Migration, ...]) -> Schema:
+    tables = _TABLES_AT_HEAD.get(migrations, ())
     return Schema(
         head=max((m.version for m in migrations), default=0),
         tables={table.name: frozenset(column.name for column in table.columns) for table in tables},
