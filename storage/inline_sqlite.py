@@ -13,6 +13,11 @@ can still hold a store's write lock, for a moment or for seconds. SQLite's own b
 would wait for it in this thread and stop every other network's work meanwhile; so it is 0,
 and the task that wants the lock asks again after a short asynchronous sleep (1 ms, doubling
 to 50 ms) until it gets it or `LOCK_WAIT_S` has passed. Only that store's work waits.
+
+Where else a lock can be met, in WAL mode: turning WAL on when a connection opens (waits the
+same way); COMMIT never, as the write lock was taken at BEGIN IMMEDIATE; the checkpoint SQLite
+makes after a commit is PASSIVE, which skips what it cannot do rather than wait; VACUUM and the
+TRUNCATE checkpoints of `Store.compact` wait asleep as BEGIN does.
 """
 
 from __future__ import annotations
