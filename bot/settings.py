@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, ValidationError, field_validator
@@ -30,7 +32,6 @@ class Settings(BaseSettings):
     bot_username: str = ""
     bot_api_timeout: float = Field(default=15.0, gt=0, le=300)
     data_dir: Path = Path("data")
-    database_url: str = ""
     community_manager_ids: Annotated[frozenset[int], NoDecode] = frozenset()
     default_language: str = "nl"
     timezone: str = "Europe/Amsterdam"
@@ -68,8 +69,40 @@ class Settings(BaseSettings):
     @field_validator("bot_token")
     @classmethod
     def _token_shape(cls, value: str) -> str:
-        if value and (":" not in value or value.startswith("your")):
+        left, colon, right = value.partition(":")
+        if value and (not colon or not left.isdigit() or not right or any(c.isspace() for c in right)):
             raise ValueError("does not look like a token from @BotFather (digits:letters)")
+        return value
+
+    @field_validator("bot_api_base_url")
+    @classmethod
+    def _api_base_url(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError("must be a URL such as https://api.telegram.org")
+        return value
+
+    @field_validator("webhook_url")
+    @classmethod
+    def _webhook_url(cls, value: str) -> str:
+        if value and (urlsplit(value).scheme != "https" or not urlsplit(value).hostname):
+            raise ValueError(
+                "must be an https:// URL (Telegram posts only to https), such as https://bot.example.org/hook"
+            )
+        return value
+
+    @field_validator("webhook_listen")
+    @classmethod
+    def _webhook_listen(cls, value: str) -> str:
+        _host_and_port(value)
+        return value
+
+    @field_validator("data_dir")
+    @classmethod
+    def _data_dir(cls, value: Path) -> Path:
+        problem = _unusable_folder(value)
+        if problem:
+            raise ValueError(problem)
         return value
 
     @field_validator("log_level")
@@ -84,12 +117,47 @@ class Settings(BaseSettings):
         return ZoneInfo(self.timezone)
 
     @property
+    def listen_address(self) -> tuple[str, int]:
+        """WEBHOOK_LISTEN as a host and a port."""
+        return _host_and_port(self.webhook_listen)
+
+    @property
     def directory_path(self) -> Path:
         return self.data_dir / "directory.db"
 
     @property
     def networks_dir(self) -> Path:
         return self.data_dir / "networks"
+
+
+def _host_and_port(listen: str) -> tuple[str, int]:
+    host, colon, port = listen.strip().rpartition(":")
+    if not colon or not port.isdigit():
+        raise ValueError("must be host:port, such as 0.0.0.0:8080")
+    if not 1 <= int(port) <= 65535:
+        raise ValueError(f"port {port} is not between 1 and 65535")
+    host = host.removeprefix("[").removesuffix("]")  # [::1]:8080
+    if any(character.isspace() or character in "/[]" for character in host):
+        raise ValueError(f"{host!r} is not a host name or address")
+    return host or "0.0.0.0", int(port)
+
+
+def _unusable_folder(folder: Path) -> str | None:
+    """Why Buurtbot could not keep its stores in FOLDER (made at start-up if missing), or None."""
+    if folder.exists():
+        if not folder.is_dir():
+            return f"{folder} is not a folder"
+        if not os.access(folder, os.W_OK | os.X_OK):
+            return f"{folder} is not writable"
+        return None
+    parent = folder.absolute().parent
+    while not parent.exists():
+        parent = parent.parent
+    if not parent.is_dir():
+        return f"{folder} cannot be made: {parent} is not a folder"
+    if not os.access(parent, os.W_OK | os.X_OK):
+        return f"{folder} cannot be made: {parent} is not writable"
+    return None
 
 
 class CannotStart(Exception):
@@ -108,5 +176,6 @@ def load_settings(**overrides: object) -> Settings:
         lines = []
         for problem in error.errors():
             variable = "_".join(str(part) for part in problem["loc"][:1]).upper()
-            lines.append(f"{variable}: {problem['msg']}")
+            message = problem["msg"].removeprefix("Value error, ")
+            lines.append(f"{variable}: {message}")
         raise SettingsError("; ".join(lines)) from error

@@ -322,6 +322,7 @@ class FakeBotAPI:
         self.webhook: JSON = {"url": ""}
         self.violations: list[JSON] = []
         self.too_many_requests = 0  # 429 answers given, injected or for breaking the limits
+        self.served_faults: list[tuple[str, int]] = []  # (method, error code) of each fail_next fault served
         self.edits: list[tuple[ChatId, float]] = []  # (chat, time.monotonic()) of every edit made
         self.dropped_updates: list[JSON] = []
         self.internal_errors: list[str] = []
@@ -833,6 +834,7 @@ class FakeBotAPI:
             fault.count -= 1
             if fault.count <= 0:
                 queue.popleft()
+            self.served_faults.append((method, fault.error_code))
             raise ApiError(fault.error_code, fault.description, fault.retry_after)
         if self._random_fault is not None:
             ratio, code, methods, rng = self._random_fault

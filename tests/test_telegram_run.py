@@ -106,6 +106,8 @@ async def test_piet_joins_with_the_invite_link_and_a_forged_button_is_refused(ru
 
 async def test_the_command_menu_is_set_in_dutch_and_english(running: tuple[FakeBotAPI, str]) -> None:
     api, _ = running
+    # Set in the background, so a failing menu does not stop the bot: waited for.
+    assert await api.wait_until(lambda: {"", "nl", "en"} <= set(api.commands))
     dutch = [c["command"] for c in api.commands["nl"]]
     english = [c["command"] for c in api.commands["en"]]
     assert "aanmelden" in dutch and "hulp" in dutch and "join" not in dutch
@@ -140,6 +142,7 @@ async def test_replies_get_through_when_telegram_hiccups(running: tuple[FakeBotA
     api.fail_next("sendMessage", error_code=429, retry_after=1)
     api.push_message(ANNA, "/privacy", first_name="Anna")
     await api.wait_for_message(ANNA, says("Uw gegevens bij Buurtbot"), timeout=10)
+    assert api.served_faults == [("sendMessage", 502), ("sendMessage", 429)]  # both were met, and overcome
 
 
 async def test_run_without_a_token_is_the_console(tmp_path: Path) -> None:

@@ -25,6 +25,7 @@ from aiogram.exceptions import (
     TelegramNotFound,
     TelegramRetryAfter,
     TelegramServerError,
+    TelegramUnauthorizedError,
 )
 from aiogram.methods.base import TelegramMethod
 from aiogram.types import (
@@ -53,7 +54,7 @@ from bot.port import (
 from bot.replies import Keyboard, Reply
 from bot.settings import Settings
 from bot.transports.answers import loads_what_the_bot_reads
-from bot.transports.errors import GROUP_ADMIN_STATUSES, door_error_for_bad_request
+from bot.transports.errors import GROUP_ADMIN_STATUSES, TokenRefused, door_error_for_bad_request
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -158,6 +159,8 @@ async def _mapped(call: Callable[[], Awaitable[T]]) -> T:
         raise BlockedByUser(error.message) from error
     except TelegramNotFound as error:
         raise ChatNotFound(error.message) from error
+    except TelegramUnauthorizedError as error:
+        raise TokenRefused(error.message) from error
     except TelegramBadRequest as error:
         raise door_error_for_bad_request(error.message) from error
     except (TimeoutError, TelegramNetworkError, TelegramServerError) as error:
@@ -265,7 +268,10 @@ class AiogramRuntime:
         self._polling: asyncio.Task[None] | None = None
 
     async def open(self) -> str:
-        me = await _mapped(self.bot.get_me)
+        try:
+            me = await _mapped(self.bot.get_me)
+        except ChatNotFound as error:  # 404: Telegram's answer to a token it cannot read
+            raise TokenRefused(str(error)) from error
         return me.username or ""
 
     async def close(self) -> None:

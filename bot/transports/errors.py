@@ -1,4 +1,5 @@
-"""Telegram's "Bad Request" descriptions mapped to the core's door errors, for every runtime."""
+"""Telegram's errors the core does not know, and its "Bad Request" descriptions mapped to the core's
+door errors, for every runtime."""
 
 from __future__ import annotations
 
@@ -17,3 +18,7 @@ def door_error_for_bad_request(description: str) -> DoorError:
     if "message to edit not found" in text or "can't be edited" in text or "query is too old" in text:
         return MessageGone(description)
     return DoorError(description)
+
+
+class TokenRefused(DoorError):
+    """Telegram does not know the bot's token (401, or 404 for one it cannot read)."""

@@ -21,6 +21,7 @@ from telegram._utils.types import JSONDict
 from telegram.error import (
     BadRequest,
     Forbidden,
+    InvalidToken,
     NetworkError,
     RetryAfter,
     TelegramError,
@@ -39,7 +40,7 @@ from bot.port import (
 from bot.replies import Reply
 from bot.settings import Settings
 from bot.transports.answers import loads_what_the_bot_reads
-from bot.transports.errors import GROUP_ADMIN_STATUSES, door_error_for_bad_request
+from bot.transports.errors import GROUP_ADMIN_STATUSES, TokenRefused, door_error_for_bad_request
 from bot.transports.ptb_request import AiohttpRequest
 
 log = logging.getLogger(__name__)
@@ -121,6 +122,8 @@ async def _mapped(call: Callable[[], Awaitable[T]]) -> T:
         raise BlockedByUser(error.message) from error
     except BadRequest as error:
         raise door_error_for_bad_request(error.message) from error
+    except InvalidToken as error:  # 401, and 404 for a token Telegram cannot read
+        raise TokenRefused(error.message) from error
     except NetworkError as error:  # includes TimedOut
         raise TransientDoorError(error.message) from error
     except TelegramError as error:
@@ -182,28 +185,34 @@ class PtbRuntime:
     def __init__(self, settings: Settings, core: Buurtbot) -> None:
         self.core = core
         base = settings.bot_api_base_url.rstrip("/")
-        self.bot = Bot(
-            settings.bot_token,
-            base_url=f"{base}/bot",
-            base_file_url=f"{base}/file/bot",
-            request=_DoorRequest(
+        self._requests = (
+            _DoorRequest(
                 connection_pool_size=64,
                 read_timeout=settings.bot_api_timeout,
                 write_timeout=settings.bot_api_timeout,
                 connect_timeout=settings.bot_api_timeout,
             ),
-            get_updates_request=_DoorRequest(read_timeout=POLL_TIMEOUT_S + 10),
+            _DoorRequest(read_timeout=POLL_TIMEOUT_S + 10),
+        )
+        self.bot = Bot(
+            settings.bot_token,
+            base_url=f"{base}/bot",
+            base_file_url=f"{base}/file/bot",
+            request=self._requests[0],
+            get_updates_request=self._requests[1],
         )
         self.port: OutboundPort = PtbPort(self.bot)
         self._stopping = asyncio.Event()
         self._polling: asyncio.Task[None] | None = None
 
     async def open(self) -> str:
-        await self.bot.initialize()
+        await _mapped(self.bot.initialize)  # asks getMe
         return self.bot.username
 
     async def close(self) -> None:
         await self.bot.shutdown()
+        for request in self._requests:  # PTB shuts them down only if the bot was initialized
+            await request.shutdown()
 
     def event_from_json(self, data: dict[str, Any]) -> Event | None:
         update = Update.de_json(data, self.bot)

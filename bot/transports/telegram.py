@@ -8,16 +8,25 @@ import gc
 import hashlib
 import logging
 import signal
-from typing import Any, Protocol
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, Protocol, TypeVar
 from urllib.parse import urlsplit
 
 from bot.app import build_bot
 from bot.core import Buurtbot
 from bot.events import Event
-from bot.port import OutboundPort
-from bot.settings import Runtime, Settings
+from bot.port import CommandMenu, DoorError, OutboundPort, RateLimited, TransientDoorError
+from bot.settings import CannotStart, Runtime, Settings
+from bot.transports.errors import TokenRefused
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+# Pauses between tries of a call the bot cannot start without (getMe, setWebhook): three tries.
+START_RETRY_DELAYS_S = (0.5, 1.0)
+START_RETRY_MAX_WAIT_S = 10.0  # the longest a rate-limited start-up call is waited for
+# Pauses before trying a cosmetic call (the command menu) again, while the bot serves.
+COSMETIC_RETRY_DELAYS_S = (5.0, 30.0, 120.0, 600.0)
 
 
 class TelegramRuntime(Protocol):
@@ -63,15 +72,12 @@ def webhook_secret(settings: Settings) -> str:
     return hashlib.sha256(f"buurtbot-webhook:{settings.bot_token}".encode()).hexdigest()[:48]
 
 
-def listen_address(settings: Settings) -> tuple[str, int]:
-    host, _, port = settings.webhook_listen.rpartition(":")
-    return host or "0.0.0.0", int(port)
-
-
 async def run_telegram(settings: Settings, stop: asyncio.Event | None = None, core: Buurtbot | None = None) -> int:
     """Runs until SIGTERM/SIGINT (or `stop`); finishes the updates in hand; returns 0.
 
-    `core` is built from settings unless given (tests give one to watch it work).
+    What stops it from starting (a token Telegram refuses, an API server that does not answer,
+    an address it cannot listen on) is a `CannotStart` naming the setting. `core` is built from
+    settings unless given (tests give one to watch it work).
     """
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -82,11 +88,14 @@ async def run_telegram(settings: Settings, stop: asyncio.Event | None = None, co
     core = core or build_bot(settings, door="telegram")
     runtime = make_runtime(settings, core)
     core.attach(runtime.port)
+    starting_core = False
+    menus: asyncio.Task[None] | None = None
     try:
-        username = await runtime.open()
+        username = await _essential(runtime.open, "getMe", settings)
         core.village.bot_username = username
+        starting_core = True
         await core.start()
-        await runtime.port.set_commands(core.command_menus())
+        menus = asyncio.create_task(_set_commands(runtime.port, core.command_menus()))
         # What is alive now (modules, the frameworks' models, the stores' mappings) lives as long
         # as the process: taken out of the garbage collector's sight, each full collection walks
         # only what came after. Without this one walked some 400,000 objects every few hundred
@@ -98,7 +107,12 @@ async def run_telegram(settings: Settings, stop: asyncio.Event | None = None, co
         else:
             await _poll(settings, runtime, stop, username)
     finally:
-        await core.stop()  # waits for the updates in hand, then closes the stores
+        if menus is not None:
+            menus.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await menus
+        if starting_core:
+            await core.stop()  # waits for the updates in hand, then closes the stores
         await runtime.close()
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.remove_signal_handler(signum)
@@ -106,8 +120,62 @@ async def run_telegram(settings: Settings, stop: asyncio.Event | None = None, co
     return 0
 
 
+async def _essential(call: Callable[[], Awaitable[T]], method: str, settings: Settings) -> T:
+    """A call the bot cannot run without: tried a few times if Telegram does not answer, then
+    a `CannotStart` that names the setting to look at."""
+    for attempt, pause in enumerate((*START_RETRY_DELAYS_S, None), start=1):
+        try:
+            return await call()
+        except TokenRefused as error:
+            raise CannotStart("BOT_TOKEN: Telegram refused this token") from error
+        except RateLimited as error:
+            if pause is None:
+                raise CannotStart(
+                    f"BOT_API_BASE_URL: {method} is rate limited by {settings.bot_api_base_url}"
+                ) from error
+            log.debug("%s rate limited; trying again in %.1f s", method, error.retry_after)
+            await asyncio.sleep(min(error.retry_after, START_RETRY_MAX_WAIT_S))
+        except TransientDoorError as error:
+            if pause is None:
+                raise CannotStart(
+                    f"BOT_API_BASE_URL: {settings.bot_api_base_url} does not answer "
+                    f"({method} failed {attempt} times, the last: {_one_line(error)})"
+                ) from error
+            log.debug("%s failed (%s); trying again in %.1f s", method, error, pause)
+            await asyncio.sleep(pause)
+        except DoorError as error:
+            variable = "WEBHOOK_URL" if method == "setWebhook" else "BOT_API_BASE_URL"
+            raise CannotStart(f"{variable}: Telegram refused {method}: {_one_line(error)}") from error
+    raise AssertionError("unreachable")  # the last pause is None: the loop returns or raises
+
+
+def _one_line(error: BaseException) -> str:
+    return " ".join(str(error).split())
+
+
+async def _set_commands(port: OutboundPort, menus: Sequence[CommandMenu]) -> None:
+    """The command menu is cosmetic: the bot serves without it. A failure is logged once, and the
+    menu tried again a few times in the background, waiting longer each time."""
+    for attempt, pause in enumerate((0.0, *COSMETIC_RETRY_DELAYS_S)):
+        await asyncio.sleep(pause)
+        try:
+            await port.set_commands(menus)
+        except RateLimited as error:
+            problem: str = f"rate limited for {error.retry_after:.0f} s"
+            await asyncio.sleep(error.retry_after)
+        except Exception as error:  # whatever it is, the bot serves on; logged below
+            problem = _one_line(error)
+        else:
+            if attempt:
+                log.info("command menu set (try %d)", attempt + 1)
+            return
+        if not attempt:
+            log.warning("could not set the command menu (%s); trying again in the background", problem)
+    log.warning("gave up setting the command menu after %d tries; the bot works without it", attempt + 1)
+
+
 async def _poll(settings: Settings, runtime: TelegramRuntime, stop: asyncio.Event, username: str) -> None:
-    await runtime.delete_webhook()
+    await _essential(runtime.delete_webhook, "deleteWebhook", settings)
     await runtime.start_polling()
     log.info("Buurtbot @%s is polling %s with %s", username, settings.bot_api_base_url, runtime.name)
     await stop.wait()
@@ -122,10 +190,15 @@ async def _serve_webhook(settings: Settings, core: Buurtbot, runtime: TelegramRu
     server = WebhookServer(
         path=urlsplit(settings.webhook_url).path, secret=secret, parse=runtime.event_from_json, submit=core.submit
     )
-    host, port = listen_address(settings)
-    await server.start(host, port)
-    await runtime.set_webhook(settings.webhook_url, secret)
-    log.info("Buurtbot serves its webhook %s with %s", settings.webhook_url, runtime.name)
-    await stop.wait()
-    log.info("stopping: taking no new updates, finishing those in hand")
-    await server.stop()
+    host, port = settings.listen_address
+    try:
+        await server.start(host, port)
+    except OSError as error:
+        raise CannotStart(f"WEBHOOK_LISTEN: cannot listen on {host}:{port}: {error.strerror or error}") from error
+    try:
+        await _essential(lambda: runtime.set_webhook(settings.webhook_url, secret), "setWebhook", settings)
+        log.info("Buurtbot serves its webhook %s with %s", settings.webhook_url, runtime.name)
+        await stop.wait()
+        log.info("stopping: taking no new updates, finishing those in hand")
+    finally:
+        await server.stop()
