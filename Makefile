@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint bench clean
+.PHONY: run test lint bench crash clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -33,3 +33,7 @@ clean:
 
 bench: $(VENV)/.installed-dev
 	$(BIN)/python -m bench.run
+
+# Every failpoint of every crash scenario, on both runtimes (`make test` runs a quick set).
+crash: $(VENV)/.installed-dev
+	BUURTBOT_CRASH_SWEEP=full $(BIN)/pytest tests/test_crash.py
