@@ -328,9 +328,14 @@ async def test_the_community_manager_adds_a_network_in_chat(village: Village) ->
 
 async def test_commands_in_a_group_are_moved_to_a_private_chat(village: Village) -> None:
     from bot.events import ChatKind, ChatRef
+    from tests.test_help_scenarios import member
 
-    anna = village.person("Anna")
     group = ChatRef(-100123, ChatKind.SUPERGROUP, "Kerkstraat")
+    kees = village.person("Kees")  # no member of any network: the group learns nothing from him
+    await kees.says("/aanmelden", chat=group)
+    assert village.door.chat(group.id) == []
+
+    anna = await member(village, "Anna")
     await anna.says("/aanmelden", chat=group)
     messages = village.door.chat(group.id)
     assert "privégesprek" in messages[-1].text
