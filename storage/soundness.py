@@ -79,12 +79,16 @@ def check_file(path: Path) -> None:
         raise StoreProblem(path, "not a database (it does not start as a SQLite file does)", RESTORE)
 
 
-def check_schema(path: Path, query: Query, migrations: Sequence[Migration], *, new: bool) -> int:
+def check_schema(path: Path, query: Query, migrations: Sequence[Migration], *, new: bool, columns: bool) -> int:
     """Refuses a store whose recorded version this Buurtbot does not know, an existing store with
-    no version at all, or one at the newest version that lacks a table or column; returns its
-    version."""
+    no version at all, or one at the newest version that lacks a table (or, with COLUMNS, a
+    column); returns its version."""
     schema = schema_of(migrations)
-    version = recorded_version(query)
+    tables = {str(row[0]) for row in query("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    version = 0
+    if VERSION_TABLE in tables:
+        found = query(f"SELECT max(version) FROM {VERSION_TABLE}")
+        version = int(found[0][0] or 0) if found else 0
     if version > schema.head:
         raise StoreProblem(
             path,
@@ -97,17 +101,10 @@ def check_schema(path: Path, query: Query, migrations: Sequence[Migration], *, n
             path, "schema does not match: it has no schema version, so it is no store of Buurtbot's", RESTORE
         )
     if version == schema.head:
-        missing = missing_from(query, schema)
+        missing = missing_from(query, schema) if columns else _missing_tables(tables, schema)
         if missing:
             raise StoreProblem(path, f"schema does not match version {version}: {missing}", RESTORE)
     return version
-
-
-def recorded_version(query: Query) -> int:
-    if not query(f"SELECT name FROM sqlite_master WHERE type = 'table' AND name = '{VERSION_TABLE}'"):
-        return 0
-    found = query(f"SELECT max(version) FROM {VERSION_TABLE}")
-    return int(found[0][0] or 0) if found else 0
 
 
 def missing_from(query: Query, schema: Schema) -> str:
@@ -118,15 +115,18 @@ def missing_from(query: Query, schema: Schema) -> str:
     )
     for table, column in rows:
         present.setdefault(str(table), set()).add(str(column))
-    tables = sorted(name for name in schema.tables if name not in present)
     columns = sorted(
         f"{name}.{column}"
         for name, wanted in schema.tables.items()
         if name in present
         for column in wanted - present[name]
     )
-    said = [f"table {name} is missing" for name in tables] + [f"column {name} is missing" for name in columns]
-    return ", ".join(said)
+    said = [_missing_tables(set(present), schema), *(f"column {name} is missing" for name in columns)]
+    return ", ".join(part for part in said if part)
+
+
+def _missing_tables(present: set[str], schema: Schema) -> str:
+    return ", ".join(f"table {name} is missing" for name in sorted(schema.tables) if name not in present)
 
 
 def check_store(path: Path, migrations: Sequence[Migration]) -> None:
@@ -140,7 +140,7 @@ def check_store(path: Path, migrations: Sequence[Migration]) -> None:
             if verdict != ["ok"]:
                 first = " ".join(verdict[0].split()) if verdict else "no answer"
                 raise StoreProblem(path, f"damaged (SQLite's quick_check: {first[:160]})", RESTORE)
-            check_schema(path, lambda sql: connection.execute(sql).fetchall(), migrations, new=False)
+            check_schema(path, lambda sql: connection.execute(sql).fetchall(), migrations, new=False, columns=True)
     except sqlite3.Error as error:
         raise as_problem(path, error) from error
 
