@@ -150,6 +150,45 @@ async def test_jan_and_wim_both_tap_ik_neem_contact_op_on_an_escalated_request_a
     assert "Een andere buur helpt hier al mee" in other.answers[-1]
 
 
+@pytest.mark.parametrize(
+    "first",
+    [
+        pytest.param(
+            "Anna",
+            marks=pytest.mark.xfail(
+                strict=True,
+                reason="bug: Help.release (bot/help.py) ignores what its _move returns, so a helper who hands "
+                "back a request the asker closed at the same moment is told it is open again, and so is the asker",
+            ),
+        ),
+        "Piet",
+    ],
+)
+async def test_anna_taps_gelukt_as_piet_hands_her_request_back_and_one_of_them_counts(
+    village: Village, monkeypatch: pytest.MonkeyPatch, first: str
+) -> None:
+    anna, piet = await member(village, "Anna"), await member(village, "Piet")
+    await offers_groceries(piet)
+    await asks_for_groceries(anna)
+    await piet.taps("Ik help")
+    closing, handing_back = anna.last, piet.last
+    assert "Gelukt, bedankt!" in " ".join(closing.labels) and "Ik kan toch niet" in " ".join(handing_back.labels)
+
+    race = Rendezvous()
+    pause_after(monkeypatch, village.bot.village.help, "view", race)  # both read it claimed by Piet
+    taps = [anna.taps("Gelukt, bedankt!", in_message=closing), piet.taps("Ik kan toch niet", in_message=handing_back)]
+    await at_once(*(taps if first == "Piet" else reversed(taps)))  # the last to have read writes first
+    assert race.met
+
+    [request] = await requests_in(village, village.noord)
+    assert request.status == (HelpStatus.DONE if first == "Anna" else HelpStatus.OPEN)
+    if request.status == HelpStatus.DONE:  # Anna was first: nothing was handed back
+        assert count(piet, "teruggegeven") == 0 and count(anna, "kan het toch niet") == 0
+    else:  # Piet was first: the request is open again, and Anna did not close what she no longer had
+        assert request.status == HelpStatus.OPEN and request.helper_id is None
+        assert count(anna, "Fijn dat het gelukt is") == 0
+
+
 # --- joining: two buurtverbinders decide at once ------------------------------------------------
 
 
