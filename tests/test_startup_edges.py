@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import socket
 import subprocess
 import sys
 from collections.abc import AsyncIterator, Iterator
@@ -151,3 +152,23 @@ async def test_a_failing_command_menu_is_set_later_while_the_bot_serves(
     failures = [r for r in caplog.records if "command menu" in r.getMessage() and r.levelno >= logging.WARNING]
     assert len(failures) == 1, [r.getMessage() for r in failures]  # logged once, not at each retry
     assert "Traceback" not in caplog.text
+
+
+@pytest.mark.parametrize("runtime", RUNTIMES)
+async def test_a_webhook_address_already_in_use_is_one_line_and_exit_2(
+    api: FakeBotAPI, tmp_path: Path, runtime: str
+) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = await run_buurtbot(
+            tmp_path,
+            BOT_TOKEN=TOKEN,
+            BOT_API_BASE_URL=api.base_url,
+            BOT_RUNTIME=runtime,
+            WEBHOOK_URL="https://buurtbot.example/hook",
+            WEBHOOK_LISTEN=f"127.0.0.1:{port}",
+        )
+    assert_one_line_naming(result, "WEBHOOK_LISTEN")
+    assert "cannot listen on 127.0.0.1" in result.stderr
