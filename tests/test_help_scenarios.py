@@ -73,7 +73,9 @@ async def test_anna_asks_both_helpers_are_told_and_the_second_to_tap_is_told_it_
     assert "Piet gaat u helpen" in anna.last_text
     assert "Al opgepakt" in els_post.text and els_post.labels == []  # Els's copy is taken in place
 
-    await els.press(els_post, els_post.versions[0].buttons[0][0].data)  # the button she still had on screen
+    still_on_screen = els_post.versions[0].buttons[0][0].data  # the button she had before it was taken
+    assert still_on_screen is not None
+    await els.press(els_post, still_on_screen)
     assert "Een andere buur helpt hier al mee" in els.answers[-1]
     [request] = await requests_in(village, village.noord)
     assert request.status == HelpStatus.CLAIMED and request.helper_id == piet.id
