@@ -31,7 +31,7 @@ class StoreBusy(StoreProblem):
     def __init__(self, path: Path, waited_s: float) -> None:
         super().__init__(
             path,
-            f"busy: another process held its write lock for more than {waited_s:.0f} s",
+            f"busy: another process held its write lock for more than {waited_s:g} s",
             "Finish or stop that process (a backup, a buurtbot command, an sqlite3 shell), then try again",
         )
 

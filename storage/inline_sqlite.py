@@ -41,8 +41,9 @@ FIRST_RETRY_S = 0.001
 LONGEST_RETRY_S = 0.05
 
 
-def _retry_pauses(path: Path, deadline_s: float) -> Iterable[float]:
+def _retry_pauses(path: Path, deadline_s: float | None) -> Iterable[float]:
     """The pauses between attempts to take a lock that another process holds; StoreBusy at the end."""
+    deadline_s = LOCK_WAIT_S if deadline_s is None else deadline_s
     pause, until = FIRST_RETRY_S, time.monotonic() + deadline_s
     while time.monotonic() < until:
         yield pause
@@ -50,7 +51,7 @@ def _retry_pauses(path: Path, deadline_s: float) -> Iterable[float]:
     raise StoreBusy(path, deadline_s)
 
 
-def while_busy(path: Path, attempt: Callable[[], T], *, deadline_s: float = LOCK_WAIT_S) -> T:
+def while_busy(path: Path, attempt: Callable[[], T], *, deadline_s: float | None = None) -> T:
     """Runs ATTEMPT (a SQLite call that needs a lock) until no other process holds the lock,
     sleeping in between without stopping the event loop. Call it inside SQLAlchemy's greenlet
     (an engine event, a driver call): the sleep is awaited through it."""
@@ -64,7 +65,7 @@ def while_busy(path: Path, attempt: Callable[[], T], *, deadline_s: float = LOCK
             await_only(asyncio.sleep(next(pauses)))
 
 
-async def while_busy_async(path: Path, attempt: Callable[[], Awaitable[T]], *, deadline_s: float = LOCK_WAIT_S) -> T:
+async def while_busy_async(path: Path, attempt: Callable[[], Awaitable[T]], *, deadline_s: float | None = None) -> T:
     """`while_busy` for a coroutine (driver calls made outside SQLAlchemy's greenlet)."""
     pauses = iter(_retry_pauses(path, deadline_s))
     while True:
@@ -76,7 +77,7 @@ async def while_busy_async(path: Path, attempt: Callable[[], Awaitable[T]], *, d
             await asyncio.sleep(next(pauses))
 
 
-async def checkpoint_truncate(path: Path, driver: Any, *, deadline_s: float = LOCK_WAIT_S) -> None:
+async def checkpoint_truncate(path: Path, driver: Any, *, deadline_s: float | None = None) -> None:
     """Folds the write-ahead log into the file and empties it. Another process reading the store
     keeps the log in use (SQLite answers busy rather than raising); then this waits, asleep."""
     pauses = iter(_retry_pauses(path, deadline_s))

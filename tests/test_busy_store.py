@@ -4,14 +4,18 @@ other networks are answered meanwhile, and the locked network's write waits its 
 from __future__ import annotations
 
 import asyncio
+import logging
 import sqlite3
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import pytest
 from sqlalchemy import Connection, Engine, event
 
+from storage import inline_sqlite
+from storage.errors import StoreBusy
 from storage.stores import Stores
 from tests.conftest import Village
 
@@ -140,6 +144,27 @@ async def test_compacting_a_store_another_process_reads_waits_without_holding_up
                 assert await asyncio.create_task(marieke_changes_a_setting()) == {"language": "en"}
                 assert not other.released.is_set() and not compacting.done()
             await asyncio.wait_for(compacting, timeout=60)
+            assert await noord.settings() == {"escalation_hours": "48"}
+    finally:
+        await stores.close()
+
+
+async def test_a_lock_held_past_the_wait_is_a_clear_error_naming_the_store_and_the_next_write_succeeds(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setattr(inline_sqlite, "LOCK_WAIT_S", 0.05)  # instead of half a minute
+    stores = Stores(tmp_path)
+    await stores.open()
+    try:
+        await stores.create_network("breugel-noord")
+        store = stores.network_path("breugel-noord")
+        async with stores.network("breugel-noord") as noord:
+            async with OtherProcess(store):
+                with pytest.raises(StoreBusy) as busy:
+                    await noord.set_setting("escalation_hours", "48")
+            assert busy.value.path == store and "another process" in busy.value.problem
+            assert any(str(store) in r.getMessage() for r in caplog.records if r.levelno == logging.ERROR)
+            await noord.set_setting("escalation_hours", "48")  # let go: the next try gets the lock
             assert await noord.settings() == {"escalation_hours": "48"}
     finally:
         await stores.close()
