@@ -266,6 +266,7 @@ class AiogramRuntime:
         self.dispatcher.callback_query.register(self._on_update)
         self.dispatcher.chat_join_request.register(self._on_update)
         self._polling: asyncio.Task[None] | None = None
+        self._keeping: asyncio.Future[None] | None = None
 
     async def open(self) -> str:
         try:
@@ -292,6 +293,13 @@ class AiogramRuntime:
             self._fetched.append(event)  # handed over, kept together, before the next poll
 
     async def _keep_fetched(self) -> None:
+        """Hands what was fetched to the core, kept together. A stop that cancels the poll meanwhile
+        does not cut this off: `stop_polling` waits for it."""
+        if self._keeping is None or self._keeping.done():
+            self._keeping = asyncio.ensure_future(self._keep())
+        await asyncio.shield(self._keeping)
+
+    async def _keep(self) -> None:
         events, self._fetched = self._fetched, []
         if not events:
             return
@@ -320,4 +328,9 @@ class AiogramRuntime:
         if not self._polling.done():
             await self.dispatcher.stop_polling()
         await self._polling
+        if self._keeping is not None:
+            try:
+                await self._keeping
+            except Exception as error:  # what it could not keep is back in `_fetched`: tried again below
+                log.warning("could not keep the fetched updates (%s); trying once more", error)
         await self._keep_fetched()  # the last poll's updates
