@@ -109,12 +109,21 @@ async def test_what_is_not_a_telegram_update_gets_400_and_is_not_kept(
     assert len(api.messages_to(ANNA)) == 1
 
 
-async def test_an_update_of_a_kind_the_bot_does_not_handle_is_received(
-    hook: tuple[FakeBotAPI, TelegramHarness, str],
+IGNORED_UPDATES: dict[str, Any] = {
+    "an edited message": {"update_id": 7300, "edited_message": anna(edit_date=1)},
+    "a message without a sender": {"update_id": 7301, "message": without(anna(), "from")},
+}
+
+
+@pytest.mark.parametrize("case", IGNORED_UPDATES)
+async def test_an_update_the_bot_does_not_handle_is_received_and_ignored(
+    hook: tuple[FakeBotAPI, TelegramHarness, str], case: str
 ) -> None:
-    _, _, listen = hook
-    edited = {"update_id": 7300, "edited_message": anna(edit_date=1)}
-    assert await post(listen, json.dumps(edited).encode()) == 200  # else Telegram sends it again and again
+    api, door, listen = hook
+    # Refused, Telegram would send it again and again.
+    assert await post(listen, json.dumps(IGNORED_UPDATES[case]).encode()) == 200
+    assert await door.bot.village.stores.directory.unhandled_updates("telegram") == []
+    assert api.messages_to(ANNA) == []
 
 
 @pytest.mark.parametrize("depth", [40, 100_000])
