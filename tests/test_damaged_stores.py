@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import resource
 import shutil
 import sqlite3
 import subprocess
@@ -228,7 +229,16 @@ CLI_DAMAGES = {
 COMMANDS = {"run": ["run"], "console": ["console"], "network": ["network", "list"]}
 
 
-def _start(workdir: Path, *args: str, prefix: tuple[str, ...] = ()) -> subprocess.Popen[str]:
+def _start(
+    workdir: Path, *args: str, prefix: tuple[str, ...] = (), files_up_to: int | None = None
+) -> subprocess.Popen[str]:
+    """`python -m bot ARGS` in WORKDIR; FILES_UP_TO bytes is as far as it may grow a file (as on
+    a full disk: the write that crosses it fails)."""
+
+    def limit_file_size() -> None:
+        if files_up_to is not None:
+            resource.setrlimit(resource.RLIMIT_FSIZE, (files_up_to, files_up_to))
+
     return subprocess.Popen(
         [*prefix, sys.executable, "-m", "bot", *args],
         stdin=subprocess.PIPE,
@@ -237,6 +247,7 @@ def _start(workdir: Path, *args: str, prefix: tuple[str, ...] = ()) -> subproces
         text=True,
         cwd=workdir,
         env=environment_for(workdir),
+        preexec_fn=limit_file_size,  # only sets a resource limit, before the command starts
     )
 
 
@@ -271,6 +282,9 @@ def started(template: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterato
     data = copy_of(template, workdir)
     prefix = read_only(data / NOORD)
     runs["read-only network store"] = Started(data / NOORD, "read-only", _start(workdir, "run", prefix=prefix))
+    workdir = tmp_path_factory.mktemp("cli-full-disk")  # a brand-new DATA_DIR: the directory is made
+    process = _start(workdir, "console", files_up_to=64_000)
+    runs["full disk"] = Started(workdir / "data" / DIRECTORY, "disk", process)
     yield runs
     for run in runs.values():  # a test not run (deselected) leaves its command waiting for input
         if run.process.poll() is None:
@@ -278,7 +292,7 @@ def started(template: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterato
         run.process.communicate()
 
 
-@pytest.mark.parametrize("name", [*CLI_DAMAGES, "read-only network store"])
+@pytest.mark.parametrize("name", [*CLI_DAMAGES, "read-only network store", "full disk"])
 def test_buurtbot_refuses_to_start_on_a_damaged_store_in_one_line_naming_it(
     started: dict[str, Started], name: str
 ) -> None:
