@@ -45,18 +45,19 @@ class Store:
 
     async def open(self, *, create: bool = True) -> None:
         """Opens the store and brings its schema up to date. A missing file is created only when
-        CREATE is true (the village's stores say which: see `storage.stores`); a file that is
-        there is never replaced: when it is empty, damaged, read-only or of a schema this code
-        does not know, `StoreProblem` says so, naming it."""
+        CREATE is true (the village's stores say which: see `storage.stores`), and then a file
+        left by a making cut short (empty, or without a table yet) is finished. A store that is
+        there is never replaced: when it is missing, empty, damaged, read-only or of a schema
+        this code does not know, `StoreProblem` says so, naming it."""
         if self._engine is not None:
             return
-        new = not self.path.exists()
-        if not new or not create:
+        being_made = create and (not self.path.exists() or self.path.stat().st_size == 0)
+        if not being_made:
             check_file(self.path)
         engine = make_engine(self.url, create=create)
         try:
             async with engine.begin() as connection:
-                await connection.run_sync(self._prepare, new)
+                await connection.run_sync(self._prepare, create)
         except StoreProblem:
             await engine.dispose()
             raise
@@ -73,7 +74,7 @@ class Store:
             info=self.session_info(),
         )
 
-    def _prepare(self, connection: Connection, new: bool) -> None:
+    def _prepare(self, connection: Connection, create: bool) -> None:
         """Checks the schema the store has, migrates it, and checks what the migrations left.
         (Its columns were checked at start-up; a store opened again later by the cache is checked
         for its tables only, which costs a fraction of a millisecond.)"""
@@ -81,7 +82,7 @@ class Store:
         def query(sql: str) -> Sequence[Sequence[Any]]:
             return connection.exec_driver_sql(sql).all()
 
-        version = check_schema(self.path, query, self._migrations, new=new, columns=False)
+        version = check_schema(self.path, query, self._migrations, new=create, columns=False)
         try:
             applied = upgrade(connection, self._migrations)
         except (sqlite3.Error, DBAPIError) as error:

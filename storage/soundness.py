@@ -80,9 +80,9 @@ def check_file(path: Path) -> None:
 
 
 def check_schema(path: Path, query: Query, migrations: Sequence[Migration], *, new: bool, columns: bool) -> int:
-    """Refuses a store whose recorded version this Buurtbot does not know, an existing store with
-    no version at all, or one at the newest version that lacks a table (or, with COLUMNS, a
-    column); returns its version."""
+    """Refuses a store whose recorded version this Buurtbot does not know, one with no version at
+    all unless it is being made (NEW) and holds no table yet, or one at the newest version that
+    lacks a table (or, with COLUMNS, a column); returns its version."""
     schema = schema_of(migrations)
     tables = {str(row[0]) for row in query("SELECT name FROM sqlite_master WHERE type = 'table'")}
     version = 0
@@ -96,7 +96,9 @@ def check_schema(path: Path, query: Query, migrations: Sequence[Migration], *, n
             "Nothing was changed: run the Buurtbot release that wrote it, or bring the store back with "
             "`buurtbot restore DIR` from a backup made with `buurtbot backup DIR` by this release",
         )
-    if version == 0 and not new:
+    if version == 0 and (not new or tables - {VERSION_TABLE}):
+        # Made now, a store may be empty or hold nothing yet (made, but its first migration cut
+        # short); a store that should be there, or one with tables but no version, is not ours.
         raise StoreProblem(
             path, "schema does not match: it has no schema version, so it is no store of Buurtbot's", RESTORE
         )
@@ -153,3 +155,14 @@ def as_problem(path: Path, error: BaseException) -> StoreProblem:
     cause = getattr(error, "orig", None) or error
     said = " ".join(str(cause).split())[:160]
     return StoreProblem(path, f"schema does not match its version, or the file is damaged ({said})", RESTORE)
+
+
+def holds_nothing(path: Path) -> bool:
+    """Whether PATH is a SQLite file without a single table: a store whose making was cut short
+    (its first migration never committed), so it never held anything."""
+    try:
+        check_file(path)
+        with closing(sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)) as connection:
+            return bool(connection.execute("SELECT count(*) FROM sqlite_master").fetchone() == (0,))
+    except (StoreProblem, sqlite3.Error):
+        return False

@@ -20,7 +20,7 @@ from storage.errors import RESTORE, StoreProblem
 from storage.migrations import directory as directory_migrations
 from storage.migrations import network as network_migrations
 from storage.network import NetworkStore
-from storage.soundness import check_store
+from storage.soundness import check_store, holds_nothing
 
 # A closed store's engine, pool and dialect are garbage held in reference cycles, which only
 # the interpreter's rare full collection frees. Left to it, hundreds of them pile up and the
@@ -62,7 +62,9 @@ class Stores:
         every network it knows (SQLite's quick_check and the schema): start-up stops at the
         first one that is missing, empty or damaged, naming it."""
         network_stores = sorted(self.networks_dir.glob("*.db"))
-        fresh = not self.directory_path.exists() and not network_stores
+        # A brand-new DATA_DIR, or one whose first start was cut short before the directory got
+        # its tables (a full disk, say): nothing was ever kept, so the directory is made now.
+        fresh = not network_stores and (not self.directory_path.exists() or holds_nothing(self.directory_path))
         if not fresh and not self.directory_path.exists():
             there = f"missing, while {len(network_stores)} network stores are in {self.networks_dir}"
             raise StoreProblem(self.directory_path, there, RESTORE)

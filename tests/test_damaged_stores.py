@@ -304,3 +304,51 @@ def test_buurtbot_refuses_to_start_on_a_damaged_store_in_one_line_naming_it(
     assert len(lines) == 1, result.stderr
     assert str(run.store) in lines[0] and run.problem in lines[0]
     assert ("write access" if run.problem == "read-only" else "buurtbot restore") in lines[0]
+
+
+def made_but_cut_short(path: Path) -> None:
+    """What SQLite leaves when a store's making stops before its first migration is kept."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with closing(sqlite3.connect(path)) as connection:
+        connection.execute("PRAGMA journal_mode=WAL")
+
+
+async def test_a_first_start_cut_short_before_the_directory_had_tables_is_finished_at_the_next(
+    tmp_path: Path,
+) -> None:
+    made_but_cut_short(tmp_path / "data" / DIRECTORY)
+    stores = Stores(tmp_path / "data")
+    await stores.open()
+    try:
+        assert await stores.directory.networks() == []
+    finally:
+        await stores.close()
+    assert ("invite",) in rows(tmp_path / "data" / DIRECTORY, "SELECT name FROM sqlite_master WHERE type = 'table'")
+
+
+async def test_an_emptied_directory_is_refused_even_before_any_network_was_made(tmp_path: Path) -> None:
+    stores = Stores(tmp_path / "data")
+    await stores.open()
+    await stores.close()
+    empty(tmp_path / "data" / DIRECTORY)  # people may have written to the bot: it held them
+    stopped = await opening(tmp_path / "data")
+    assert stopped.path == tmp_path / "data" / DIRECTORY and "empty" in stopped.problem
+
+
+@pytest.mark.parametrize("leftover", [empty, made_but_cut_short], ids=["empty", "without tables"])
+async def test_creating_a_network_finishes_a_store_its_last_creation_left_unfinished(
+    tmp_path: Path, leftover: Callable[[Path], None]
+) -> None:
+    stores = Stores(tmp_path)
+    await stores.open()
+    try:
+        leftover(stores.network_path("breugel-noord"))
+        with pytest.raises(StoreProblem):  # using it is no way to make it
+            async with stores.network("breugel-noord"):
+                pass
+        await stores.create_network("breugel-noord")
+        async with stores.network("breugel-noord") as store:
+            await store.set_setting("escalation_hours", "48")
+            assert await store.settings() == {"escalation_hours": "48"}
+    finally:
+        await stores.close()
