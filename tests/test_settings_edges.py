@@ -47,3 +47,10 @@ def test_a_data_dir_inside_a_file_is_refused_and_a_new_one_in_a_folder_is_fine(t
     fresh = tmp_path / "new" / "data"
     assert load_settings(_env_file=None, data_dir=fresh).data_dir == fresh
     assert not fresh.exists()  # checked, not made: the stores make it when the bot starts
+
+
+def test_community_managers_that_are_not_user_ids_are_refused(tmp_path: Path) -> None:
+    message = settings_error(tmp_path, community_manager_ids="1001, jan")
+    assert message == "COMMUNITY_MANAGER_IDS: must be Telegram user ids (whole numbers), comma separated"
+    settings = load_settings(_env_file=None, data_dir=tmp_path / "data", community_manager_ids="1001; 1002,")
+    assert settings.community_manager_ids == {1001, 1002}
