@@ -3,16 +3,23 @@
 Modes:
   rate      BROADCAST_RATE as configured (30/s), the fake server enforcing Telegram's limits with 429s;
   capacity  BROADCAST_RATE raised to 1,000/s and the limits not enforced: how fast the sender itself goes;
-  during    the rate mode while residents ask /privacy: how long a reply takes while the outbox is busy.
+  during    the rate mode while residents ask /privacy: how long a reply takes while the outbox is busy,
+            and the announcement's rate against what the replies leave of BROADCAST_RATE
+            (`fraction_of_rate_left`, 1.0 = every slot the replies leave);
+  kill      `buurtbot run` as its own process, SIGKILLed once `--kill-after` messages went out, then
+            started again on the same stores: how many members got the announcement twice, or never.
 
     python -m bench.announcement --members 6500 --mode rate
     python -m bench.announcement --members 2000 --mode capacity --repeat 3
+    python -m bench.announcement --members 500 --mode during --repeat 3
+    python -m bench.announcement --members 500 --mode kill --repeat 6
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import bisect
 import tempfile
 import time
 from collections import Counter
@@ -20,6 +27,7 @@ from pathlib import Path
 
 from bench.common import (
     VERBINDER_BASE,
+    BotProcess,
     RunningBot,
     ServerProcess,
     bot_settings,
@@ -27,6 +35,7 @@ from bench.common import (
     latencies,
     median,
     percentile,
+    queue_announcement,
     quiet_logging,
     seed_village,
 )
@@ -66,6 +75,7 @@ async def announce_once(
                 reported = await server.wait_message(JAN, "Verslag", timeout=expected_s * 3 + 60)
                 after = await server.stats()
                 sent = await server.sent()
+                edits = await server.edits()
     deliveries = [(chat, at) for chat, at, method, text in sent if TEXT in text and chat != JAN]
     received = Counter(chat for chat, _ in deliveries)
     times = sorted(at for _, at in deliveries)
@@ -88,13 +98,19 @@ async def announce_once(
             key: after[key] - before.get(key, 0) for key in after if key.startswith("violations_")
         },
         "server_errors": after["internal_errors"],
+        # Every message sent or edited (replies and the report too), as Telegram counts its limit.
+        "most_in_one_second": most_in_one_second([at for _, at, _, _ in sent] + [at for _, at in edits]),
     }
     if residents:
         replies = [record for record in sent if TEXT not in record[3]]
         waited, unanswered = latencies(pushes, replies)
+        replies_per_s = sum(1 for _, at, _, _ in replies if times[0] <= at <= times[-1]) / span
         figures |= {
             "residents": residents,
             "questions": len(pushes),
+            "replies_per_s": replies_per_s,  # while the announcement went out
+            "rate_left_by_replies": rate - replies_per_s,
+            "fraction_of_rate_left": achieved / (rate - replies_per_s),
             "unanswered": unanswered,
             "reply_p50_ms": percentile(waited, 0.50) * 1000,
             "reply_p95_ms": percentile(waited, 0.95) * 1000,
@@ -103,7 +119,46 @@ async def announce_once(
     return figures
 
 
-WORST_CASE = {"lost", "duplicated", "too_many_requests", "server_errors", "unanswered"}
+def most_in_one_second(times: list[float]) -> int:
+    """The most messages within any one second (a second ending at each message)."""
+    ordered = sorted(times)
+    return max((i + 1 - bisect.bisect_right(ordered, at - 1.0) for i, at in enumerate(ordered)), default=0)
+
+
+async def kill_once(members: int, *, rate: float, kill_after: int) -> dict[str, float | int | str]:
+    """An announcement queued, `buurtbot run` SIGKILLed after `kill_after` messages, run again."""
+    token = "123456:BENCH"
+    with tempfile.TemporaryDirectory(prefix="buurtbot-bench-") as tmp:
+        data_dir = Path(tmp) / "data"
+        seeded = await seed_village(data_dir, networks=1, members=members)
+        slug, recipients = next(iter(seeded.members.items()))
+        await queue_announcement(data_dir, slug, author=JAN, text=TEXT, recipients=recipients)
+        async with ServerProcess(token, enforce_rate_limits=True) as server:
+            environment = {"BROADCAST_RATE": str(rate)}
+            async with BotProcess(data_dir, server.base_url, token, **environment) as first:
+                await server.wait_sent(kill_after, timeout=kill_after / rate * 3 + 60)
+                first.kill()
+                await first.wait()
+            at_the_kill = await server.sent_count()
+            async with BotProcess(data_dir, server.base_url, token, **environment) as again:
+                await server.wait_message(JAN, "Verslag", timeout=members / rate * 3 + 60)
+                await again.stop()
+            stats = await server.stats()
+            sent = await server.sent()
+    received = Counter(chat for chat, _, _, text in sent if TEXT in text)
+    return {
+        "members": members,
+        "configured_rate": rate,
+        "killed_after": at_the_kill,
+        "delivered": len(received),
+        "lost": len(set(recipients) - set(received)),
+        "duplicated": sum(count - 1 for count in received.values()),
+        "violations": stats["violations"],
+        "too_many_requests": stats["too_many_requests"],
+    }
+
+
+WORST_CASE = {"lost", "duplicated", "too_many_requests", "server_errors", "unanswered", "most_in_one_second"}
 
 
 def summarise(runs: list[dict[str, float | int | str]]) -> dict[str, float | int | str]:
@@ -124,13 +179,16 @@ def summarise(runs: list[dict[str, float | int | str]]) -> dict[str, float | int
 
 async def main_async(args: argparse.Namespace) -> None:
     quiet_logging()
-    modes = ["rate", "capacity", "during"] if args.mode == "all" else [args.mode]
+    modes = ["rate", "capacity", "during", "kill"] if args.mode == "all" else [args.mode]
     for mode in modes:
         runs = []
         for _ in range(args.repeat):
             started = time.monotonic()
             if mode == "capacity":
                 run = await announce_once(args.members, rate=CAPACITY_RATE, enforce=False, runtime=args.runtime)
+            elif mode == "kill":
+                kill_after = args.kill_after or args.members // 3
+                run = await kill_once(args.members, rate=args.rate, kill_after=kill_after)
             else:
                 residents = args.residents if mode == "during" else 0
                 run = await announce_once(
@@ -138,14 +196,18 @@ async def main_async(args: argparse.Namespace) -> None:
                 )
             run["wall_s"] = time.monotonic() - started
             runs.append(run)
-        emit(f"announcement-{mode}", **summarise(runs))
+        summary = summarise(runs)
+        if mode == "kill":  # the worst case above; each run's here
+            summary["duplicated_per_run"] = ",".join(str(run["duplicated"]) for run in runs)
+        emit(f"announcement-{mode}", **summary)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--members", type=int, default=6500, help="members of the network (default 6,500)")
     parser.add_argument("--rate", type=float, default=30.0, help="BROADCAST_RATE in the rate and during modes")
-    parser.add_argument("--mode", choices=["rate", "capacity", "during", "all"], default="all")
+    parser.add_argument("--mode", choices=["rate", "capacity", "during", "kill", "all"], default="all")
+    parser.add_argument("--kill-after", type=int, default=0, help="kill mode: messages sent before SIGKILL (members/3)")
     parser.add_argument("--residents", type=int, default=5, help="residents asking /privacy in the during mode")
     parser.add_argument("--runtime", choices=["aiogram", "ptb"], default="aiogram")
     parser.add_argument("--repeat", type=int, default=1, help="repetitions; figures are medians")
