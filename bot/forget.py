@@ -12,9 +12,11 @@ from typing import TYPE_CHECKING
 from sqlalchemy import delete, update
 from sqlmodel import col, or_, select
 
+from bot.activities import RSVP_STEP
 from bot.help import help_ref
 from storage.models import (
     Announcement,
+    AppliedStep,
     AuditEntry,
     Conversation,
     Event,
@@ -77,6 +79,11 @@ async def forget(village: Village, person: Person) -> None:
                 await session.exec(delete(HelpOffer).where(col(HelpOffer.person_id) == person_id))
                 await session.exec(delete(Rsvp).where(col(Rsvp.person_id) == person_id))
                 await session.exec(delete(MemberPreference).where(col(MemberPreference.person_id) == person_id))
+                await session.exec(  # a place they were given on a waiting list names them
+                    delete(AppliedStep).where(
+                        col(AppliedStep.kind) == RSVP_STEP, col(AppliedStep.ref) == str(person_id)
+                    )
+                )
                 await session.exec(
                     update(Event)
                     .where(col(Event.created_by) == person_id)
