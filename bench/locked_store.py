@@ -14,6 +14,7 @@ the lock under 100 ms); how long the locked network's setting change took, and w
 
     python -m bench.locked_store                 # 27 networks, 1,350 members, 25 updates/s, 7 s
     python -m bench.locked_store --quick         # 6 networks, 300 members, 20 updates/s, 7 s
+    python -m bench.locked_store --door telegram # `buurtbot run` (aiogram, long polling) and the fake Bot API
 """
 
 from __future__ import annotations
@@ -21,9 +22,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import itertools
+import sqlite3
 import sys
 import tempfile
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager, closing
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -35,6 +40,7 @@ BENCHMARK = "locked-store"
 TARGET_P99_MS = 100.0
 # What `bench.run`'s quick set runs (`QUICK_SET.append(QUICK_ARGUMENTS)`); `summary` makes its row.
 QUICK_ARGUMENTS = ["bench.locked_store", "--quick"]
+SETTING = "Naar buurtverbinder na: 24 uur"  # the locked network's buurtverbinder taps it: 24 → 48 hours
 
 # The other process: takes the store's write lock, says so, holds it, lets go.
 _HOLDER = """
@@ -100,15 +106,34 @@ class Traffic:
         return found, unanswered
 
 
-async def run(args: argparse.Namespace) -> None:
+@dataclass
+class Outcome:
+    unlocked: list[float]
+    locked: list[float]
+    unanswered: int
+    write_s: float  # the locked network's setting change: from the tap to its answer
+    kept: bool
+
+
+@asynccontextmanager
+async def held_by_another_process(store: Path, seconds: float) -> AsyncIterator[asyncio.subprocess.Process]:
+    """Another process holding STORE's write lock for SECONDS (from when this block begins)."""
+    holder = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", _HOLDER, str(store), str(seconds), stdout=asyncio.subprocess.PIPE
+    )
+    assert holder.stdout is not None
+    if (await holder.stdout.readline()).strip() != b"holding":
+        raise SystemExit("the other process could not take the lock")
+    try:
+        yield holder
+    finally:
+        await holder.wait()
+
+
+async def over_memory(args: argparse.Namespace, data_dir: Path, locked_slug: str, others: list[int]) -> Outcome:
     from bot.app import build_bot
     from bot.transports.memory import MemoryDoor, Simulator
     from tests.conftest import make_settings
-
-    data_dir = Path(args.data_dir)
-    seeded = await seed_village(data_dir, networks=args.networks, members=args.members)
-    locked_slug = seeded.networks[0][1]
-    others = [member for slug, ids in seeded.members.items() if slug != locked_slug for member in ids]
 
     bot = build_bot(make_settings(data_dir), door="memory")
     door = MemoryDoor()
@@ -122,28 +147,75 @@ async def run(args: argparse.Namespace) -> None:
         await traffic.run(seconds=1.0, rate=args.rate)  # every store opened, its statements compiled
 
         unlocked, unanswered = await traffic.run(seconds=args.lock_s, rate=args.rate)
-
-        store_path = bot.village.stores.network_path(locked_slug)
-        holder = await asyncio.create_subprocess_exec(
-            sys.executable, "-c", _HOLDER, str(store_path), str(args.lock_s), stdout=asyncio.subprocess.PIPE
-        )
-        assert holder.stdout is not None
-        if (await holder.stdout.readline()).strip() != b"holding":
-            raise SystemExit("the other process could not take the lock")
-        write_started = time.perf_counter()
-        write = asyncio.create_task(jan.taps("Naar buurtverbinder na: 24 uur"))
-        # Within the lock's time (less the moment it took to start), not after it.
-        locked, unanswered_locked = await traffic.run(seconds=args.lock_s - 0.5, rate=args.rate)
-        await write
-        write_s = time.perf_counter() - write_started
-        await holder.wait()
+        async with held_by_another_process(bot.village.stores.network_path(locked_slug), args.lock_s):
+            write_started = time.perf_counter()
+            write = asyncio.create_task(jan.taps(SETTING))
+            # Within the lock's time (less the moment it took to start), not after it.
+            locked, unanswered_locked = await traffic.run(seconds=args.lock_s - 0.5, rate=args.rate)
+            await write
+            write_s = time.perf_counter() - write_started
         async with bot.village.stores.network(locked_slug) as store:
             kept = (await store.settings()).get("escalation_hours") == "48"
     finally:
         await bot.stop()
+    return Outcome(unlocked, locked, unanswered + unanswered_locked, write_s, kept)
 
+
+async def over_telegram(args: argparse.Namespace, data_dir: Path, locked_slug: str, others: list[int]) -> Outcome:
+    """The same with `buurtbot run` in a process of its own, long polling the fake Bot API (another
+    process): this one only pushes updates and reads what came back, so a stalled bot cannot
+    hold up the updates it is sent."""
+    from bench.common import BotProcess, ServerProcess, latencies
+
+    server = ServerProcess(token="700002:LOCKED", enforce_rate_limits=False)
+
+    async def paced(seconds: float) -> tuple[list[float], int]:
+        since = await server.sent_count()
+        members = itertools.islice(itertools.cycle(others), int(seconds * args.rate))
+        pushes = await server.push([(m, "/verzoeken", f"Buur {m - MEMBER_BASE}") for m in members], args.rate)
+        await server.wait_sent(since + len(pushes), 120)
+        sent = [record for record in await server.sent(since) if record[0] != VERBINDER_BASE]
+        return latencies(pushes, sent)
+
+    store = data_dir / "networks" / f"{locked_slug}.db"
+    async with server, BotProcess(data_dir, server.base_url, server.token, BOT_RUNTIME=args.runtime) as bot:
+        await server.wait_call("getUpdates")
+        since = await server.sent_count()
+        await server.push([(VERBINDER_BASE, "/instellingen", "Jan")])
+        await server.wait_sent(since + 1, 30)
+        await paced(1.0)
+        unlocked, unanswered = await paced(args.lock_s)
+        async with held_by_another_process(store, args.lock_s):
+            edits_before = len(await server.edits())
+            _, _, pressed_at = await server.press(VERBINDER_BASE, SETTING, "Jan")
+            locked, unanswered_locked = await paced(args.lock_s - 0.5)
+        answered_at = float("nan")
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:  # the server is another process: asking again is waiting
+            jans = [at for chat, at in await server.edits(edits_before) if chat == VERBINDER_BASE]
+            if jans:
+                answered_at = jans[0]
+                break
+            await asyncio.sleep(0.05)
+        await bot.stop()
+    with closing(sqlite3.connect(store)) as connection:
+        kept = connection.execute("SELECT value FROM network_setting WHERE name = 'escalation_hours'").fetchall()
+    return Outcome(unlocked, locked, unanswered + unanswered_locked, answered_at - pressed_at, kept == [("48",)])
+
+
+async def run(args: argparse.Namespace) -> None:
+    data_dir = Path(args.data_dir)
+    seeded = await seed_village(data_dir, networks=args.networks, members=args.members)
+    locked_slug = seeded.networks[0][1]
+    others = [member for slug, ids in seeded.members.items() if slug != locked_slug for member in ids]
+    if args.door == "memory":
+        outcome = await over_memory(args, data_dir, locked_slug, others)
+    else:
+        outcome = await over_telegram(args, data_dir, locked_slug, others)
+    unlocked, locked = outcome.unlocked, outcome.locked
     emit(
         BENCHMARK,
+        door=args.door if args.door == "memory" else f"telegram ({args.runtime}, long polling, bot in its own process)",
         networks=args.networks,
         members=args.members,
         rate=args.rate,
@@ -157,9 +229,9 @@ async def run(args: argparse.Namespace) -> None:
         locked_p95_ms=percentile(locked, 0.95) * 1000,
         locked_p99_ms=percentile(locked, 0.99) * 1000,
         locked_max_ms=max(locked, default=float("nan")) * 1000,
-        unanswered=unanswered + unanswered_locked,
-        locked_write_s=write_s,
-        locked_write_kept=kept,
+        unanswered=outcome.unanswered,
+        locked_write_s=outcome.write_s,
+        locked_write_kept=outcome.kept,
         at=datetime.now(UTC).isoformat(timespec="seconds"),
     )
 
@@ -171,6 +243,8 @@ def main() -> None:
     parser.add_argument("--members", type=int, default=1350)
     parser.add_argument("--rate", type=float, default=25.0, help="updates a second from the other networks")
     parser.add_argument("--lock-s", type=float, default=7.0, help="how long the other process holds the lock")
+    parser.add_argument("--door", choices=("memory", "telegram"), default="memory")
+    parser.add_argument("--runtime", choices=("aiogram", "ptb"), default="aiogram", help="with --door telegram")
     parser.add_argument("--data-dir", help="an empty folder (default: a temporary one)")
     args = parser.parse_args()
     if args.quick:
