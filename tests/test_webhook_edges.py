@@ -131,7 +131,8 @@ async def test_a_body_nested_beyond_any_update_gets_400(
     hook: tuple[FakeBotAPI, TelegramHarness, str], depth: int
 ) -> None:
     _, _, listen = hook
-    nested = b'{"update_id": 7400, "message": ' + b"[" * depth + b"]" * depth + b"}"
+    # Under a field no framework reads: only the depth itself can be the reason to refuse it.
+    nested = b'{"update_id": 7400, "x_unknown": ' + b"[" * depth + b"]" * depth + b"}"
     assert await post(listen, nested) == 400
 
 
