@@ -55,6 +55,8 @@ NOT_UPDATES: dict[str, Any] = {
     "a message with a text chat id": {"update_id": 7104, "message": anna(chat={"id": "x", "type": "private"})},
     "a message that is a list": {"update_id": 7105, "message": [anna()]},
     "a message with a numeric text": {"update_id": 7106, "message": anna(text=42)},
+    # What the door does not check itself, the framework finds: still 400, not 500.
+    "a message with entities that are not a list": {"update_id": 7110, "message": anna(entities="bold")},
     "a sender without an id": {"update_id": 7107, "message": anna(**{"from": {"first_name": "Anna"}})},
     "a button press without a sender": {
         "update_id": 7108,
