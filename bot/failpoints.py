@@ -23,7 +23,9 @@ ANNOUNCEMENT_QUEUED = "announcement.queued"  # an announcement and its outbox ro
 OUTBOX_CLAIMED = "outbox.claimed"  # outbox rows were marked as being sent
 OUTBOX_HANDED_OVER = "outbox.handed_over"  # a message was handed to the app, its answer not yet read
 OUTBOX_RECORDED = "outbox.recorded"  # a message's result was recorded
+HELP_ASKED = "help.asked"  # a help request was recorded, its helpers not yet told
 HELP_CLAIMED = "help.claimed"  # a neighbour took a help request
+HELP_RELAYED = "help.relayed"  # a message between asker and helper was kept, not yet passed on
 HELP_CLOSED = "help.closed"  # a help request was closed
 RSVP_SAVED = "rsvp.saved"  # an answer to an activity was saved
 JOIN_DECIDED = "join.decided"  # a buurtverbinder's decision on a join was saved
@@ -37,7 +39,9 @@ ALL = (
     OUTBOX_CLAIMED,
     OUTBOX_HANDED_OVER,
     OUTBOX_RECORDED,
+    HELP_ASKED,
     HELP_CLAIMED,
+    HELP_RELAYED,
     HELP_CLOSED,
     RSVP_SAVED,
     JOIN_DECIDED,

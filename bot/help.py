@@ -11,7 +11,7 @@ from datetime import datetime, time, timedelta
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
-from sqlalchemy import String, Table, bindparam, cast, delete, union_all, update
+from sqlalchemy import String, Table, bindparam, cast, delete, func, union_all, update
 from sqlalchemy import select as sa_select
 from sqlmodel import col, select
 
@@ -47,7 +47,7 @@ RELAY_MAX = 1000
 FOLLOW_UP_HOUR = 10  # the morning after the day help was needed, the requester is asked how it went
 RETENTION_HOUR = 4  # the nightly clean-up of old closed requests
 STEP_MEMORY = timedelta(days=30)  # applied steps are kept this long (their updates are long handled)
-CLAIM_STEP, CLOSE_STEP = "help_claim", "help_close"  # storage.steps kinds
+ASK_STEP, CLAIM_STEP, RELAY_STEP, CLOSE_STEP = "help_ask", "help_claim", "help_relay", "help_close"  # steps' kinds
 
 # What a member sees under /verzoeken, and a buurtverbinder; made once (run on every look).
 # The list of requests, in SQLAlchemy Core: /verzoeken is one of the commands residents use most,
@@ -117,6 +117,13 @@ class Asker:
 
 
 @dataclass(frozen=True)
+class Asked:
+    request: HelpRequest
+    # False when the request was asked before a crash and its helpers' copies were queued then.
+    tell: bool = True
+
+
+@dataclass(frozen=True)
 class RequestView:
     network: Network
     request: HelpRequest
@@ -150,8 +157,11 @@ class Help:
             raise Refusal(Reason.TOO_LONG, limit=DESCRIPTION_MAX)
         return text
 
-    async def ask(self, standing: Standing, network: Network, draft: Draft, now: datetime) -> HelpRequest:
-        """Records the request and plans its escalation, follow-up and expiry."""
+    async def ask(
+        self, standing: Standing, network: Network, draft: Draft, now: datetime, *, key: str | None = None
+    ) -> Asked:
+        """Records the request and plans its escalation, follow-up and expiry. The same tap (`key`,
+        its update) handled again after a crash finds the request it recorded: one request."""
         assert network.id is not None
         on_behalf = draft.on_behalf_name is not None
         if on_behalf and not standing.may_in(network.id, Action.ASK_ON_BEHALF):
@@ -160,6 +170,16 @@ class Help:
             raise Refusal(Reason.NOT_MEMBER)
         if draft.needed_at < now - timedelta(days=1):
             raise Refusal(Reason.WHEN_IN_PAST)
+        done = await self._applied(network, key)
+        if done is not None and done.kind == ASK_STEP:
+            async with self._stores.network(network.slug) as store, store.transaction() as session:
+                asked = await session.get(HelpRequest, int(done.ref))
+            if asked is None:
+                raise Refusal(Reason.STALE_BUTTON)
+            if done.told:
+                return Asked(asked, tell=False)
+            await self._plan(network, asked, now)
+            return Asked(asked)
         if not on_behalf and await self._open_requests_of(network, standing.person.id) >= OPEN_REQUESTS_MAX:
             raise Refusal(Reason.TOO_MANY_REQUESTS, limit=OPEN_REQUESTS_MAX)
         request = HelpRequest(
@@ -178,6 +198,13 @@ class Help:
         async with self._stores.network(network.slug) as store, store.transaction() as session:
             session.add(request)
             await session.flush()
+            await steps.record(await session.connection(), key, kind=ASK_STEP, ref=str(request.id), now=now)
+        failpoints.failpoint(failpoints.HELP_ASKED)
+        await self._plan(network, request, now)
+        return Asked(request)
+
+    async def _plan(self, network: Network, request: HelpRequest, now: datetime) -> None:
+        """Plans the request's escalation, expiry and follow-up (again, for a replay: the same plan)."""
         settings = await settings_of(self._stores, network)
         scheduler = self._village.scheduler
         await scheduler.schedule(
@@ -186,8 +213,14 @@ class Help:
         await scheduler.schedule(
             network, JobKind.HELP_EXPIRE, request.id, now + timedelta(days=settings.request_expiry_days)
         )
-        await scheduler.schedule(network, JobKind.HELP_FOLLOW_UP, request.id, self._follow_up_moment(draft.needed_at))
-        return request
+        await scheduler.schedule(network, JobKind.HELP_FOLLOW_UP, request.id, self._follow_up_moment(request.needed_at))
+
+    async def reached(self, network: Network, request_id: int) -> int:
+        """How many helpers the request was queued for."""
+        query = sa_select(func.count()).select_from(_OUTBOX)
+        query = query.where(_OUTBOX.c.kind == OutboxKind.HELP_REQUEST, _OUTBOX.c.ref == help_ref(request_id))
+        async with self._stores.network(network.slug) as store, store.connection() as connection:
+            return int(await connection.scalar(query) or 0)
 
     async def _open_requests_of(self, network: Network, person_id: int) -> int:
         async with self._stores.network(network.slug) as store, store.transaction() as session:
@@ -379,9 +412,11 @@ class Help:
         )
 
     async def relay(
-        self, standing: Standing, network_id: int, request_id: int, text: str, now: datetime
+        self, standing: Standing, network_id: int, request_id: int, text: str, now: datetime, *, key: str | None = None
     ) -> tuple[RequestView, int]:
-        """Passes a message between asker and helper; returns the view and the recipient's id."""
+        """Passes a message between asker and helper; returns the view and the recipient's id. The
+        same text (`key`, its update) handled again after a crash keeps it once; the view's `tell`
+        says whether it still has to be passed on."""
         view = await self.view(network_id, request_id)
         text = text.strip()
         if not text:
@@ -398,9 +433,15 @@ class Help:
         else:
             raise Refusal(Reason.STALE_BUTTON)
         async with self._stores.network(view.network.slug) as store, store.transaction() as session:
+            connection = await session.connection()
+            done = await steps.applied(connection, key)
+            if done is not None and done.kind == RELAY_STEP:  # passed on before a crash?
+                return replace(view, tell=not done.told), recipient
             session.add(
                 RelayMessage(request_id=request_id, from_id=standing.person.id, to_id=recipient, text=text, at=now)
             )
+            await steps.record(connection, key, kind=RELAY_STEP, ref=str(request_id), now=now)
+        failpoints.failpoint(failpoints.HELP_RELAYED)
         return view, recipient
 
     async def follow(self, standing: Standing, network_id: int, request_id: int) -> RequestView:

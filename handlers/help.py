@@ -253,11 +253,16 @@ async def post(ctx: Context) -> None:
     state = ctx.in_flow(Flow.ASK, Step.PREVIEW)
     network = await ctx.village.networks.by_id(int(state.data["network_id"]))
     help_ = ctx.village.help
-    request = await help_.ask(ctx.standing, network, _draft(state.data), ctx.now)
+    asked = await help_.ask(ctx.standing, network, _draft(state.data), ctx.now, key=ctx.step_key)
+    request = asked.request
     await ctx.leave_flow()
     view = await help_.view(network.id or 0, request.id or 0)
-    helpers = await help_.helpers_for(network, request.category, besides=ctx.person.id)
-    reached = await post_to_helpers(ctx.village, view, helpers)
+    if asked.tell:
+        helpers = await help_.helpers_for(network, request.category, besides=ctx.person.id)
+        reached = await post_to_helpers(ctx.village, view, helpers)
+        await help_.told(network, ctx.step_key)
+    else:  # asked before a crash, and its copies were queued for the helpers then
+        reached = await help_.reached(network, request.id or 0)
     await ctx.replace(
         "help/asked", buttons=asker_keyboard(ctx.label, view), reached=reached, **request_values(view, reveal_name=True)
     )
@@ -380,8 +385,11 @@ async def relay_start(ctx: Context) -> None:
 async def relay_text(ctx: Context) -> None:
     state = ctx.in_flow(Flow.RELAY, Step.TEXT)
     network_id, request_id = int(state.data["network_id"]), int(state.data["request_id"])
-    view, recipient_id = await ctx.village.help.relay(ctx.standing, network_id, request_id, ctx.text, ctx.now)
+    help_ = ctx.village.help
+    view, recipient_id = await help_.relay(ctx.standing, network_id, request_id, ctx.text, ctx.now, key=ctx.step_key)
     await ctx.leave_flow()
+    if not view.tell:  # passed on before a crash, and the sender was told so then
+        return
     recipient = await ctx.village.stores.directory.get_person(recipient_id)
     if recipient is None:
         raise Refusal(Reason.STALE_BUTTON)
@@ -395,6 +403,7 @@ async def relay_text(ctx: Context) -> None:
         **request_values(view, reveal_name=True),
     )
     await ctx.reply("help/relay_sent", name=recipient.name)
+    await help_.told(view.network, ctx.step_key)
 
 
 async def done(ctx: Context) -> None:
