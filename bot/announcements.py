@@ -129,9 +129,9 @@ class Announcements:
         return messages
 
     def _wake_sender(self, network: Network) -> None:
-        """Tells the outbox's sender that rows wait in this network. `Outbox.queue` does this for
-        the rows it writes itself; these were written in the announcement's own transaction.
-        (Reaches into the outbox until it has a public way to be told: see the crash-suite notes.)"""
+        """Tells the outbox's sender that rows wait in this network, as `Outbox.queue` does for the
+        rows it writes itself: these were written in the announcement's own transaction. The
+        outbox has no public way yet to be told so; until it has, this does what `queue` does."""
         outbox = self._village.outbox
         outbox._busy.setdefault(network.slug)
         outbox._queued.add(network.slug)
