@@ -6,8 +6,8 @@ import sqlite3
 from pathlib import Path
 
 RESTORE = (
-    "Nothing was replaced: stop the bot and bring the store back with `buurtbot restore DIR` "
-    "from a backup made with `buurtbot backup DIR`"
+    "Nothing was replaced: stop the bot and bring the stores back with `buurtbot restore DIR --force` "
+    "(it moves the present ones aside) from a backup made with `buurtbot backup DIR`"
 )
 
 

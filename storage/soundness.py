@@ -93,8 +93,8 @@ def check_schema(path: Path, query: Query, migrations: Sequence[Migration], *, n
         raise StoreProblem(
             path,
             f"schema version {version} is newer than this Buurtbot knows ({schema.head})",
-            "Nothing was changed: run the Buurtbot release that wrote it, or bring the store back with "
-            "`buurtbot restore DIR` from a backup made with `buurtbot backup DIR` by this release",
+            "Nothing was changed: run the Buurtbot release that wrote it, or bring the stores back with "
+            "`buurtbot restore DIR --force` from a backup made with `buurtbot backup DIR` by this release",
         )
     if version == 0 and (not new or tables - {VERSION_TABLE}):
         # Made now, a store may be empty or hold nothing yet (made, but its first migration cut
