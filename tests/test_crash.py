@@ -485,11 +485,12 @@ async def test_a_village_story_survives_a_crash_at_each_step_that_writes(
     assert bot.fired == QUICK[runtime]
 
 
-@pytest.mark.skipif(not SWEEP, reason="the full sweep: BUURTBOT_CRASH_SWEEP=full (make crash)")
-@pytest.mark.parametrize(("scenario", "point", "runtime"), SWEEP_CASES, ids=["-".join(c) for c in SWEEP_CASES])
-async def test_the_bot_dies_at_a_failpoint_and_its_restart_applies_every_step_once(
-    api: FakeBotAPI, tmp_path: Path, scenario: str, point: str, runtime: str
-) -> None:
-    bot = await started(api, tmp_path, runtime, [point])
-    await run_to_the_end(bot, (scenario,), tmp_path)
-    assert bot.fired == [point]
+if SWEEP:  # collected only for the sweep, so `make test` lists no skipped cases
+
+    @pytest.mark.parametrize(("scenario", "point", "runtime"), SWEEP_CASES, ids=["-".join(c) for c in SWEEP_CASES])
+    async def test_the_bot_dies_at_a_failpoint_and_its_restart_applies_every_step_once(
+        api: FakeBotAPI, tmp_path: Path, scenario: str, point: str, runtime: str
+    ) -> None:
+        bot = await started(api, tmp_path, runtime, [point])
+        await run_to_the_end(bot, (scenario,), tmp_path)
+        assert bot.fired == [point]
