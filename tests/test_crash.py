@@ -1,13 +1,14 @@
 """The crash suite: `buurtbot run` as a real process, killed at a failpoint, restarted on the same stores.
 
 Each scenario drives the bot over real HTTP through the fake Bot API, with BUURTBOT_FAILPOINTS
-set to one point. The process dies there (exit 77); the test starts it again without failpoints
-and goes on where it was. After a clean stop the stores and what Telegram received are checked:
-every update handled, every step applied once, every message received once (twice at most,
-for a message truly in flight at the crash).
+set. The process dies at the point (exit 77); the test starts it again on the same stores, with
+the points it has not reached yet, and goes on where it was. After a clean stop the stores and
+what Telegram received are checked: every update handled, every step applied once, every
+message received at least once and at most twice (a message truly in flight at the crash).
 
-`make test` runs a quick set of points; `BUURTBOT_CRASH_SWEEP=full` (`make crash`) runs every
-point of every scenario on both runtimes.
+`make test` runs one story per runtime (every scenario, dying at a few points in turn, one
+restart each); `BUURTBOT_CRASH_SWEEP=full` (`make crash`) runs every point of every scenario
+alone, on both runtimes.
 """
 
 from __future__ import annotations
