@@ -16,6 +16,8 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from bench import locked_store
+
 ANNOUNCE_MEMBERS = 600  # the issue's default is 6,500 (which takes 4 minutes at 30/s)
 DURING_MEMBERS = 200
 INTAKE_BURST = 300  # updates pushed at once (issue: as many as it takes; standalone default 2,000)
@@ -45,6 +47,7 @@ QUICK_SET: list[list[str]] = [
         *("--reminders", str(REMINDERS_DUE), "--spread-s", str(REMINDERS_SPREAD_S)),
         *("--pickup-jobs", str(PICKUP_JOBS), "--members", "1750"),
     ],
+    locked_store.QUICK_ARGUMENTS,
 ]
 
 
@@ -156,6 +159,9 @@ def rows_for(result: dict[str, Any]) -> list[Row]:
                 verdict(result["peak_rss_mb"] <= 150),
             )
         ]
+    if name == "locked-store":
+        figure, value, target, ok = locked_store.summary(result)
+        return [Row(figure, value, target, verdict(ok))]
     if name == "memory-stores":
         return [
             Row(
