@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Table, bindparam, union_all
+from sqlalchemy import Table, bindparam, union_all, update
 from sqlalchemy import select as sa_select
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel import col, select
@@ -232,9 +232,14 @@ class Activities:
             raise Refusal(Reason.ALREADY_DECIDED, name=view.event.title)
         status = EventStatus.PUBLISHED if publish else EventStatus.DECLINED
         async with self._stores.network(view.network.slug) as store, store.transaction() as session:
-            event = await session.get(Event, event_id)
-            assert event is not None
-            event.status, event.updated_at = status, now
+            # Compare-and-set: of two buurtverbinders deciding at once, the second finds it decided.
+            decided = await session.exec(
+                update(Event)
+                .where(col(Event.id) == event_id, col(Event.status) == EventStatus.PROPOSED)
+                .values(status=status, updated_at=now)
+            )
+        if not decided.rowcount:
+            raise Refusal(Reason.ALREADY_DECIDED, name=view.event.title)
         if publish:
             await self.schedule_reminders(view.network, view.event)
         return await self.view(network_id, event_id)

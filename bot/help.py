@@ -367,7 +367,11 @@ class Help:
         view = await self.view(network_id, request_id)
         if view.request.helper_id != standing.person.id or view.request.status != HelpStatus.CLAIMED:
             raise Refusal(Reason.STALE_BUTTON)
-        await self._move(view.network, request_id, expected=HelpStatus.CLAIMED, status=HelpStatus.OPEN, helper_id=None)
+        handed_back = await self._move(
+            view.network, request_id, expected=HelpStatus.CLAIMED, status=HelpStatus.OPEN, helper_id=None
+        )
+        if not handed_back:  # the asker closed it meanwhile
+            raise Refusal(Reason.ALREADY_CLOSED)
         return view
 
     async def close(
@@ -451,13 +455,16 @@ class Help:
             raise Refusal(Reason.NOT_YOUR_NETWORK, network=view.network.name)
         if view.request.followed_up_by is not None:
             raise Refusal(Reason.ALREADY_TAKEN)
-        await self._move(
+        followed = await self._move(
             view.network,
             request_id,
             expected=HelpStatus(view.request.status),
             status=HelpStatus(view.request.status),
+            unfollowed=True,
             followed_up_by=standing.person.id,
         )
+        if not followed:  # another buurtverbinder was first
+            raise Refusal(Reason.ALREADY_TAKEN)
         return view
 
     async def _move(
@@ -468,17 +475,18 @@ class Help:
         expected: HelpStatus,
         status: HelpStatus,
         step: tuple[str | None, str] = (None, ""),
+        unfollowed: bool = False,
         **values: object,
     ) -> bool:
-        """Moves the request from `expected` to `status`; False if it was not in `expected`. With a
-        `step` (an update's key and what it does) the step is kept in the same transaction."""
+        """Moves the request from `expected` to `status`; False if it was not in `expected` (or,
+        with `unfollowed`, if a buurtverbinder follows it up already). With a `step` (an update's
+        key and what it does) the step is kept in the same transaction."""
         key, kind = step
+        statement = update(HelpRequest).where(col(HelpRequest.id) == request_id, col(HelpRequest.status) == expected)
+        if unfollowed:
+            statement = statement.where(col(HelpRequest.followed_up_by).is_(None))
         async with self._stores.network(network.slug) as store, store.transaction() as session:
-            result = await session.exec(
-                update(HelpRequest)
-                .where(col(HelpRequest.id) == request_id, col(HelpRequest.status) == expected)
-                .values(status=status, **values)
-            )
+            result = await session.exec(statement.values(status=status, **values))
             if result.rowcount:
                 now = self._village.clock.now()
                 await steps.record(await session.connection(), key, kind=kind, ref=str(request_id), now=now)
@@ -525,9 +533,11 @@ class Help:
         view = await self.view(network.id or 0, int(ref))
         if view.request.status != HelpStatus.OPEN:
             return
-        await self._move(
+        still_open = await self._move(
             network, int(ref), expected=HelpStatus.OPEN, status=HelpStatus.OPEN, escalated_at=self._village.clock.now()
         )
+        if not still_open:  # taken (or closed) since it was read: nobody to alarm
+            return
         verbinders = await self._stores.directory.people_with_role(network.id or 0, MemberRole.BUURTVERBINDER)
         if not verbinders:
             verbinders = await self._village.memberships.reviewers(network.id or 0)

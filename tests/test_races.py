@@ -5,9 +5,6 @@ has read too (or, where the read and the write share one turn in the store, unti
 has had every chance to), and only then lets them write. Without the guard that makes the
 first one win, both would win. Once all have read, the last to arrive goes on at once while the
 others wake after it: a test picks who writes first by the order it starts the taps in.
-
-A test marked xfail(strict) found two winners in the code as it is: its reason names the
-function and the guard it lacks, and it starts failing (XPASS) the day the guard is there.
 """
 
 from __future__ import annotations
@@ -120,11 +117,6 @@ async def test_piet_and_els_both_tap_ik_help_on_annas_request_at_once_and_exactl
     assert f"{winner.sender.first_name} gaat u helpen" in anna.last_text
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: Help.follow (bot/help.py) checks followed_up_by is None on its read, but its _move only "
-    "compares the status, so two buurtverbinders who read at once both follow the request up",
-)
 async def test_jan_and_wim_both_tap_ik_neem_contact_op_on_an_escalated_request_and_one_follows_it_up(
     village: Village, clock: ManualClock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -157,14 +149,7 @@ async def test_jan_and_wim_both_tap_ik_neem_contact_op_on_an_escalated_request_a
 @pytest.mark.parametrize(
     "first",
     [
-        pytest.param(
-            "Anna",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="bug: Help.release (bot/help.py) ignores what its _move returns, so a helper who hands "
-                "back a request the asker closed at the same moment is told it is open again, and so is the asker",
-            ),
-        ),
+        "Anna",
         "Piet",
     ],
 )
@@ -193,11 +178,6 @@ async def test_anna_taps_gelukt_as_piet_hands_her_request_back_and_one_of_them_c
         assert count(anna, "Fijn dat het gelukt is") == 0
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: Help._escalate (bot/help.py) ignores what its _move returns, so a request taken between its "
-    "read and its move is still escalated: the buurtverbinders are told nobody responded",
-)
 async def test_piet_taps_ik_help_just_as_the_request_escalates_and_jan_is_not_told_nobody_came(
     village: Village, clock: ManualClock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -256,11 +236,6 @@ async def test_jan_approves_and_wim_declines_annas_join_at_once_and_exactly_one_
     assert decisions == ["join_approved" if approved else "join_declined"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: Activities.decide_proposal (bot/activities.py) checks the status is PROPOSED on its read, "
-    "then writes the new status unconditionally, so two buurtverbinders who read at once both decide",
-)
 async def test_jan_publishes_and_wim_declines_annas_proposal_at_once_and_exactly_one_decision_counts(
     village: Village, clock: ManualClock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
