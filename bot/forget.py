@@ -111,3 +111,11 @@ async def forget(village: Village, person: Person) -> None:
             delete(Person).where(col(Person.id) == person_id)
         )  # memberships and contact requests go with it
     await directory.compact()
+
+
+async def leave_no_trace(village: Village, person_id: int) -> None:
+    """After the forgotten person was told: what their kept updates said goes too (the one that
+    asked to forget them included, which a crash before this point would have handled again),
+    and the directory is compacted so no page of the file still holds it."""
+    await village.stores.directory.drop_kept_updates_of(person_id)
+    await village.stores.directory.compact()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from bot import commands, failpoints
 from bot.buttons import Tap, encode
 from bot.context import Context
-from bot.forget import forget
+from bot.forget import forget, leave_no_trace
 from bot.permissions import Action
 from bot.privacy import my_data as gather_my_data
 from bot.refusals import Reason, Refusal
@@ -52,3 +52,4 @@ async def forget_me_confirmed(ctx: Context) -> None:
     # Told once it is done. Handled again after a crash, the update finds the person anew (the
     # core records whoever writes) and forgets them again: the same end, and one edit in place.
     await ctx.replace("privacy/forgotten")
+    await leave_no_trace(ctx.village, ctx.person.id)

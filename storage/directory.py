@@ -592,6 +592,16 @@ class DirectoryStore(Store):
                 _MARK_HANDLED, [{"b_door": door, "b_id": update_id, "b_now": now} for update_id in update_ids]
             )
 
+    async def drop_kept_updates_of(self, person_id: int) -> int:
+        """Clears what the kept updates of this person say (their name, what they typed), handled or
+        not: for someone just forgotten. Their ids stay, so a redelivery still changes nothing."""
+        sender = func.json_extract(_UPDATES.c.event, "$.sender.id")
+        async with self.connection() as connection:
+            result = await connection.execute(
+                update(_UPDATES).where(_UPDATES.c.event.is_not(None), sender == person_id).values(event=None)
+            )
+        return int(result.rowcount)
+
     async def unhandled_updates(self, door: str) -> list[tuple[int, str]]:
         """Updates received but not handled (the bot stopped in between), oldest first."""
         async with self.transaction() as session:
