@@ -415,6 +415,18 @@ class Help:
             view.request.requester_id is None and view.request.entered_by == person_id
         )
 
+    async def relay_partner(self, standing: Standing, network_id: int, request_id: int) -> str:
+        """The name of the one this person writes to about the request: its helper or its asker.
+        To anyone else the button is stale, whatever state the request is in (a refusal must not
+        tell a stranger that); to them, a request no longer taken is closed for messages."""
+        view = await self.view(network_id, request_id)
+        helping = view.request.helper_id is not None and view.request.helper_id == standing.person.id
+        if not helping and not self.is_asker(standing, view):
+            raise Refusal(Reason.STALE_BUTTON)
+        if view.request.status != HelpStatus.CLAIMED:
+            raise Refusal(Reason.ALREADY_CLOSED)
+        return view.asker.name if helping else (view.helper.name if view.helper else "?")
+
     async def relay(
         self, standing: Standing, network_id: int, request_id: int, text: str, now: datetime, *, key: str | None = None
     ) -> tuple[RequestView, int]:
@@ -427,10 +439,15 @@ class Help:
             raise Refusal(Reason.EMPTY_TEXT)
         if len(text) > RELAY_MAX:
             raise Refusal(Reason.TOO_LONG, limit=RELAY_MAX)
+        # Who they are to the request comes first: to anyone else it is the same stale button,
+        # whatever state the request is in (a refusal must not tell a stranger that).
+        asker_id = view.request.requester_id or view.request.entered_by
+        is_helper = view.request.helper_id is not None and standing.person.id == view.request.helper_id
+        if not (is_helper or self.is_asker(standing, view)):
+            raise Refusal(Reason.STALE_BUTTON)
         if view.request.status != HelpStatus.CLAIMED or view.request.helper_id is None:
             raise Refusal(Reason.ALREADY_CLOSED)
-        asker_id = view.request.requester_id or view.request.entered_by
-        if standing.person.id == view.request.helper_id and asker_id is not None:
+        if is_helper and asker_id is not None:
             recipient = asker_id
         elif self.is_asker(standing, view):
             recipient = view.request.helper_id

@@ -371,13 +371,7 @@ async def claim(ctx: Context) -> None:
 
 async def relay_start(ctx: Context) -> None:
     network_id, request_id = ctx.int_arg(0), ctx.int_arg(1)
-    view = await ctx.village.help.view(network_id, request_id)
-    if view.request.status != HelpStatus.CLAIMED:
-        raise Refusal(Reason.ALREADY_CLOSED)
-    helping = view.request.helper_id == ctx.person.id
-    if not helping and not ctx.village.help.is_asker(ctx.standing, view):
-        raise Refusal(Reason.STALE_BUTTON)
-    other = view.asker.name if helping else (view.helper.name if view.helper else "?")
+    other = await ctx.village.help.relay_partner(ctx.standing, network_id, request_id)
     await ctx.enter(Flow.RELAY, Step.TEXT, network_id=network_id, request_id=request_id)
     await ctx.reply("help/relay_ask", buttons=cancel_only(ctx.label), name=other)
 

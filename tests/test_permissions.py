@@ -132,3 +132,31 @@ async def test_the_permission_matrix_in_groups(village: Village, who: str) -> No
     await person.says("/koppel son-centrum", chat=linked)
     network = await app.groups.network_of(linked.id)
     assert network is not None and (network.slug == "son-centrum") == may_move, who
+
+
+async def test_a_stranger_to_a_request_learns_nothing_of_its_state_from_a_refusal(village: Village) -> None:
+    """Marieke (Son-Centrum) presses forged buttons on two of Breugel-Noord's requests, one taken
+    and being talked about, one closed: each button gets her the same answer for both."""
+    from tests.test_help_scenarios import asks_for_groceries, offers_groceries, requests_in
+
+    village.bot.flood = None
+    anna, piet = await member(village, "Anna"), await member(village, "Piet")
+    await offers_groceries(piet)
+    await asks_for_groceries(anna)
+    await piet.taps("Ik help")
+    await asks_for_groceries(anna, when="zondag 11:00")
+    await anna.says("/stop")
+    [taken, second] = sorted(await requests_in(village, village.noord), key=lambda r: r.id or 0)
+    await anna.press(anna.last, encode(Tap.WITHDRAW, village.noord.id, second.id))
+    states = {r.id: r.status for r in await requests_in(village, village.noord)}
+    assert states[taken.id] == "claimed" and states[second.id] != "claimed"
+
+    marieke = village.marieke
+    await marieke.says("/start")
+    for tap in (Tap.RELAY, Tap.CLAIM, Tap.DONE, Tap.WITHDRAW, Tap.RELEASE, Tap.FOLLOW):
+        answers = []
+        for request in (taken, second):
+            before = len(marieke.answers)
+            await marieke.press(marieke.last, encode(tap, village.noord.id, request.id))
+            answers.append(marieke.answers[before:])
+        assert answers[0] == answers[1], (tap, answers)
