@@ -49,6 +49,9 @@ def make_engine(url: str, *, create: bool = False) -> AsyncEngine:
         pool_size=1,
         max_overflow=3,
         pool_timeout=30,
+        # An error names the statement, never its values: they can be a resident's name or words,
+        # which the log must not hold.
+        hide_parameters=True,
     )
     _tune_sqlite(engine, path)
     return engine

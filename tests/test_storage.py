@@ -277,3 +277,20 @@ async def test_updates_are_kept_until_handled_and_remembered_across_a_reopen(tmp
     assert await store.forget_updates_before(NOW + timedelta(seconds=1)) == 1
     assert await store.unhandled_updates("telegram") == [(6, "{}")]
     await store.close()
+
+
+async def test_a_failing_statement_names_no_value_it_was_given(stores: Stores) -> None:
+    """The error of a statement that fails (and so the log line about it) holds the statement,
+    not the resident's name or words it carried."""
+    from sqlalchemy.exc import IntegrityError
+
+    from storage.models import Person
+
+    now = datetime(2026, 12, 3, tzinfo=UTC)
+    async with stores.directory.transaction() as session:
+        session.add(Person(id=7, name="Annabel Zonnebloem", language="nl", created_at=now))
+    with pytest.raises(IntegrityError) as failed:
+        async with stores.directory.transaction() as session:
+            session.add(Person(id=7, name="Annabel Zonnebloem", language="nl", created_at=now))
+    assert "INSERT INTO person" in str(failed.value)
+    assert "Zonnebloem" not in str(failed.value)
