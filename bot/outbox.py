@@ -26,6 +26,7 @@ import json
 import logging
 import math
 import time
+from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -236,6 +237,9 @@ class Outbox:
         self._landing: dict[str, tuple[Network, list[_Outcome]]] = {}  # results not recorded yet
         self._recording: asyncio.Task[None] | None = None
         self._reporting: set[asyncio.Task[None]] = set()
+        # Per announcement: its rows claimed whose results are not recorded yet. While there are
+        # any it cannot be finished, and the store need not be asked after every result.
+        self._unrecorded: Counter[int] = Counter()
         self._stamps: dict[str, tuple[int, ...]] = {}  # each store's files when the sender last looked
         self._looked_at = -math.inf
         self.on_report: ReportHandler | None = None
@@ -465,8 +469,7 @@ class Outbox:
         """Marks up to CLAIM_BATCH due rows 'sending' in one transaction; also counts rows not yet due."""
         now = self._village.clock.now()
         table = OutboxMessage.__table__  # type: ignore[attr-defined]
-        async with self._village.stores.network(network.slug) as store, store.transaction() as session:
-            connection = await session.connection()
+        async with self._village.stores.network(network.slug) as store, store.connection() as connection:
             due = (table.c.status == DeliveryStatus.PENDING, table.c.not_before <= now)
             query = sa_select(*(table.c[field] for field in _CLAIMED_FIELDS)).order_by(table.c.id).limit(CLAIM_BATCH)
             # A neighbour waiting for help goes before the rest of a long announcement.
@@ -477,6 +480,7 @@ class Outbox:
                 await connection.execute(
                     table.update().where(table.c.id.in_([row.id for row in rows])).values(status=DeliveryStatus.SENDING)
                 )
+                self._unrecorded.update(row.announcement_id for row in rows if row.announcement_id is not None)
                 return rows, 0
             waiting = await connection.scalar(
                 sa_select(func.count()).select_from(table).where(table.c.status == DeliveryStatus.PENDING)
@@ -578,6 +582,7 @@ class Outbox:
 
     async def _record_landed(self) -> None:
         failures = 0
+        await asyncio.sleep(0)  # the results landing now go in the same transaction
         while self._landing:
             slug = next(iter(self._landing))
             network, outcomes = self._landing.pop(slug)
@@ -644,9 +649,10 @@ class Outbox:
             }
             for outcome in outcomes
         ]
-        touched = {o.row.announcement_id for o in outcomes if o.row.announcement_id is not None}
-        async with self._village.stores.network(network.slug) as store, store.transaction() as session:
-            connection = await session.connection()
+        recorded = Counter(o.row.announcement_id for o in outcomes if o.row.announcement_id is not None)
+        # Only an announcement with none of its claimed rows still under way can be finished.
+        touched = {announcement for announcement, count in recorded.items() if self._unrecorded[announcement] <= count}
+        async with self._village.stores.network(network.slug) as store, store.connection() as connection:
             await connection.execute(statement, params)
             unfinished = set()
             if touched:
@@ -659,6 +665,9 @@ class Outbox:
                     .distinct()
                 )
                 unfinished = set((await connection.execute(query)).scalars().all())
+        self._unrecorded.subtract(recorded)
+        for announcement in touched:
+            del self._unrecorded[announcement]
         for outcome in outcomes:
             if outcome.blocked:
                 await self._village.stores.directory.mark_unreachable(outcome.row.chat_id, now)
