@@ -320,7 +320,6 @@ class Outbox:
         Only the process holding DATA_DIR's lock calls this (`Buurtbot.start`): the rows it finds
         'sending' were left by a process that has ended."""
         for network in await self._village.stores.directory.networks():
-            self._stamps[network.slug] = self._stamp(network.slug)
             async with self._village.stores.network(network.slug) as store, store.transaction() as session:
                 interrupted = await session.exec(
                     update(OutboxMessage)
@@ -339,6 +338,7 @@ class Outbox:
                         select(func.count()).select_from(Announcement).where(col(Announcement.reported_at).is_(None))
                     )
                 ).one()
+            self._stamps[network.slug] = self._stamp(network.slug)  # what is there now is seen to above
             if interrupted.rowcount:
                 log.warning(
                     "%s: %s message(s) were being sent at the stop; sending again", network.slug, interrupted.rowcount
@@ -362,6 +362,11 @@ class Outbox:
             await asyncio.gather(*late, return_exceptions=True)
         with contextlib.suppress(Exception):  # logged where it failed
             await self._recorded()
+        if self._reporting:  # a report under way is finished while the stores are still open
+            _, late = await asyncio.wait(set(self._reporting), timeout=STOP_WAIT_S)
+            for task in late:
+                task.cancel()
+            await asyncio.gather(*late, return_exceptions=True)
 
     async def flush(self) -> None:
         """Sends everything due now, without the background task (tests drive it this way), and
