@@ -28,6 +28,7 @@ class Context:
     argument: str = ""  # what followed a command: `/start <argument>`
     pressed: Pressed | None = None
     answered: bool = field(default=False)
+    handler: str = ""  # the handler the router chose, named in a log line if it fails
     # The flow when this update began (for a replay: before its first handling), kept with each
     # step it saves so that handling it again starts from there too.
     _started_from: FlowState | None = field(default=None, init=False, repr=False)

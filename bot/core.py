@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+import traceback
 from collections.abc import Callable, Sequence
 from datetime import datetime
 
@@ -13,7 +14,7 @@ from bot.context import Context
 from bot.data_lock import DataLock
 from bot.events import ButtonPress, Event, JoinRequest, event_from_json, event_to_json
 from bot.flood import FloodGate, Verdict
-from bot.limits import UPDATE_MEMORY
+from bot.limits import BUSY_RETRY_S, UPDATE_MEMORY
 from bot.people import language_for
 from bot.port import CommandMenu, MenuCommand, OutboundPort
 from bot.refusals import Refusal
@@ -21,6 +22,7 @@ from bot.replies import Reply
 from bot.router import Router
 from bot.settings import LANGUAGES
 from bot.village import Village
+from storage.errors import StoreBusy
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +49,9 @@ class Buurtbot:
         # Called after each event with the seconds it took: for tests that wait and for benchmarks.
         self.listeners: list[Callable[[Event, float], None]] = []
         self._data_lock = DataLock(village.settings.data_dir)
+        # Updates whose store another process held too long, waiting to be tried again.
+        self.busy_retry_s = BUSY_RETRY_S
+        self._retrying: set[asyncio.TimerHandle] = set()
 
     def attach(self, port: OutboundPort) -> None:
         self.village.messenger.attach(port)
@@ -79,6 +84,9 @@ class Buurtbot:
             await self.village.outbox.start()
 
     async def stop(self) -> None:
+        for retry in self._retrying:  # still kept, not handled: the next start handles them
+            retry.cancel()
+        self._retrying.clear()
         try:
             await self.village.scheduler.stop()
             await self.village.outbox.stop()
@@ -179,6 +187,16 @@ class Buurtbot:
         self._in_hand.add(task)
         task.add_done_callback(self._in_hand.discard)
 
+    def _retry_later(self, event: Event) -> None:
+        def again() -> None:
+            self._retrying.discard(handle)
+            task = asyncio.create_task(self._spawn(event))
+            self._in_hand.add(task)
+            task.add_done_callback(self._in_hand.discard)
+
+        handle = asyncio.get_running_loop().call_later(self.busy_retry_s, again)
+        self._retrying.add(handle)
+
     async def drain(self) -> None:
         """Waits for every event in hand to finish and be marked handled."""
         while self._in_hand:
@@ -233,10 +251,16 @@ class Buurtbot:
         if verdict is Verdict.PASS:
             try:
                 await self._route(event, now)
-            except Exception:
+            except StoreBusy as busy:
+                # Another process held a store too long: kept, not handled, so tried again (also
+                # after a restart). Nothing is lost and, replayed, nothing is applied twice.
+                log.warning("%s: %s; trying it again in %.0f s", _described(event), busy, self.busy_retry_s)
+                self._retry_later(event)
+                return
+            except Exception as error:
                 # Before a context exists (a sender the store cannot take, say): no one to
                 # apologise to in their language; logged, and the update is not replayed forever.
-                log.exception("could not handle %r", event)
+                log.error("%s could not be handled\n%s", _described(event), _where(error))
         elif verdict is Verdict.WARN:
             await self._slow_down(event)
         if event.update_id is not None:
@@ -255,8 +279,10 @@ class Buurtbot:
             await self.router.route(ctx)
         except Refusal as refusal:
             await self._refuse(ctx, refusal)
-        except Exception:
-            log.exception("handling %r failed", event)
+        except StoreBusy:
+            raise
+        except Exception as error:
+            log.error("%s failed in %s\n%s", _described(event), ctx.handler or "routing", _where(error))
             await self._apologise(ctx)
 
     async def _slow_down(self, event: Event) -> None:
@@ -291,6 +317,19 @@ class Buurtbot:
                 await ctx.reply("common/sorry")
         except Exception:
             log.exception("could not even apologise to %s", ctx.person.id)
+
+
+def _described(event: Event) -> str:
+    """An event as a log line may name it: its update id and kind, never who sent it or what
+    they typed (the log must hold no name, username, phone number or message text)."""
+    return f"update {event.update_id} ({type(event).__name__})"
+
+
+def _where(error: BaseException) -> str:
+    """Where an error came from: its type and the code it went through, without its message,
+    which may quote what someone typed (`int('Anna')`) or a value from a store."""
+    frames = "".join(traceback.format_tb(error.__traceback__))
+    return f"Traceback (most recent call last):\n{frames}{type(error).__module__}.{type(error).__qualname__}"
 
 
 def _flow_chat(event: Event) -> int:

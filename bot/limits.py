@@ -22,3 +22,4 @@ FLOOD_PAUSE = timedelta(seconds=60)  # how long a flooder is ignored after one n
 FLOOD_TRACKED = 10_000  # senders remembered at most; only those active within FLOOD_WINDOW matter
 OPEN_REQUESTS_MAX = 5  # help requests one person may have open (or taken up) at once
 EVENTS_PER_DAY_MAX = 3  # activities one person may create or propose in 24 hours
+BUSY_RETRY_S = 30.0  # an update whose store stayed locked by another process is tried again after this

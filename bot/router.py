@@ -125,4 +125,5 @@ class Router:
     async def _run(self, ctx: Context, route: Route) -> None:
         if not ctx.standing.may(route.action):
             raise Refusal(Reason.NOT_ALLOWED)
+        ctx.handler = f"{route.handler.__module__}.{route.handler.__qualname__}"
         await route.handler(ctx)

@@ -168,3 +168,41 @@ async def test_a_lock_held_past_the_wait_is_a_clear_error_naming_the_store_and_t
             assert await noord.settings() == {"escalation_hours": "48"}
     finally:
         await stores.close()
+
+
+async def test_jans_setting_waits_out_a_lock_held_past_the_wait_and_is_applied_once_it_is_let_go(
+    village: Village, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Breugel-Noord's store stays locked longer than the bot waits: Jan's tap is not lost and
+    gets no apology; it is tried again, and applied once the other process lets go."""
+    monkeypatch.setattr(inline_sqlite, "LOCK_WAIT_S", 0.05)  # instead of half a minute
+    village.bot.busy_retry_s = 0.05
+    jan = village.jan
+    app = village.bot.village
+    await jan.says("/instellingen")
+    jans_messages = len(jan.inbox)
+    store = app.stores.network_path("breugel-noord")
+    tried, retried, handled = 0, asyncio.Event(), asyncio.Event()
+
+    def counting(connection: Connection) -> None:
+        nonlocal tried
+        if connection.engine.url.database == str(store):
+            tried += 1
+            if tried >= 3:
+                retried.set()
+
+    event.listen(Engine, "begin", counting)
+    try:
+        async with OtherProcess(store):
+            await jan.taps("Naar buurtverbinder na: 24 uur")  # gave up waiting: kept for later
+            await asyncio.wait_for(retried.wait(), timeout=20)  # tried again, and again, while held
+            assert len(jan.inbox) == jans_messages  # no apology, nothing half done
+            village.bot.listeners.append(lambda *_: handled.set())  # called once an update is done
+    finally:
+        event.remove(Engine, "begin", counting)
+
+    await asyncio.wait_for(handled.wait(), timeout=30)
+    await village.bot.drain()
+    assert "na 48 uur" in jan.last_text
+    async with app.stores.network("breugel-noord") as noord:
+        assert (await noord.settings())["escalation_hours"] == "48"
