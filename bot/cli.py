@@ -15,6 +15,7 @@ from typing import Annotated, TypeVar
 import typer
 
 from bot.app import build_bot, run, run_console_door
+from bot.data_lock import DataLock
 from bot.demo import seed_demo
 from bot.networks import split_streets
 from bot.refusals import Refusal
@@ -196,6 +197,20 @@ def restore_command(
 ) -> None:
     """Bring every store of a backup in SOURCE back into DATA_DIR (stop the bot first)."""
     settings = _settings()
+    lock = DataLock(settings.data_dir)
+    try:
+        if lock.path.exists():  # a bot that runs, or ran, on DATA_DIR made it; none made it: none runs
+            lock.acquire()  # the running bot holds it: its stores must not be replaced under it
+    except CannotStart as error:
+        typer.echo(f"buurtbot: {error}; restore runs only while no bot does. Nothing was changed", err=True)
+        raise typer.Exit(1) from error
+    try:
+        _restore(settings, source, force=force)
+    finally:
+        lock.release()
+
+
+def _restore(settings: Settings, source: Path, *, force: bool) -> None:
     if source.resolve() == settings.data_dir.resolve():
         typer.echo(f"buurtbot: {source} is DATA_DIR itself; restore from the folder a backup was made into", err=True)
         raise typer.Exit(1)

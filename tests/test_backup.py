@@ -223,3 +223,19 @@ async def test_restore_refuses_to_restore_data_dir_onto_itself(busy: Busy) -> No
     assert result.returncode == 1
     assert "is DATA_DIR itself" in result.stderr
     assert fingerprint(busy.data) == before
+
+
+async def test_restore_refuses_while_a_bot_runs_on_data_dir_and_changes_nothing(busy: Busy, tmp_path: Path) -> None:
+    from bot.data_lock import DataLock
+
+    shutil.copytree(busy.data, tmp_path / "data")
+    running = DataLock(tmp_path / "data")  # as `buurtbot run` holds it
+    running.acquire()
+    try:
+        before = fingerprint(tmp_path / "data")
+        result = await buurtbot(tmp_path, "restore", "--force", str(busy.backup_dir))
+        assert result.returncode == 1
+        assert "another Buurtbot" in result.stderr and "Nothing was changed" in result.stderr
+        assert fingerprint(tmp_path / "data") == before
+    finally:
+        running.release()
