@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 import sqlalchemy as sa
 
 from storage.migrations import Migration
+from storage.migrations.both import remember_applied_steps
 from storage.types import UtcDateTime
 
 if TYPE_CHECKING:
@@ -126,24 +127,11 @@ def _link_groups(op: Operations) -> None:
     )
 
 
-def _remember_applied_steps(op: Operations) -> None:
-    """Steps applied by an update, so a replay after a crash applies nothing twice (models.AppliedStep)."""
-    op.create_table(
-        "applied_step",
-        sa.Column("key", sa.String(64), primary_key=True),
-        sa.Column("kind", sa.String(24), nullable=False),
-        sa.Column("ref", sa.String(64), nullable=False),
-        sa.Column("at", UtcDateTime, nullable=False),
-        sa.Column("told_at", UtcDateTime, nullable=True),
-    )
-    op.create_index("ix_applied_step_at", "applied_step", ["at"])
-
-
 MIGRATIONS = (
     Migration(1, "networks, streets, people, memberships, flows, invites", _create_tables),
     Migration(2, "updates are kept until handled", _keep_updates_until_handled),
     Migration(3, "people who blocked the bot", _remember_unreachable_people),
     Migration(4, "when each network's next scheduled job is due", _index_the_next_job_of_each_network),
     Migration(5, "Telegram groups linked to networks, and who waits to join them", _link_groups),
-    Migration(6, "steps applied by an update, so a replay applies nothing twice", _remember_applied_steps),
+    Migration(6, "steps applied by an update, so a replay applies nothing twice", remember_applied_steps),
 )

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 import sqlalchemy as sa
 
 from storage.migrations import Migration
+from storage.migrations.both import remember_applied_steps
 from storage.types import UtcDateTime
 
 if TYPE_CHECKING:
@@ -177,19 +178,6 @@ def _outbox_by_subject(op: Operations) -> None:
     op.create_index("ix_outbox_message_kind_ref_chat_id", "outbox_message", ["kind", "ref", "chat_id"])
 
 
-def _remember_applied_steps(op: Operations) -> None:
-    """Steps applied by an update, so a replay after a crash applies nothing twice (models.AppliedStep)."""
-    op.create_table(
-        "applied_step",
-        sa.Column("key", sa.String(64), primary_key=True),
-        sa.Column("kind", sa.String(24), nullable=False),
-        sa.Column("ref", sa.String(64), nullable=False),
-        sa.Column("at", UtcDateTime, nullable=False),
-        sa.Column("told_at", UtcDateTime, nullable=True),
-    )
-    op.create_index("ix_applied_step_at", "applied_step", ["at"])
-
-
 MIGRATIONS = (
     Migration(1, "audit log", _create_audit_log),
     Migration(2, "help requests, offers, relay, scheduled jobs, settings", _create_help_and_jobs),
@@ -198,5 +186,5 @@ MIGRATIONS = (
     Migration(5, "the outbox carries any message: kind, ref, buttons, Telegram's message id", _general_outbox),
     Migration(6, "scheduled jobs indexed by (status, due_at)", _jobs_by_status_and_time),
     Migration(7, "outbox messages indexed by (kind, ref, chat_id)", _outbox_by_subject),
-    Migration(8, "steps applied by an update, so a replay applies nothing twice", _remember_applied_steps),
+    Migration(8, "steps applied by an update, so a replay applies nothing twice", remember_applied_steps),
 )
