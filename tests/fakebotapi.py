@@ -48,6 +48,11 @@ message (the current Telegram Message object) and at (time.monotonic() when it w
 one clock for every process on Linux, so a benchmark can time it against its own clock)."""
 
 SEND_METHODS = frozenset({"sendMessage", "sendDocument", "sendPhoto"})
+EDIT_METHODS = frozenset({"editMessageText", "editMessageReplyMarkup"})
+COUNTED_METHODS = SEND_METHODS | EDIT_METHODS | {"pinChatMessage"}
+"""Every method that puts or changes a message in a chat: each counts against Telegram's overall
+limit (30 a second across all chats). Only sends count against a chat's own limit (1 a second in
+a private chat, 20 a minute in a group): a tap's edit often follows a reply in the same chat at once."""
 _BLOCKABLE = SEND_METHODS | {"sendChatAction"}
 _DEFAULT_SKIPPED_UPDATES = frozenset({"chat_member", "message_reaction", "message_reaction_count"})
 _DESCRIPTIONS = {
@@ -324,6 +329,7 @@ class FakeBotAPI:
         self.too_many_requests = 0  # 429 answers given, injected or for breaking the limits
         self.served_faults: list[tuple[str, int]] = []  # (method, error code) of each fail_next fault served
         self.edits: list[tuple[ChatId, float]] = []  # (chat, time.monotonic()) of every edit made
+        self.pins: list[tuple[ChatId, float]] = []  # (chat, time.monotonic()) of every pin made
         self.dropped_updates: list[JSON] = []
         self.internal_errors: list[str] = []
         self.all_commands: dict[tuple[str, str], list[JSON]] = {}
@@ -350,6 +356,7 @@ class FakeBotAPI:
         self._delays: dict[str, float] = {}
         self._blocked: set[ChatId] = set()
         self._send_window: deque[float] = deque()
+        self._counted: list[float] = []  # time.monotonic() of every counted call made (COUNTED_METHODS)
         self._chat_windows: dict[ChatId, deque[float]] = {}
         self._poll_generation = 0
         self._closing = False
@@ -596,7 +603,13 @@ class FakeBotAPI:
 
     @property
     def rate_violations(self) -> int:
+        """Calls over one of Telegram's limits: sends, edits and pins (see COUNTED_METHODS)."""
         return len(self.violations)
+
+    def counted_times(self) -> list[float]:
+        """time.monotonic() of every send, edit and pin made, in order: what Telegram's overall
+        limit of 30 a second counts (calls refused with 429 are not in it)."""
+        return list(self._counted)
 
     async def wait_for_message(
         self,
@@ -968,24 +981,26 @@ class FakeBotAPI:
             "is_revoked": False,
         } | fields
 
-    def _account_send(self, method: str, chat_id: ChatId) -> None:
+    def _account(self, method: str, chat_id: ChatId, *, per_chat: bool = True) -> float:
         """Telegram's flood limits: 30 msg/s overall, 1 msg/s per private chat, 20/min/group.
+        Returns the time.monotonic() the call is counted at.
 
         Telegram lets a private chat have a short burst (a reply and a menu after it); only
         more than PRIVATE_BURST messages within one second count against the 1 msg/s rule.
+        Edits and pins (per_chat=False) count against the overall limit only.
         """
         now = time.monotonic()
-        chat_window = self._chat_windows.setdefault(chat_id, deque())
-        private = isinstance(chat_id, int) and chat_id > 0
-        checks = [
-            ("global", self._send_window, 1.0, 30),
-            (
-                "private_chat" if private else "group_chat",
-                chat_window,
-                1.0 if private else 60.0,
-                PRIVATE_BURST if private else 20,
-            ),
-        ]
+        checks = [("global", self._send_window, 1.0, 30)]
+        if per_chat:
+            private = isinstance(chat_id, int) and chat_id > 0
+            checks.append(
+                (
+                    "private_chat" if private else "group_chat",
+                    self._chat_windows.setdefault(chat_id, deque()),
+                    1.0 if private else 60.0,
+                    PRIVATE_BURST if private else 20,
+                )
+            )
         found: list[JSON] = []
         wait = 0.0
         for kind, window, span, limit in checks:
@@ -1009,6 +1024,8 @@ class FakeBotAPI:
             raise ApiError(429, f"Too Many Requests: retry after {retry_after}", retry_after)
         for _, window, _, _ in checks:
             window.append(now)
+        self._counted.append(now)
+        return now
 
     def _record(self, method: str, chat_id: ChatId, params: JSON, message: JSON, **extra: Any) -> Record:
         record: Record = {
@@ -1072,17 +1089,18 @@ class FakeBotAPI:
             raise _bad("message to edit not found")
         return record
 
-    def _apply_edit(self, record: Record, **changes: Any) -> JSON:
+    def _apply_edit(self, method: str, record: Record, **changes: Any) -> JSON:
         current = {key: record[key] for key in ("text", "caption", "parse_mode", "reply_markup")}
         if all(current[key] == value for key, value in changes.items()):
             raise _bad(
                 "message is not modified: specified new message content and reply markup are "
                 "exactly the same as a current content and reply markup of the message"
             )
+        at = self._account(method, record["chat_id"], per_chat=False)
         record["history"].append(current | {"edit_date": record["edit_date"]})
         record.update(changes)
         record["edit_date"] = int(time.time())
-        self.edits.append((record["chat_id"], time.monotonic()))
+        self.edits.append((record["chat_id"], at))
         message = record["message"] = dict(record["message"], edit_date=record["edit_date"])
         message.pop("reply_markup", None)
         if _inline(record["reply_markup"]) is not None:
@@ -1179,7 +1197,7 @@ class FakeBotAPI:
         chat_id = self._chat_id(params)
         text, plain = self._text(params)
         _check_markup(params.get("reply_markup"))
-        self._account_send("sendMessage", chat_id)
+        self._account("sendMessage", chat_id)
         message = self._new_message(
             chat_id, dict(self.bot_user), text=plain, reply_markup=_inline(params.get("reply_markup"))
         )
@@ -1191,7 +1209,7 @@ class FakeBotAPI:
         info = self._input_file(params.get(kind), kind)
         caption = self._caption(params)
         _check_markup(params.get("reply_markup"))
-        self._account_send(method, chat_id)
+        self._account(method, chat_id)
         base = {"file_id": info["file_id"], "file_unique_id": info["file_unique_id"], "file_size": info["size"]}
         if kind == "document":
             content: Any = base | {"file_name": info["filename"], "mime_type": info["mime_type"]}
@@ -1217,7 +1235,9 @@ class FakeBotAPI:
         text, plain = self._text(params)
         markup = _inline(params.get("reply_markup"))  # omitted: the keyboard is removed
         _check_markup(markup)
-        message = self._apply_edit(record, text=text, parse_mode=params.get("parse_mode"), reply_markup=markup)
+        message = self._apply_edit(
+            "editMessageText", record, text=text, parse_mode=params.get("parse_mode"), reply_markup=markup
+        )
         message["text"] = plain
         return message
 
@@ -1227,7 +1247,7 @@ class FakeBotAPI:
         record = self._editable(params)
         markup = _inline(params.get("reply_markup"))
         _check_markup(markup)
-        return self._apply_edit(record, reply_markup=markup)
+        return self._apply_edit("editMessageReplyMarkup", record, reply_markup=markup)
 
     async def _answer_callback_query(self, params: JSON) -> bool:
         query_id = str(params.get("callback_query_id") or "")
@@ -1323,6 +1343,7 @@ class FakeBotAPI:
         chat_id, message_id = self._chat_id(params), self._int(params, "message_id")
         if message_id > self._last_message_id.get(chat_id, 0):
             raise _bad("message to pin not found")
+        self.pins.append((chat_id, self._account("pinChatMessage", chat_id, per_chat=False)))
         self.pinned.setdefault(chat_id, []).append(message_id)
         if (record := self._records.get((chat_id, message_id))) is not None:
             record["pinned"] = True

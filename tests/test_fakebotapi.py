@@ -460,3 +460,25 @@ async def test_aiogram_dispatcher_end_to_end(api: FakeBotAPI, aiobot: Bot) -> No
     finally:
         await dispatcher.stop_polling()
         await polling
+
+
+async def test_edits_and_pins_count_against_the_overall_rate_but_not_a_chats(api: FakeBotAPI, aiobot: Bot) -> None:
+    message = await aiobot.send_message(7, "versie 0", reply_markup=keyboard("ja"))
+    for n in range(1, 29):  # a send and 28 edits of it: 29 messages within the second
+        await aiobot.edit_message_text(f"versie {n}", chat_id=7, message_id=message.message_id)
+    await aiobot.edit_message_reply_markup(chat_id=7, message_id=message.message_id, reply_markup=keyboard("nee"))
+    assert api.rate_violations == 0  # 30 in one second, all in one private chat: edits are not sends to it
+    await aiobot.edit_message_text("versie 29", chat_id=7, message_id=message.message_id)
+    assert [(v["kind"], v["method"]) for v in api.violations] == [("global", "editMessageText")]
+    await aiobot.pin_chat_message(7, message.message_id)
+    assert [(v["kind"], v["method"]) for v in api.violations][1:] == [("global", "pinChatMessage")]
+    assert api.violations[1]["count"] == 32
+    times = api.counted_times()
+    assert len(times) == 32 and times == sorted(times) and times[-1] - times[0] < 1.0
+    assert [at for _, at in api.edits] == times[1:31]
+    assert [chat for chat, _ in api.pins] == [7] and api.pins[0][1] == times[-1]
+
+    api.enforce_rate_limits = True  # enforced, an edit over the overall limit is refused and not made
+    with pytest.raises(TelegramRetryAfter):
+        await aiobot.edit_message_text("versie 30", chat_id=7, message_id=message.message_id)
+    assert api.sent[0]["text"] == "versie 29" and len(api.counted_times()) == 32
