@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import signal
 import sqlite3
 import sys
 from collections.abc import Awaitable, Callable
@@ -14,7 +15,7 @@ from typing import Annotated, TypeVar
 
 import typer
 
-from bot.app import build_bot, run, run_console_door
+from bot.app import build_bot, remember_stop_request, run, run_console_door
 from bot.data_lock import DataLock
 from bot.demo import seed_demo
 from bot.networks import split_streets
@@ -78,6 +79,8 @@ def _settings() -> Settings:
 def run_command() -> None:
     """The main job: the Telegram bot when BOT_TOKEN is set, otherwise the console door."""
     settings = _settings()
+    if settings.bot_token:  # the console door ends at end of input; the Telegram bot on SIGTERM
+        signal.signal(signal.SIGTERM, remember_stop_request)
     raise typer.Exit(_cannot_start_to_exit(lambda: asyncio.run(run(settings))))
 
 

@@ -7,6 +7,7 @@ from bot.transports.aiogram_types import build_now  # first: aiogram's types are
 
 # isort: on
 import asyncio
+import contextlib
 import functools
 import logging
 from collections.abc import Awaitable, Callable, Sequence
@@ -326,8 +327,12 @@ class AiogramRuntime:
         if self._polling is None:
             return
         if not self._polling.done():
-            await self.dispatcher.stop_polling()
-        await self._polling
+            try:
+                await self.dispatcher.stop_polling()
+            except RuntimeError:  # asked to stop before its first poll began: nothing fetched yet
+                self._polling.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._polling
         if self._keeping is not None:
             try:
                 await self._keeping

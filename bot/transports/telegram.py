@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Protocol, TypeVar
 from urllib.parse import urlsplit
 
-from bot.app import build_bot
+from bot.app import asked_to_stop_early, build_bot
 from bot.core import Buurtbot
 from bot.events import Event
 from bot.port import CommandMenu, DoorError, OutboundPort, RateLimited, TransientDoorError
@@ -84,6 +84,8 @@ async def run_telegram(settings: Settings, stop: asyncio.Event | None = None, co
     for signum in (signal.SIGTERM, signal.SIGINT):
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(signum, stop.set)
+    if asked_to_stop_early():
+        stop.set()
 
     core = core or build_bot(settings, door="telegram")
     runtime = make_runtime(settings, core)
