@@ -44,6 +44,15 @@ def rows(database: Path, query: str) -> list[tuple[object, ...]]:
         return connection.execute(query).fetchall()
 
 
+def person_ids(people: list[tuple[object, ...]]) -> list[int]:
+    """The ids from PEOPLE's rows."""
+    ids = []
+    for person_id, _ in people:
+        assert isinstance(person_id, int), person_id
+        ids.append(person_id)
+    return ids
+
+
 def fingerprint(folder: Path) -> dict[str, str]:
     return {
         str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest() for p in folder.rglob("*") if p.is_file()
@@ -125,8 +134,8 @@ def test_the_backup_holds_the_village_as_it_was_and_some_neighbours_who_joined_m
     copy = snapshot(busy.backup_dir)
     assert copy["requests"] == busy.before["requests"] and len(copy["requests"]) == 1
     assert copy["events"] == busy.before["events"] and len(copy["events"]) == 1
-    known = {person_id for person_id, _ in busy.before["people"]}
-    joined = [person_id for person_id, _ in copy["people"] if person_id not in known]
+    known = set(person_ids(busy.before["people"]))
+    joined = [person_id for person_id in person_ids(copy["people"]) if person_id not in known]
     # One consistent moment: everyone from before, then the first few who joined while copying, no gaps.
     assert known <= {person_id for person_id, _ in copy["people"]}
     assert sorted(joined) == sorted(busy.joiners[: len(joined)])
@@ -161,6 +170,7 @@ async def test_the_restored_bot_shows_the_same_members_requests_and_party(
         "SELECT count(*) FROM membership JOIN network ON network.id = membership.network_id"
         " WHERE network.slug = 'breugel-noord' AND membership.status = 'active'",
     )
+    assert isinstance(active, int)
     assert active >= 3  # Jan, Anna, Piet, and whoever had joined when the copy was made
     noord = next(line for line in listing.stdout.splitlines() if line.startswith("breugel-noord\t"))
     assert f"members={active} pending=0" in noord and "verbinders=Jan" in noord

@@ -158,6 +158,7 @@ async def test_ptb_send_edit_and_callback(api: FakeBotAPI, ptb: telegram.Bot) ->
     (update,) = await ptb.get_updates(offset=update_id)
     assert update.callback_query is not None
     assert update.callback_query.data == "ja"
+    assert update.callback_query.message is not None
     assert update.callback_query.message.message_id == first.message_id
     assert await update.callback_query.answer("Genoteerd", show_alert=True)
     assert api.callback_answers[0]["text"] == "Genoteerd"
@@ -355,6 +356,7 @@ async def test_documents_and_photos(api: FakeBotAPI, aiobot: Bot, ptb: telegram.
     assert api.sent[1]["photo"]["filename"] == "kaart.png"
     assert api.sent[1]["photo"]["content"] == b"\x89PNG..."
     again = await ptb.send_document(9, sent.document.file_id)
+    assert again.document is not None
     assert again.document.file_name == "agenda.pdf"
     with pytest.raises(TelegramBadRequest, match="there is no text in the message to edit"):
         await aiobot.edit_message_text("x", chat_id=9, message_id=sent.message_id)
@@ -368,6 +370,7 @@ async def test_join_requests_invite_links_and_members(api: FakeBotAPI, aiobot: B
     api.push_chat_join_request(12, -100777)
     first, _ = await ptb.get_updates()
     assert first.chat_join_request is not None
+    assert first.chat_join_request.invite_link is not None
     assert first.chat_join_request.invite_link.name == "Straat"
     assert await ptb.approve_chat_join_request(-100777, 11)
     assert await aiobot.decline_chat_join_request(-100777, 12)

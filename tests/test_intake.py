@@ -11,6 +11,7 @@ from bot.events import (
     ButtonPress,
     ChatKind,
     ChatRef,
+    Event,
     JoinRequest,
     MembersJoined,
     Message,
@@ -140,7 +141,7 @@ def test_every_kind_of_event_survives_being_kept_as_json() -> None:
     # Kept in the directory until handled, and read back after a restart.
     anna = Sender(7, "Anna", "de Vries", "anna", "nl")
     group = ChatRef(-100, ChatKind.GROUP, "Kerkstraat")
-    events = [
+    events: list[Event] = [
         Message(1, anna, ChatRef(7), "Eikenlaan 12", 40),
         ButtonPress(2, anna, ChatRef(7), 41, "rsvp:1:2:yes", "press-1"),
         JoinRequest(3, anna, group, 7),

@@ -3,6 +3,7 @@ every write through the directory is seen at once; another process's write withi
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -90,7 +91,7 @@ async def test_another_processs_change_is_seen_once_the_minute_has_passed(
     directory: DirectoryStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     clock = [1000.0]
-    monkeypatch.setattr(known.time, "monotonic", lambda: clock[0])
+    monkeypatch.setattr(time, "monotonic", lambda: clock[0])  # the clock storage/known.py reads
     network = await directory.add_network(
         slug="noord", name="Breugel-Noord", streets=["Kerkstraat"], join_policy=JoinPolicy.OPEN, now=NOW
     )

@@ -20,6 +20,14 @@ TOKEN = "700001:REQUEST"
 ME = {"id": 700001, "is_bot": True, "first_name": "Buurtbot", "username": "buurtbot"}
 
 
+def field(value: str | bytes | bytearray | web.FileField) -> str | tuple[str, bytes]:
+    """A form field as the test compares it: text as is, a file as (filename, content)."""
+    if isinstance(value, str):
+        return value
+    assert isinstance(value, web.FileField), value
+    return value.filename, value.file.read()
+
+
 class Recorder:
     """A tiny Bot API: answers getMe and sendDocument, and keeps what each request carried."""
 
@@ -34,7 +42,7 @@ class Recorder:
             seen: dict[str, Any] = {"json": await request.json()}
         else:
             form = await request.post()
-            seen = {"form": {k: v if isinstance(v, str) else (v.filename, v.file.read()) for k, v in form.items()}}
+            seen = {"form": {k: field(v) for k, v in form.items()}}
         self.received.append({"method": method, "content_type": request.content_type, **seen})
         if method == "getMe":
             return web.json_response({"ok": True, "result": ME})

@@ -5,13 +5,15 @@ from __future__ import annotations
 import gc
 import sqlite3
 import weakref
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import MetaData, Table, create_engine, event
+from alembic.operations import Operations
+from sqlalchemy import Column, Integer, MetaData, Table, create_engine, event
 from sqlalchemy.engine import Connection
 from sqlalchemy.engine.interfaces import CacheStats
 
@@ -27,10 +29,10 @@ NOW = datetime(2026, 11, 28, 10, 0, tzinfo=UTC)
 
 
 @pytest.fixture
-async def stores(tmp_path: Path) -> Stores:
+async def stores(tmp_path: Path) -> AsyncIterator[Stores]:
     opened = Stores(tmp_path, max_open=3)
     await opened.open()
-    yield opened  # type: ignore[misc]
+    yield opened
     await opened.close()
 
 
@@ -62,8 +64,15 @@ def test_migrations_build_exactly_the_schema_the_models_describe(
 
 def test_a_new_migration_upgrades_an_existing_store(tmp_path: Path) -> None:
     engine = create_engine(f"sqlite:///{tmp_path / 'store.db'}")
-    first = Migration(1, "a table", lambda op: op.create_table("street_party", _column("id")))
-    second = Migration(2, "a column", lambda op: op.add_column("street_party", _column("year")))
+
+    def create_party(op: Operations) -> None:
+        op.create_table("street_party", _column("id"))
+
+    def add_year(op: Operations) -> None:
+        op.add_column("street_party", _column("year"))
+
+    first = Migration(1, "a table", create_party)
+    second = Migration(2, "a column", add_year)
     with engine.begin() as connection:
         upgrade(connection, [first])
         connection.exec_driver_sql("INSERT INTO street_party (id) VALUES (1)")
@@ -74,9 +83,7 @@ def test_a_new_migration_upgrades_an_existing_store(tmp_path: Path) -> None:
     engine.dispose()
 
 
-def _column(name: str) -> object:
-    from sqlalchemy import Column, Integer
-
+def _column(name: str) -> Column[int]:
     return Column(name, Integer, primary_key=name == "id")
 
 

@@ -29,12 +29,18 @@ def buttons(record: Record) -> list[dict[str, Any]]:
 
 
 def button(record: Record, label: str) -> str:
-    return next(b["callback_data"] for b in buttons(record) if label in b["text"])
+    data: str = next(b["callback_data"] for b in buttons(record) if label in b["text"])
+    return data
 
 
 def says(fragment: str) -> Callable[[Record], bool]:
     """Matches a message whose text, as the person reads it (no HTML tags), contains `fragment`."""
     return lambda record: fragment in html_to_plain(record.get("text") or "")
+
+
+def answered(api: FakeBotAPI, data: str) -> Callable[[object], bool]:
+    """Matches once the bot has answered the press of the button carrying `data`."""
+    return lambda _: data in [a["data"] for a in api.callback_answers]
 
 
 async def seed(settings: Settings) -> str:
@@ -89,9 +95,7 @@ async def test_anna_joins_and_jan_approves_over_real_http(running: tuple[FakeBot
     assert "🏠 Mijn buurtnetwerk" in [b["text"] for b in buttons(welcome)]
     assert welcome["parse_mode"] == "HTML"
     for tap in (yes, approve):  # every tap is answered, so no spinner is left turning
-        await api.wait_for_call(
-            "answerCallbackQuery", lambda _, tap=tap: tap in [a["data"] for a in api.callback_answers]
-        )
+        await api.wait_for_call("answerCallbackQuery", answered(api, tap))
 
 
 async def test_piet_joins_with_the_invite_link_and_a_forged_button_is_refused(running: tuple[FakeBotAPI, str]) -> None:
