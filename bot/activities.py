@@ -25,11 +25,10 @@ from bot.permissions import Action
 from bot.refusals import Reason, Refusal
 from bot.scheduler import JobKind
 from storage import steps
+from storage.models import Answer as Answer  # re-exported for handlers
 from storage.models import (
-    Answer,
     Event,
     EventPosting,
-    EventStatus,
     MemberPreference,
     MemberRole,
     Membership,
@@ -40,6 +39,7 @@ from storage.models import (
     Person,
     Rsvp,
 )
+from storage.models import EventStatus as EventStatus  # re-exported for handlers
 
 if TYPE_CHECKING:
     from bot.village import Village
@@ -221,6 +221,10 @@ class Activities:
         if publishing:
             await self.schedule_reminders(network, event)
         return event
+
+    async def proposal_reviewers(self, network: Network) -> Sequence[Person]:
+        """Who is asked to decide on an activity a resident proposed: the network's buurtverbinders."""
+        return await self._stores.directory.people_with_role(network.id or 0, MemberRole.BUURTVERBINDER)
 
     async def decide_proposal(
         self, standing: Standing, network_id: int, event_id: int, *, publish: bool, now: datetime

@@ -27,16 +27,16 @@ from storage.models import (
     HelpOffer,
     HelpPosting,
     HelpRequest,
-    HelpStatus,
     MemberRole,
     MembershipStatus,
-    NameShownTo,
     Network,
     OutboxKind,
     OutboxMessage,
     Person,
     RelayMessage,
 )
+from storage.models import HelpStatus as HelpStatus  # re-exported for handlers
+from storage.models import NameShownTo as NameShownTo  # re-exported for handlers
 
 if TYPE_CHECKING:
     from bot.village import Village

@@ -125,6 +125,18 @@ class Memberships:
         await self._audit(network, actor.person.id, action, resident.id, now)
         return Decision(approve, network, resident, membership)
 
+    async def told(self, key: str | None, now: datetime) -> None:
+        """Notes that the resident heard of the decision taken by this tap (`key`, its update)."""
+        await self._stores.directory.step_told(key, now)
+
+    async def ask_for_contact(self, person: Person, typed: str, now: datetime) -> list[Person]:
+        """Keeps the wish of someone whose street was not found to be contacted; returns the
+        community managers to tell of it."""
+        directory = self._stores.directory
+        await directory.add_contact_request(person_id=person.id, street_text=typed, now=now)
+        managers = [await directory.get_person(person_id) for person_id in sorted(self._community_managers)]
+        return [manager for manager in managers if manager is not None]
+
     async def pending(self, actor: Standing) -> list[tuple[Membership, Person, Network]]:
         """Joins waiting in the networks this person may review."""
         directory = self._stores.directory
@@ -175,6 +187,10 @@ class Memberships:
         )
         await self._audit(network, created_by, AuditAction.INVITE_CREATED, None, now)
         return invite
+
+    async def active_invites(self, network: Network, now: datetime) -> Sequence[Invite]:
+        """The network's invites still valid: not revoked, not expired, not used up."""
+        return await self._stores.directory.active_invites(network.id or 0, now)
 
     async def revoke(self, actor: Standing, code: str, now: datetime) -> Network:
         directory = self._stores.directory

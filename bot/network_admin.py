@@ -20,7 +20,6 @@ from storage.models import (
     Event,
     HelpRequest,
     HelpStatus,
-    JoinPolicy,
     MemberRole,
     Membership,
     MembershipStatus,
@@ -28,6 +27,7 @@ from storage.models import (
     Person,
     Rsvp,
 )
+from storage.models import JoinPolicy as JoinPolicy  # re-exported for handlers
 
 if TYPE_CHECKING:
     from bot.village import Village
@@ -48,6 +48,10 @@ class AdminAction:
 class MemberLine:
     membership: Membership
     person: Person
+
+    @property
+    def is_verbinder(self) -> bool:
+        return self.membership.role == MemberRole.BUURTVERBINDER
 
 
 @dataclass(frozen=True)
@@ -80,6 +84,14 @@ class NetworkAdmin:
                 if membership is not None:
                     lines.append(MemberLine(membership, person))
         return lines
+
+    async def member_to_remove(self, standing: Standing, network: Network, person_id: int) -> Person:
+        """The person a buurtverbinder is about to take out of the network, asked before they confirm."""
+        self.require(standing, network, Action.MANAGE_MEMBERS)
+        person = await self._village.stores.directory.get_person(person_id)
+        if person is None:
+            raise Refusal(Reason.STALE_BUTTON)
+        return person
 
     async def remove(self, standing: Standing, network: Network, person_id: int, now: datetime) -> Person:
         """Takes someone out of the network; the last buurtverbinder stays."""

@@ -11,7 +11,8 @@ from bot.limits import NETWORK_NAME_MAX, STREET_LIST_MAX, STREET_TEXT_MAX
 from bot.refusals import Reason, Refusal
 from bot.streets import StreetChoice, StreetSearch, find_street
 from storage.directory import DirectoryStore, DuplicateNetworkError
-from storage.models import JoinPolicy, MemberRole, MembershipStatus, Network
+from storage.models import JoinPolicy, MemberRole, MembershipStatus
+from storage.models import Network as Network  # re-exported for handlers
 from storage.stores import Stores
 
 
@@ -90,6 +91,11 @@ class Networks:
 
     async def streets_of(self, network_id: int) -> list[str]:
         return [street.name for street in await self._directory.streets_of(network_id)]
+
+    async def street_name(self, street_id: int | None) -> str | None:
+        """The name of a street a resident gave when joining, if they gave one."""
+        street = await self._directory.street(street_id) if street_id else None
+        return street.name if street else None
 
     async def choices(self) -> tuple[StreetChoice, ...]:
         if self._choices is None:

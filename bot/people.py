@@ -109,6 +109,10 @@ class People:
             now,
         )
 
+    async def get(self, person_id: int) -> Person | None:
+        """The person with this id, if they ever wrote to the bot (or were appointed)."""
+        return await self._directory.get_person(person_id)
+
     async def standing(self, person: Person) -> Standing:
         memberships = await self._directory.memberships_of(person.id)
         return Standing(person, tuple(memberships), person.id in self._community_managers)

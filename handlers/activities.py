@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from bot import commands
-from bot.activities import DESCRIPTION_MAX, PLACE_MAX, TITLE_MAX, Draft
+from bot.activities import DESCRIPTION_MAX, PLACE_MAX, TITLE_MAX, Answer, Draft, EventStatus
 from bot.activity_messages import (
     activity_values,
     answer_keyboard,
@@ -19,12 +19,12 @@ from bot.buttons import Tap, encode
 from bot.context import Context
 from bot.events import ButtonPress
 from bot.flows import Flow, Step
+from bot.networks import Network
 from bot.permissions import Action
 from bot.refusals import Reason, Refusal
 from bot.replies import Button, keyboard
 from bot.router import Router
 from handlers.keyboards import cancel_only
-from storage.models import Answer, EventStatus, MemberRole, Network
 
 ANSWERS = {"y": Answer.YES, "m": Answer.MAYBE, "n": Answer.NO}
 
@@ -207,9 +207,7 @@ async def save(ctx: Context) -> None:
     await ctx.leave_flow()
     view = await activities.view(network.id or 0, event.id or 0, ctx.person.id)
     if event.status == EventStatus.PROPOSED:
-        for verbinder in await ctx.village.stores.directory.people_with_role(
-            network.id or 0, MemberRole.BUURTVERBINDER
-        ):
+        for verbinder in await activities.proposal_reviewers(network):
             await proposal_message(ctx.village, verbinder, view, ctx.person.name)
         await ctx.replace("activity/proposal_sent", **activity_values(view))
         return
@@ -232,7 +230,7 @@ async def decline(ctx: Context) -> None:
         ctx.standing, ctx.int_arg(0), ctx.int_arg(1), publish=False, now=ctx.now
     )
     await ctx.replace("activity/proposal_declined", **activity_values(view))
-    proposer = await ctx.village.stores.directory.get_person(view.event.created_by)
+    proposer = await ctx.village.people.get(view.event.created_by)
     if proposer is not None:
         await ctx.tell(proposer, "activity/your_proposal_declined", **activity_values(view))
 

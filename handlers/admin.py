@@ -14,13 +14,12 @@ from bot.limits import (
     STREET_INVITE_TTL,
     STREET_INVITE_USES,
 )
-from bot.networks import split_streets
+from bot.networks import Network, split_streets
 from bot.permissions import Action
 from bot.refusals import Reason, Refusal
 from bot.replies import Button, keyboard
 from bot.router import Router
 from handlers.keyboards import cancel_only, main_menu
-from storage.models import Network
 
 
 def register(router: Router) -> None:
@@ -74,7 +73,7 @@ async def _decide(ctx: Context, *, approve: bool) -> None:
         network=decision.network.name,
         verbinder=ctx.person.name,
     )
-    await ctx.village.stores.directory.step_told(ctx.step_key, ctx.now)
+    await ctx.village.memberships.told(ctx.step_key, ctx.now)
 
 
 async def pending(ctx: Context) -> None:
@@ -90,13 +89,12 @@ async def pending(ctx: Context) -> None:
                 Button(ctx.label("decline"), encode(Tap.DECLINE, membership.id)),
             ]
         )
-        street = await ctx.village.stores.directory.street(membership.street_id) if membership.street_id else None
         await ctx.reply(
             "admin/join_request",
             buttons=buttons,
             name=person.name,
             username=person.username,
-            street=street.name if street else None,
+            street=await ctx.village.networks.street_name(membership.street_id),
             network=network.name,
         )
 
@@ -129,7 +127,7 @@ async def invite_for(ctx: Context) -> None:
 
 async def _send_invite(ctx: Context, network: Network) -> None:
     """Offers the two kinds of invite, and lists the ones still valid with a revoke button."""
-    active = await ctx.village.stores.directory.active_invites(network.id or 0, ctx.now)
+    active = await ctx.village.memberships.active_invites(network, ctx.now)
     rows = [
         Button(ctx.label("invite_one"), encode(Tap.INVITE_KIND, network.id, "one")),
         Button(ctx.label("invite_street"), encode(Tap.INVITE_KIND, network.id, "street")),

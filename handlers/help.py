@@ -9,7 +9,7 @@ from bot import commands
 from bot.buttons import Tap, encode
 from bot.context import Context
 from bot.flows import Flow, Step
-from bot.help import Category, Draft
+from bot.help import Category, Draft, HelpStatus, NameShownTo
 from bot.help_messages import (
     asker_keyboard,
     claim_button,
@@ -21,12 +21,12 @@ from bot.help_messages import (
     tell_asker,
 )
 from bot.limits import BEHALF_TEXT_MAX, REQUESTS_PAGE
+from bot.networks import Network
 from bot.permissions import Action
 from bot.refusals import Reason, Refusal
 from bot.replies import Button, keyboard
 from bot.router import Router
 from handlers.keyboards import cancel_only, main_menu
-from storage.models import HelpStatus, NameShownTo, Network
 
 
 def register(router: Router) -> None:
@@ -384,7 +384,7 @@ async def relay_text(ctx: Context) -> None:
     await ctx.leave_flow()
     if not view.tell:  # passed on before a crash, and the sender was told so then
         return
-    recipient = await ctx.village.stores.directory.get_person(recipient_id)
+    recipient = await ctx.village.people.get(recipient_id)
     if recipient is None:
         raise Refusal(Reason.STALE_BUTTON)
     reply_button = keyboard(Button(ctx.village.labels_for(recipient.language)("reply"), encode(Tap.RELAY, *refs(view))))

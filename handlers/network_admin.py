@@ -7,13 +7,13 @@ from collections.abc import Awaitable, Callable
 from bot import commands
 from bot.buttons import Tap, encode
 from bot.context import Context
-from bot.network_admin import ESCALATION_CHOICES, REMINDER_CHOICES, RETENTION_CHOICES
+from bot.network_admin import ESCALATION_CHOICES, REMINDER_CHOICES, RETENTION_CHOICES, JoinPolicy
+from bot.networks import Network
 from bot.permissions import Action
 from bot.refusals import Reason, Refusal
 from bot.replies import Button, keyboard
 from bot.router import Router
 from bot.settings import LANGUAGES
-from storage.models import JoinPolicy, MemberRole, Network
 
 PAGE = 10
 
@@ -62,9 +62,7 @@ async def _members_page(ctx: Context, network: Network) -> None:
     shown = lines[page * PAGE : (page + 1) * PAGE]
     rows: list[Button] = [
         Button(
-            ctx.label(
-                "member_line", name=line.person.name, verbinder=line.membership.role == MemberRole.BUURTVERBINDER
-            ),
+            ctx.label("member_line", name=line.person.name, verbinder=line.is_verbinder),
             encode(Tap.MEMBER, network.id, line.person.id),
         )
         for line in shown
@@ -88,7 +86,7 @@ async def member(ctx: Context) -> None:
     if line is None:
         raise Refusal(Reason.STALE_BUTTON)
     rows = []
-    verbinder = line.membership.role == MemberRole.BUURTVERBINDER
+    verbinder = line.is_verbinder
     if not verbinder:
         rows.append(
             Button(
@@ -110,10 +108,7 @@ async def member(ctx: Context) -> None:
 
 async def confirm_remove(ctx: Context) -> None:
     network = await ctx.village.networks.by_id(ctx.int_arg(0))
-    ctx.village.admin.require(ctx.standing, network, Action.MANAGE_MEMBERS)
-    person = await ctx.village.stores.directory.get_person(ctx.int_arg(1))
-    if person is None:
-        raise Refusal(Reason.STALE_BUTTON)
+    person = await ctx.village.admin.member_to_remove(ctx.standing, network, ctx.int_arg(1))
     buttons = keyboard(
         Button(ctx.label("yes_remove", name=person.name), encode(Tap.MEMBER_REMOVE_OK, network.id, person.id)),
         Button(ctx.label("no_stay_member"), encode(Tap.CANCEL)),

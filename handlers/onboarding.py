@@ -138,14 +138,12 @@ async def ask_for_contact(ctx: Context) -> None:
     """The offline route: someone will get in touch with a resident whose street we could not find."""
     state = ctx.in_flow(Flow.JOIN, Step.CHOOSE)
     typed = str(state.data.get("typed", ""))[:STREET_TEXT_MAX]
-    await ctx.village.stores.directory.add_contact_request(person_id=ctx.person.id, street_text=typed, now=ctx.now)
+    managers = await ctx.village.memberships.ask_for_contact(ctx.person, typed, ctx.now)
     await ctx.leave_flow()
-    for manager_id in sorted(ctx.village.people.community_managers):
-        manager = await ctx.village.stores.directory.get_person(manager_id)
-        if manager is not None:
-            await ctx.tell(
-                manager, "admin/contact_request", name=ctx.person.name, username=ctx.person.username, typed=typed
-            )
+    for manager in managers:
+        await ctx.tell(
+            manager, "admin/contact_request", name=ctx.person.name, username=ctx.person.username, typed=typed
+        )
     await ctx.replace("onboarding/contact_requested", buttons=main_menu(ctx.label, ctx.standing))
 
 

@@ -1,8 +1,10 @@
-"""The layout keeps its promises: frameworks stay in their doors, every command is wired."""
+"""The layout keeps its promises: frameworks stay in their doors, every command is wired, handlers
+reach data only through services, storage knows nothing of the bot, and no new import cycle appears."""
 
 from __future__ import annotations
 
 import ast
+from collections.abc import Iterator
 from pathlib import Path
 
 from bot import commands
@@ -10,6 +12,7 @@ from handlers import build_router
 
 ROOT = Path(__file__).resolve().parent.parent
 FRAMEWORKS = ("aiogram", "telegram")
+PACKAGES = ("bot", "handlers", "storage")
 
 
 def imported_modules(path: Path) -> set[str]:
@@ -66,3 +69,159 @@ def test_button_prefixes_are_unique() -> None:
 
     # Two names with one value would silently become aliases of one button.
     assert len(Tap.__members__) == len({tap.value for tap in Tap})
+
+
+# --- layers: handlers -> services (bot) -> storage --------------------------------------------
+#
+# Every import counts, wherever it stands: at the top, under `if TYPE_CHECKING:`, inside a function.
+
+
+def module_name(path: Path) -> str:
+    parts = path.relative_to(ROOT).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def package_modules() -> dict[str, Path]:
+    """Every module of the app's packages by its dotted name (`bot.help`, `storage.migrations`)."""
+    return {module_name(path): path for folder in PACKAGES for path in sorted((ROOT / folder).rglob("*.py"))}
+
+
+def imported_names(path: Path) -> Iterator[tuple[int, str]]:
+    """(line, dotted name) of everything the module imports, with `X` and `X.name` for `from X import
+    name` (name may be a module), relative imports made absolute."""
+    tree = ast.parse(path.read_text(), filename=str(path))
+    package = module_name(path) if path.name == "__init__.py" else module_name(path).rpartition(".")[0]
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                yield node.lineno, alias.name
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = ".".join(package.split(".")[: len(package.split(".")) - node.level + 1])
+                base = f"{base}.{node.module}" if node.module else base
+            else:
+                base = node.module or ""
+            yield node.lineno, base
+            for alias in node.names:
+                yield node.lineno, f"{base}.{alias.name}"
+
+
+def layer_breaches(folder: str, forbidden: tuple[str, ...]) -> list[str]:
+    return sorted(
+        f"{path.relative_to(ROOT)}:{line} imports {name}"
+        for path in sorted((ROOT / folder).rglob("*.py"))
+        for line, name in imported_names(path)
+        if name.split(".")[0] in forbidden
+    )
+
+
+def test_no_handler_imports_storage() -> None:
+    # A handler parses, calls a service, renders and replies; a type or enum it needs from a table
+    # is re-exported by the service that owns it (`bot.help.HelpStatus`, `bot.networks.Network`).
+    assert layer_breaches("handlers", ("storage",)) == []
+
+
+def test_no_handler_touches_the_stores() -> None:
+    offenders = sorted(
+        f"{path.relative_to(ROOT)}:{node.lineno}"
+        for path in sorted((ROOT / "handlers").rglob("*.py"))
+        for node in ast.walk(ast.parse(path.read_text(), filename=str(path)))
+        if (isinstance(node, ast.Attribute) and node.attr == "stores")
+        or (isinstance(node, ast.Constant) and node.value == "stores")  # getattr(village, "stores")
+    )
+    assert offenders == []
+
+
+def test_storage_knows_nothing_of_the_bot_or_its_handlers() -> None:
+    assert layer_breaches("storage", ("bot", "handlers")) == []
+
+
+# --- import cycles ----------------------------------------------------------------------------
+
+# The cycles there are today, each a strongly connected component of the import graph (all
+# imports counted). Services take the whole `Village` and name it under TYPE_CHECKING while
+# `bot.village` builds them; `bot.app` starts the Telegram door in a function and the door builds
+# the bot with `bot.app`; the directory store and its cache of what it read lately name each
+# other's types. A cycle may shrink or go (then shrink this list with it); none may grow or appear.
+KNOWN_CYCLES: frozenset[tuple[str, ...]] = frozenset(
+    {
+        (
+            "bot.activities",
+            "bot.activity_messages",
+            "bot.announcements",
+            "bot.groups",
+            "bot.help",
+            "bot.help_messages",
+            "bot.network_admin",
+            "bot.outbox",
+            "bot.village",
+        ),
+        ("bot.app", "bot.transports.telegram"),
+        ("storage.directory", "storage.known"),
+    }
+)
+
+
+def import_graph() -> dict[str, set[str]]:
+    """module -> the app's modules it imports (the most specific module each name resolves to)."""
+    modules = package_modules()
+    graph: dict[str, set[str]] = {name: set() for name in modules}
+    for name, path in modules.items():
+        for _, imported in imported_names(path):
+            target = imported
+            while target and target not in modules:
+                target = target.rpartition(".")[0]
+            if target and target != name:
+                graph[name].add(target)
+    # `from bot import commands` names both `bot` and `bot.commands`: the package that holds an
+    # imported module is not counted as a dependency of its own (else every handler that imports
+    # `handlers.keyboards` would be in a cycle with `handlers/__init__.py`).
+    return {
+        name: {t for t in targets if not any(o.startswith(f"{t}.") for o in targets)} for name, targets in graph.items()
+    }
+
+
+def strongly_connected(graph: dict[str, set[str]]) -> set[tuple[str, ...]]:
+    """Tarjan's algorithm; the components of more than one module, each as a sorted tuple."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    found: set[tuple[str, ...]] = set()
+
+    def visit(node: str) -> None:
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        on_stack.add(node)
+        for target in sorted(graph[node]):
+            if target not in index:
+                visit(target)
+                low[node] = min(low[node], low[target])
+            elif target in on_stack:
+                low[node] = min(low[node], index[target])
+        if low[node] == index[node]:
+            component = []
+            while True:
+                member = stack.pop()
+                on_stack.discard(member)
+                component.append(member)
+                if member == node:
+                    break
+            if len(component) > 1:
+                found.add(tuple(sorted(component)))
+
+    for node in sorted(graph):
+        if node not in index:
+            visit(node)
+    return found
+
+
+def test_strongly_connected_finds_a_cycle_and_nothing_else() -> None:
+    graph = {"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}, "e": set()}
+    assert strongly_connected(graph) == {("a", "b", "c")}
+
+
+def test_no_new_import_cycle() -> None:
+    cycles = strongly_connected(import_graph())
+    new = sorted(cycle for cycle in cycles if not any(set(cycle) <= set(known) for known in KNOWN_CYCLES))
+    assert new == [], "a new import cycle (or a known one grew)"
