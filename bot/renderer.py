@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from functools import cache
 from pathlib import Path
@@ -10,11 +11,29 @@ from zoneinfo import ZoneInfo
 
 from babel.dates import format_date, format_datetime
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, Template, select_autoescape
+from jinja2.ext import Extension
 
 from bot.settings import LANGUAGES
 
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
 LABELS = "labels.txt"  # button labels and command descriptions: plain text, no markup
+_TAG = re.compile(r"\{%.*?%\}|\{#.*?#\}")
+_LINE_ENDS_IN_TAG = re.compile(r"(?<![-+])%\}(\s*)$")
+
+
+class KeepLineBreaks(Extension):
+    """`trim_blocks` drops the line break after a block tag, which is right for a line that is only
+    a tag (`{% if x %}`) but glues a line of text that ends in one (`…{% endif %}`) to the next:
+    "🔔 Herinnering📅 Snertavond". Such a tag keeps its line break (`+%}`, as if written so)."""
+
+    def preprocess(self, source: str, name: str | None, filename: str | None = None) -> str:
+        return "\n".join(_keep_break(line) for line in source.split("\n"))
+
+
+def _keep_break(line: str) -> str:
+    if not _TAG.sub("", line).strip():
+        return line  # only tags (or nothing): trim_blocks as usual
+    return _LINE_ENDS_IN_TAG.sub(r"+%}\1", line)
 
 
 class Renderer:
@@ -35,6 +54,7 @@ class Renderer:
             lstrip_blocks=True,
             keep_trailing_newline=False,
             auto_reload=False,  # templates do not change while the bot runs; no stat() per render
+            extensions=[KeepLineBreaks],
         )
         zone = timezone or ZoneInfo("Europe/Amsterdam")
 
