@@ -1,6 +1,6 @@
 """What the benchmarks share: the fake Bot API in its own process, seeding a village, figures out.
 
-The fake Bot API server (tests/fakebotapi.py) runs in a child process, so its own work (JSON,
+The fake Bot API server (the tests/fakebotapi package) runs in a child process, so its own work (JSON,
 HTML checks, records) does not eat the bot's core, as Telegram's would not. The child stamps
 every update it is given with time.monotonic(), and the server stamps every message it records
 (`Record["at"]`); on Linux that is one clock for every process, so latency is measured from
@@ -25,9 +25,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from multiprocessing.connection import Connection
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tests.fakebotapi import FakeBotAPI
+
+if TYPE_CHECKING:
+    from bot.settings import Settings
 
 Push = tuple[int, int, float]  # update_id, chat_id, pushed at (monotonic)
 Sent = tuple[int, float, str, str]  # chat_id, recorded at (monotonic), method, text
@@ -207,6 +210,7 @@ STREET_KINDS = ("laan", "straat", "hof")
 VERBINDER_BASE = 1_000  # the buurtverbinder of network i has Telegram id VERBINDER_BASE + i
 MEMBER_BASE = 100_000  # members have ids MEMBER_BASE, MEMBER_BASE + 1, ...
 SEED_TIME = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
+BENCH_CM_ID = 4242  # the community manager's Telegram id, as in the tests
 
 
 def network_name(index: int) -> str:
@@ -236,7 +240,6 @@ async def seed_village(data_dir: Path, *, networks: int, members: int, history_p
 
     from bot.app import build_bot
     from storage.models import Event, HelpRequest, MemberRole, Membership, MembershipStatus, Person
-    from tests.conftest import make_settings
 
     seeding = build_bot(make_settings(data_dir), door="cli")
     await seeding.start(background=False)
@@ -313,7 +316,6 @@ async def queue_announcement(data_dir: Path, slug: str, *, author: int, text: st
     from bot.app import build_bot
     from bot.replies import Reply
     from storage.models import Announcement, OutboxKind
-    from tests.conftest import make_settings
 
     queuing = build_bot(make_settings(data_dir), door="cli")
     await queuing.start(background=False)
@@ -341,9 +343,23 @@ async def queue_announcement(data_dir: Path, slug: str, *, author: int, text: st
 # --- running the bot against the server ------------------------------------------------------------
 
 
-def bot_settings(data_dir: Path, server: ServerProcess, runtime: str, **overrides: Any) -> Any:
-    from tests.conftest import make_settings
+def make_settings(data_dir: Path, **overrides: Any) -> Settings:
+    """Settings for a bot on `data_dir`, read from nothing else (no .env, no environment's BOT_*), as the
+    tests make them: no token, community manager 4242, username buurtbot_test; `overrides` on top."""
+    from bot.settings import Settings
 
+    values: dict[str, Any] = {
+        "data_dir": data_dir,
+        "bot_token": "",
+        "community_manager_ids": frozenset({BENCH_CM_ID}),
+        "bot_username": "buurtbot_test",
+        "_env_file": None,
+    }
+    values.update(overrides)
+    return Settings(**values)
+
+
+def bot_settings(data_dir: Path, server: ServerProcess, runtime: str, **overrides: Any) -> Settings:
     return make_settings(
         data_dir,
         bot_token=server.token,

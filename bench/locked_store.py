@@ -131,9 +131,9 @@ async def held_by_another_process(store: Path, seconds: float) -> AsyncIterator[
 
 
 async def over_memory(args: argparse.Namespace, data_dir: Path, locked_slug: str, others: list[int]) -> Outcome:
+    from bench.common import make_settings
     from bot.app import build_bot
     from bot.transports.memory import MemoryDoor, Simulator
-    from tests.conftest import make_settings
 
     bot = build_bot(make_settings(data_dir), door="memory")
     door = MemoryDoor()

@@ -320,10 +320,10 @@ async def due_once(args: argparse.Namespace) -> dict[str, Any]:
 
 
 async def restart_once(args: argparse.Namespace) -> dict[str, Any]:
+    from bench.common import make_settings
     from bot.app import build_bot
     from bot.scheduler import GRACE, JobKind
     from storage.models import JobStatus
-    from tests.conftest import make_settings
 
     count = args.pickup_jobs
     with tempfile.TemporaryDirectory(prefix="buurtbot-bench-") as tmp:
