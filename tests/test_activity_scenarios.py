@@ -168,7 +168,7 @@ async def test_a_resident_proposes_where_the_network_allows_and_jan_publishes(vi
     assert "Anna stelt een activiteit voor" in village.jan.last_text
     assert not any("Koffieochtend" in m.text for m in piet.inbox)
     await village.jan.taps("Publiceren")
-    assert any("is gepubliceerd; 3 leden krijgen een uitnodiging" in m.text for m in village.jan.inbox)
+    assert any("is gepubliceerd. 3 leden krijgen een uitnodiging" in m.text for m in village.jan.inbox)
     assert not any("Koffieochtend" in m.text for m in piet.inbox)  # queued in the outbox, not yet sent
     await village.bot.village.outbox.flush()
     assert "Koffieochtend" in piet.last_text and "8 plaatsen" in piet.last_text

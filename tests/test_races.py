@@ -267,8 +267,8 @@ async def test_jan_publishes_and_wim_declines_annas_proposal_at_once_and_exactly
     published = event.status == EventStatus.PUBLISHED
     decider, other = (jan, wim) if published else (wim, jan)
     assert "al beslist" in other.answers[-1], "both decided on the proposal"
-    assert count(other, "is gepubliceerd;") + count(other, "is niet gepubliceerd") == 0
-    assert count(decider, "is gepubliceerd;") + count(decider, "is niet gepubliceerd") == 1
+    assert count(other, "is gepubliceerd.") + count(other, "is niet gepubliceerd") == 0
+    assert count(decider, "is gepubliceerd.") + count(decider, "is niet gepubliceerd") == 1
     assert count(anna, "Uw voorstel „Koffieochtend” is deze keer niet gepubliceerd") == (0 if published else 1)
 
 
