@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 from tests.fakebotapi import FakeBotAPI
 
 if TYPE_CHECKING:
-    from bot.settings import Settings
+    from bot.application.settings import Settings
 
 Push = tuple[int, int, float]  # update_id, chat_id, pushed at (monotonic)
 Sent = tuple[int, float, str, str]  # chat_id, recorded at (monotonic), method, text
@@ -238,7 +238,7 @@ async def seed_village(data_dir: Path, *, networks: int, members: int, history_p
     """
     from sqlalchemy import insert
 
-    from bot.app import build_bot
+    from bot.application.app import build_bot
     from storage.models import Event, HelpRequest, MemberRole, Membership, MembershipStatus, Person
 
     seeding = build_bot(make_settings(data_dir), door="cli")
@@ -313,8 +313,8 @@ async def seed_village(data_dir: Path, *, networks: int, members: int, history_p
 async def queue_announcement(data_dir: Path, slug: str, *, author: int, text: str, recipients: Sequence[int]) -> int:
     """An announcement by `author` queued in the outbox for `recipients`, as /bericht queues one,
     by a process that does not send (as a CLI command): the running bot sends it. Returns its id."""
-    from bot.app import build_bot
-    from bot.replies import Reply
+    from bot.application.app import build_bot
+    from bot.kernel.replies import Reply
     from storage.models import Announcement, OutboxKind
 
     queuing = build_bot(make_settings(data_dir), door="cli")
@@ -346,7 +346,7 @@ async def queue_announcement(data_dir: Path, slug: str, *, author: int, text: st
 def make_settings(data_dir: Path, **overrides: Any) -> Settings:
     """Settings for a bot on `data_dir`, read from nothing else (no .env, no environment's BOT_*), as the
     tests make them: no token, community manager 4242, username buurtbot_test; `overrides` on top."""
-    from bot.settings import Settings
+    from bot.application.settings import Settings
 
     values: dict[str, Any] = {
         "data_dir": data_dir,
@@ -375,7 +375,7 @@ class RunningBot:
     """Buurtbot itself, through `run_telegram` with a core from `build_bot`, as `buurtbot run` does."""
 
     def __init__(self, settings: Any) -> None:
-        from bot.app import build_bot
+        from bot.application.app import build_bot
 
         self.settings = settings
         self.core = build_bot(settings, door="telegram")

@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.common import MEMBER_BASE, VERBINDER_BASE, emit, median, percentile, quiet_logging, seed_village
-from bot.events import ChatKind, ChatRef, Message, Sender
+from bot.kernel.events import ChatKind, ChatRef, Message, Sender
 
 BENCHMARK = "locked-store"
 TARGET_P99_MS = 100.0
@@ -132,7 +132,7 @@ async def held_by_another_process(store: Path, seconds: float) -> AsyncIterator[
 
 async def over_memory(args: argparse.Namespace, data_dir: Path, locked_slug: str, others: list[int]) -> Outcome:
     from bench.common import make_settings
-    from bot.app import build_bot
+    from bot.application.app import build_bot
     from bot.transports.memory import MemoryDoor, Simulator
 
     bot = build_bot(make_settings(data_dir), door="memory")

@@ -132,7 +132,7 @@ async def write_jobs(stores: Any, planned: Sequence[Planned], now: datetime) -> 
     """The jobs in bulk, as Activities.schedule_reminders would have planned them one by one."""
     from sqlalchemy import insert
 
-    from bot.scheduler import JobKind
+    from bot.delivery.scheduler import JobKind
     from storage.models import JobStatus, ScheduledJob
 
     for slug, items in by_network(planned).items():
@@ -221,7 +221,7 @@ class Passes:
 
 
 def watched_bot(settings: Any, runner: str) -> tuple[RunningBot, Passes]:
-    from bot.scheduler import JobKind
+    from bot.delivery.scheduler import JobKind
 
     bot = RunningBot(settings)
     scheduler = bot.core.village.scheduler
@@ -240,7 +240,7 @@ def watched_bot(settings: Any, runner: str) -> tuple[RunningBot, Passes]:
 
 
 async def due_once(args: argparse.Namespace) -> dict[str, Any]:
-    from bot.scheduler import JobKind
+    from bot.delivery.scheduler import JobKind
     from storage.models import JobStatus
 
     count, spread = args.reminders, args.spread_s
@@ -321,8 +321,8 @@ async def due_once(args: argparse.Namespace) -> dict[str, Any]:
 
 async def restart_once(args: argparse.Namespace) -> dict[str, Any]:
     from bench.common import make_settings
-    from bot.app import build_bot
-    from bot.scheduler import GRACE, JobKind
+    from bot.application.app import build_bot
+    from bot.delivery.scheduler import GRACE, JobKind
     from storage.models import JobStatus
 
     count = args.pickup_jobs

@@ -1,5 +1,5 @@
 """Lets `python -m bot` behave like the `buurtbot` command."""
 
-from bot.cli import main
+from bot.application.cli import main
 
 main()

@@ -2,12 +2,32 @@
 
 from __future__ import annotations
 
-from bot.router import Router
-from handlers import activities, admin, announcements, common, groups, help, network_admin, onboarding, privacy
+from bot.kernel.router import Router
+from handlers import (
+    activities,
+    announcements,
+    common,
+    groups,
+    joins_and_invites,
+    members_and_settings,
+    neighbour_help,
+    onboarding,
+    privacy,
+)
 
 
 def build_router() -> Router:
     router = Router()
-    for area in (common, onboarding, help, activities, admin, announcements, network_admin, groups, privacy):
+    for area in (
+        common,
+        onboarding,
+        neighbour_help,
+        activities,
+        joins_and_invites,
+        announcements,
+        members_and_settings,
+        groups,
+        privacy,
+    ):
         area.register(router)
     return router

@@ -5,9 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from bot import commands
-from bot.activities import DESCRIPTION_MAX, PLACE_MAX, TITLE_MAX, Answer, Draft, EventStatus
-from bot.activity_messages import (
+from bot.activities.messages import (
     activity_values,
     answer_keyboard,
     post_to_audience,
@@ -15,15 +13,17 @@ from bot.activity_messages import (
     refresh_organiser_copy,
     tell_responders,
 )
-from bot.buttons import Tap, encode
-from bot.context import Context
-from bot.events import ButtonPress
-from bot.flows import Flow, Step
-from bot.networks import Network
-from bot.permissions import Action
-from bot.refusals import Reason, Refusal
-from bot.replies import Button, keyboard
-from bot.router import Router
+from bot.activities.service import DESCRIPTION_MAX, PLACE_MAX, TITLE_MAX, Answer, Draft, EventStatus
+from bot.joining.networks import Network
+from bot.kernel import commands
+from bot.kernel.buttons import Tap, encode
+from bot.kernel.context import Context
+from bot.kernel.events import ButtonPress
+from bot.kernel.flows import Flow, Step
+from bot.kernel.permissions import Action
+from bot.kernel.refusals import Reason, Refusal
+from bot.kernel.replies import Button, keyboard
+from bot.kernel.router import Router
 from handlers.keyboards import cancel_only
 
 ANSWERS = {"y": Answer.YES, "m": Answer.MAYBE, "n": Answer.NO}

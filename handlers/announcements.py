@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from bot import commands
-from bot.buttons import Tap, encode
-from bot.context import Context
-from bot.flows import Flow, Step
-from bot.permissions import Action
-from bot.refusals import Reason, Refusal
-from bot.replies import Button, keyboard
-from bot.router import Router
+from bot.kernel import commands
+from bot.kernel.buttons import Tap, encode
+from bot.kernel.context import Context
+from bot.kernel.flows import Flow, Step
+from bot.kernel.permissions import Action
+from bot.kernel.refusals import Reason, Refusal
+from bot.kernel.replies import Button, keyboard
+from bot.kernel.router import Router
 from handlers.keyboards import cancel_only
 
 

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from bot import commands
-from bot.context import Context
-from bot.events import JoinRequest, MembersJoined
-from bot.flows import Flow, Step
-from bot.replies import Reply
-from bot.router import Router
+from bot.kernel import commands
+from bot.kernel.context import Context
+from bot.kernel.events import JoinRequest, MembersJoined
+from bot.kernel.flows import Flow, Step
+from bot.kernel.replies import Reply
+from bot.kernel.router import Router
 from handlers.keyboards import cancel_only
 
 

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from bot.buttons import Tap, encode
-from bot.people import Standing
-from bot.permissions import Action
-from bot.replies import Button, Keyboard, keyboard
-from bot.village import Labels
+from bot.application.village import Labels
+from bot.joining.people import Standing
+from bot.kernel.buttons import Tap, encode
+from bot.kernel.permissions import Action
+from bot.kernel.replies import Button, Keyboard, keyboard
 
 
 def main_menu(label: Labels, standing: Standing) -> Keyboard:

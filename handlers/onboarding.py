@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-from bot import commands
-from bot.buttons import Tap, encode
-from bot.context import Context
-from bot.flows import Flow, Step
-from bot.limits import STREET_TEXT_MAX
-from bot.membership import JoinOutcome, JoinResult
-from bot.permissions import Action
-from bot.refusals import Reason, Refusal
-from bot.replies import Button, Keyboard, keyboard
-from bot.router import Router
-from bot.streets import StreetChoice
-from bot.village import Labels
+from bot.application.village import Labels
+from bot.joining.membership import JoinOutcome, JoinResult
+from bot.joining.streets import StreetChoice
+from bot.kernel import commands
+from bot.kernel.buttons import Tap, encode
+from bot.kernel.context import Context
+from bot.kernel.flows import Flow, Step
+from bot.kernel.limits import STREET_TEXT_MAX
+from bot.kernel.permissions import Action
+from bot.kernel.refusals import Reason, Refusal
+from bot.kernel.replies import Button, Keyboard, keyboard
+from bot.kernel.router import Router
 from handlers.keyboards import cancel_only, main_menu
 
 

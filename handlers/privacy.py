@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from bot import commands, failpoints
-from bot.buttons import Tap, encode
-from bot.context import Context
-from bot.forget import forget, leave_no_trace
-from bot.permissions import Action
-from bot.privacy import my_data as gather_my_data
-from bot.refusals import Reason, Refusal
-from bot.replies import Button, keyboard
-from bot.router import Router
+from bot.kernel import commands, failpoints
+from bot.kernel.buttons import Tap, encode
+from bot.kernel.context import Context
+from bot.kernel.permissions import Action
+from bot.kernel.refusals import Reason, Refusal
+from bot.kernel.replies import Button, keyboard
+from bot.kernel.router import Router
+from bot.privacy.forget import forget, leave_no_trace
+from bot.privacy.my_data import my_data as gather_my_data
 from handlers.keyboards import main_menu
 
 

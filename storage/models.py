@@ -276,7 +276,7 @@ class ScheduledJob(SQLModel, table=True):
 
 
 class NetworkSetting(SQLModel, table=True):
-    """One setting of the network, by name; absent means the default in bot/network_settings.py."""
+    """One setting of the network, by name; absent means the default in bot/network_admin/settings.py."""
 
     __tablename__ = "network_setting"
 

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from bot.app import build_bot
-from bot.clock import ManualClock
-from bot.core import Buurtbot
-from bot.settings import Settings
+from bot.application.app import build_bot
+from bot.application.settings import Settings
+from bot.kernel.clock import ManualClock
+from bot.kernel.core import Buurtbot
 from bot.transports.memory import MemoryDoor, SimulatedPerson, Simulator
 from storage.models import Network
 

@@ -13,12 +13,12 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from bot.app import build_bot
-from bot.clock import Clock
-from bot.core import Buurtbot
-from bot.events import Event
-from bot.replies import html_to_plain
-from bot.settings import Settings
+from bot.application.app import build_bot
+from bot.application.settings import Settings
+from bot.kernel.clock import Clock
+from bot.kernel.core import Buurtbot
+from bot.kernel.events import Event
+from bot.kernel.replies import html_to_plain
 from bot.transports.memory import MemoryDoor, Simulator
 from tests.fakebotapi import FakeBotAPI, Record
 

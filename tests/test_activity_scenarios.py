@@ -7,9 +7,9 @@ from datetime import UTC, datetime, timedelta
 import icalendar
 from sqlmodel import select
 
-from bot.clock import ManualClock
-from bot.scheduler import JobKind
-from bot.settings import Settings
+from bot.application.settings import Settings
+from bot.delivery.scheduler import JobKind
+from bot.kernel.clock import ManualClock
 from bot.transports.memory import SimulatedPerson
 from storage.models import Event, JobStatus, OutboxKind, OutboxMessage
 from tests.conftest import Village, start_village

@@ -6,7 +6,7 @@ import csv
 import io
 from datetime import timedelta
 
-from bot.clock import ManualClock
+from bot.kernel.clock import ManualClock
 from storage.models import MembershipStatus
 from tests.conftest import CM_ID, Village
 from tests.test_help_scenarios import asks_for_groceries, member, requests_in

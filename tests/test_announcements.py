@@ -7,9 +7,9 @@ from collections import Counter
 import pytest
 
 import bot.transports.aiogram_door  # noqa: F401 - aiogram takes seconds to import; pay it at collection
-from bot.clock import ManualClock
-from bot.core import Buurtbot
-from bot.settings import Settings
+from bot.application.settings import Settings
+from bot.kernel.clock import ManualClock
+from bot.kernel.core import Buurtbot
 from storage.models import DeliveryStatus, MembershipStatus, OutboxMessage
 from tests.conftest import Village
 from tests.doors import TelegramHarness, Who, start_door

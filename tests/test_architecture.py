@@ -7,7 +7,7 @@ import ast
 from collections.abc import Iterator
 from pathlib import Path
 
-from bot import commands
+from bot.kernel import commands
 from handlers import build_router
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -57,7 +57,7 @@ def test_every_module_says_what_it_does_on_its_first_line() -> None:
 
 
 def test_env_example_documents_every_setting() -> None:
-    from bot.settings import Settings
+    from bot.application.settings import Settings
 
     example = (ROOT / ".env.example").read_text()
     documented = {line.split("=")[0] for line in example.splitlines() if line and not line.startswith("#")}
@@ -65,7 +65,7 @@ def test_env_example_documents_every_setting() -> None:
 
 
 def test_button_prefixes_are_unique() -> None:
-    from bot.buttons import Tap
+    from bot.kernel.buttons import Tap
 
     # Two names with one value would silently become aliases of one button.
     assert len(Tap.__members__) == len({tap.value for tap in Tap})
@@ -82,7 +82,7 @@ def module_name(path: Path) -> str:
 
 
 def package_modules() -> dict[str, Path]:
-    """Every module of the app's packages by its dotted name (`bot.help`, `storage.migrations`)."""
+    """Every module of the app's packages by its dotted name (`bot.neighbour_help.service`, `storage.migrations`)."""
     return {module_name(path): path for folder in PACKAGES for path in sorted((ROOT / folder).rglob("*.py"))}
 
 
@@ -117,7 +117,8 @@ def layer_breaches(folder: str, forbidden: tuple[str, ...]) -> list[str]:
 
 def test_no_handler_imports_storage() -> None:
     # A handler parses, calls a service, renders and replies; a type or enum it needs from a table
-    # is re-exported by the service that owns it (`bot.help.HelpStatus`, `bot.networks.Network`).
+    # is re-exported by the service that owns it (`bot.neighbour_help.service.HelpStatus`,
+    # `bot.joining.networks.Network`).
     assert layer_breaches("handlers", ("storage",)) == []
 
 
@@ -140,23 +141,24 @@ def test_storage_knows_nothing_of_the_bot_or_its_handlers() -> None:
 
 # The cycles there are today, each a strongly connected component of the import graph (all
 # imports counted). Services take the whole `Village` and name it under TYPE_CHECKING while
-# `bot.village` builds them; `bot.app` starts the Telegram door in a function and the door builds
-# the bot with `bot.app`; the directory store and its cache of what it read lately name each
-# other's types. A cycle may shrink or go (then shrink this list with it); none may grow or appear.
+# `bot.application.village` builds them; `bot.application.app` starts the Telegram door in a
+# function and the door builds the bot with `bot.application.app`; the directory store and its
+# cache of what it read lately name each other's types. A cycle may shrink or go (then shrink
+# this list with it); none may grow or appear.
 KNOWN_CYCLES: frozenset[tuple[str, ...]] = frozenset(
     {
         (
-            "bot.activities",
-            "bot.activity_messages",
-            "bot.announcements",
-            "bot.groups",
-            "bot.help",
-            "bot.help_messages",
-            "bot.network_admin",
-            "bot.outbox",
-            "bot.village",
+            "bot.activities.service",
+            "bot.activities.messages",
+            "bot.announcements.service",
+            "bot.groups.service",
+            "bot.neighbour_help.service",
+            "bot.neighbour_help.messages",
+            "bot.network_admin.service",
+            "bot.delivery.outbox",
+            "bot.application.village",
         ),
-        ("bot.app", "bot.transports.telegram"),
+        ("bot.application.app", "bot.transports.telegram"),
         ("storage.directory", "storage.known"),
     }
 )
@@ -173,7 +175,7 @@ def import_graph() -> dict[str, set[str]]:
                 target = target.rpartition(".")[0]
             if target and target != name:
                 graph[name].add(target)
-    # `from bot import commands` names both `bot` and `bot.commands`: the package that holds an
+    # `from bot.kernel import commands` names both `bot.kernel` and `bot.kernel.commands`: the package that holds an
     # imported module is not counted as a dependency of its own (else every handler that imports
     # `handlers.keyboards` would be in a cycle with `handlers/__init__.py`).
     return {

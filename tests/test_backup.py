@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.clock import ManualClock
+from bot.kernel.clock import ManualClock
 from bot.transports.memory import SimulatedPerson
 from tests.conftest import make_settings, start_village
 from tests.test_activity_scenarios import jan_plans_the_street_party
@@ -236,7 +236,7 @@ async def test_restore_refuses_to_restore_data_dir_onto_itself(busy: Busy) -> No
 
 
 async def test_restore_refuses_while_a_bot_runs_on_data_dir_and_changes_nothing(busy: Busy, tmp_path: Path) -> None:
-    from bot.data_lock import DataLock
+    from bot.application.data_lock import DataLock
 
     shutil.copytree(busy.data, tmp_path / "data")
     running = DataLock(tmp_path / "data")  # as `buurtbot run` holds it

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.settings import Settings
+from bot.application.settings import Settings
 
 INVITE_LINK = re.compile(r"https://t\.me/\w+\?start=([A-Za-z0-9_-]+)")
 

@@ -8,8 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from bot.app import run_console_door
-from bot.settings import Settings
+from bot.application.app import run_console_door
+from bot.application.settings import Settings
 from tests.conftest import make_settings
 
 JOIN_SCRIPT = "/as Anna\n/start\nkerkstaat\n1\n/as Jan\n1\n"

@@ -27,9 +27,9 @@ from typing import Any, TypeVar
 import pytest
 from sqlalchemy import insert
 
-from bot import failpoints
-from bot.app import build_bot
-from bot.replies import html_to_plain
+from bot.application.app import build_bot
+from bot.kernel import failpoints
+from bot.kernel.replies import html_to_plain
 from storage.models import Event, HelpOffer, MemberRole, Membership, MembershipStatus, Person, Rsvp
 from tests.conftest import make_settings
 from tests.fakebotapi import FakeBotAPI, Record

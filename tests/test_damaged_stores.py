@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 from sqlalchemy.exc import OperationalError
 
-from bot.clock import ManualClock
+from bot.kernel.clock import ManualClock
 from storage.errors import StoreProblem
 from storage.stores import Stores
 from tests.conftest import make_settings, start_village

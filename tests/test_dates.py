@@ -7,7 +7,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.dates import (
+from bot.application.settings import LANGUAGES
+from bot.language.dates import (
     READ_BACK,
     WHEN_TEXT_MAX,
     WeekdayDoesNotMatch,
@@ -17,7 +18,6 @@ from bot.dates import (
     describe,
     parse_when,
 )
-from bot.settings import LANGUAGES
 
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")
 

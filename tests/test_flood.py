@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from bot.clock import ManualClock
-from bot.events import ChatKind, ChatRef, JoinRequest, MembersJoined, Message, Sender
-from bot.flood import FloodGate, Verdict
-from bot.limits import FLOOD_LIMIT, FLOOD_PAUSE, FLOOD_WINDOW
-from bot.replies import html_to_plain
+from bot.kernel.clock import ManualClock
+from bot.kernel.events import ChatKind, ChatRef, JoinRequest, MembersJoined, Message, Sender
+from bot.kernel.flood import FloodGate, Verdict
+from bot.kernel.limits import FLOOD_LIMIT, FLOOD_PAUSE, FLOOD_WINDOW
+from bot.kernel.replies import html_to_plain
 from bot.transports.memory import Sent, SimulatedPerson
 from tests.conftest import Village
 from tests.test_help_scenarios import member

@@ -5,9 +5,9 @@ from __future__ import annotations
 import struct
 from pathlib import Path
 
-from bot.clock import ManualClock
-from bot.events import Sender
-from bot.settings import Settings
+from bot.application.settings import Settings
+from bot.kernel.clock import ManualClock
+from bot.kernel.events import Sender
 from storage.models import HelpStatus
 from tests.conftest import start_village
 from tests.test_activity_scenarios import jan_plans_the_street_party

@@ -8,9 +8,9 @@ import pytest
 
 import bot.transports.aiogram_door
 import bot.transports.ptb_door  # noqa: F401 - both runtimes take a while to import; pay it at collection
-from bot.clock import ManualClock
-from bot.replies import html_to_plain
-from bot.settings import Settings
+from bot.application.settings import Settings
+from bot.kernel.clock import ManualClock
+from bot.kernel.replies import html_to_plain
 from tests.doors import TelegramHarness, Who, start_door
 from tests.fakebotapi import FakeBotAPI
 from tests.test_scenarios import ANNA, JAN, KEES, MARIEKE, seed
@@ -73,7 +73,7 @@ async def test_members_are_let_in_and_strangers_join_the_network_first(
 
 
 async def test_an_announcement_also_goes_to_the_linked_group(settings: Settings, clock: ManualClock) -> None:
-    from bot.events import ChatKind, ChatRef
+    from bot.kernel.events import ChatKind, ChatRef
     from tests.conftest import start_village
 
     village = await start_village(settings, clock)
@@ -166,7 +166,7 @@ async def test_a_group_is_linked_only_by_its_administrator_and_moved_only_by_its
     """Piet is buurtverbinder of Son-Centrum and a plain member of the Kerkstraat group: he cannot
     take it; once Jan has linked it to Breugel-Noord, Piet cannot move it even as an administrator
     of the group; the community manager can."""
-    from bot.events import ChatKind, ChatRef
+    from bot.kernel.events import ChatKind, ChatRef
     from tests.conftest import CM_ID, start_village
     from tests.test_help_scenarios import member
 
@@ -209,7 +209,7 @@ async def test_a_group_is_linked_only_by_its_administrator_and_moved_only_by_its
 async def test_strangers_get_no_answer_in_a_linked_group(settings: Settings, clock: ManualClock) -> None:
     """In Breugel-Noord's group, Kees (no member) types commands: the group sees no answer from the
     bot; a member typing a private command is pointed to the private chat."""
-    from bot.events import ChatKind, ChatRef
+    from bot.kernel.events import ChatKind, ChatRef
     from tests.conftest import start_village
     from tests.test_help_scenarios import member
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from bot.buttons import Tap, encode
-from bot.clock import ManualClock
-from bot.scheduler import JobKind
-from bot.settings import Settings
+from bot.application.settings import Settings
+from bot.delivery.scheduler import JobKind
+from bot.kernel.buttons import Tap, encode
+from bot.kernel.clock import ManualClock
 from bot.transports.memory import SimulatedPerson
 from storage.models import HelpRequest, HelpStatus, JobStatus, Network
 from tests.conftest import Village, start_village

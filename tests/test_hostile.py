@@ -22,11 +22,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot import commands
-from bot.buttons import Tap
-from bot.clock import ManualClock
-from bot.events import ButtonPress, ChatKind, ChatRef, Event, JoinRequest, Message, Sender
-from bot.replies import html_to_plain
+from bot.kernel import commands
+from bot.kernel.buttons import Tap
+from bot.kernel.clock import ManualClock
+from bot.kernel.events import ButtonPress, ChatKind, ChatRef, Event, JoinRequest, Message, Sender
+from bot.kernel.replies import html_to_plain
 from bot.transports.memory import SIMULATED_ID_BASE, SimulatedPerson
 from tests.conftest import CM_ID, Village, make_settings, start_village
 from tests.test_activity_scenarios import jan_plans_the_street_party

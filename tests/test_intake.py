@@ -5,9 +5,10 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass, field
 
-from bot.app import build_bot
-from bot.clock import ManualClock
-from bot.events import (
+from bot.application.app import build_bot
+from bot.application.settings import Settings
+from bot.kernel.clock import ManualClock
+from bot.kernel.events import (
     ButtonPress,
     ChatKind,
     ChatRef,
@@ -19,8 +20,7 @@ from bot.events import (
     event_from_json,
     event_to_json,
 )
-from bot.replies import Reply
-from bot.settings import Settings
+from bot.kernel.replies import Reply
 from bot.transports.memory import MemoryDoor
 
 # Loop turns given to every task that can run before the test looks: no clock is involved.

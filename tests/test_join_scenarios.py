@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from bot.buttons import Tap, encode
-from bot.clock import ManualClock
-from bot.settings import Settings
+from bot.application.settings import Settings
+from bot.kernel.buttons import Tap, encode
+from bot.kernel.clock import ManualClock
 from storage.models import MembershipStatus
 from tests.conftest import Village, start_village
 
@@ -327,7 +327,7 @@ async def test_the_community_manager_adds_a_network_in_chat(village: Village) ->
 
 
 async def test_commands_in_a_group_are_moved_to_a_private_chat(village: Village) -> None:
-    from bot.events import ChatKind, ChatRef
+    from bot.kernel.events import ChatKind, ChatRef
     from tests.test_help_scenarios import member
 
     group = ChatRef(-100123, ChatKind.SUPERGROUP, "Kerkstraat")

@@ -7,7 +7,7 @@ import logging
 
 import pytest
 
-from bot.events import Sender
+from bot.kernel.events import Sender
 from tests.conftest import Village
 from tests.test_help_scenarios import member
 
@@ -30,7 +30,7 @@ async def test_a_handler_that_fails_on_purpose_logs_the_update_and_the_handler_b
 
     [line] = [record for record in caplog.records if record.levelno >= logging.ERROR]
     logged = caplog.text
-    assert "(Message) failed in handlers.help.requests" in line.getMessage()
+    assert "(Message) failed in handlers.neighbour_help.requests" in line.getMessage()
     assert "update " in line.getMessage() and "ValueError" in line.getMessage()
     for secret in ("Annabel", "Zonnebloem", "annabel_sb", "06-12345678", "bel na vijven"):
         assert secret not in logged, secret

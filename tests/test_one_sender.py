@@ -13,9 +13,9 @@ from sqlalchemy import update
 from sqlmodel import col, select
 
 from bench.common import REPOSITORY, VERBINDER_BASE, BotProcess, queue_announcement, seed_village
-from bot.app import build_bot
-from bot.replies import Reply
-from bot.settings import CannotStart, Settings
+from bot.application.app import build_bot
+from bot.application.settings import CannotStart, Settings
+from bot.kernel.replies import Reply
 from storage.models import DeliveryStatus, OutboxKind, OutboxMessage
 from tests.fakebotapi import FakeBotAPI
 

@@ -13,8 +13,8 @@ import pytest
 from sqlalchemy import create_engine
 from sqlmodel import select
 
-from bot.messenger import Messenger
-from bot.outbox import (
+from bot.delivery.messenger import Messenger
+from bot.delivery.outbox import (
     CLAIM_BATCH,
     PACE,
     TELEGRAM_SECOND_S,
@@ -22,8 +22,8 @@ from bot.outbox import (
     keyboard_from_json,
     keyboard_to_json,
 )
-from bot.port import BlockedByUser
-from bot.replies import Button, Reply, keyboard
+from bot.kernel.port import BlockedByUser
+from bot.kernel.replies import Button, Reply, keyboard
 from bot.transports.memory import MemoryDoor
 from storage.migrations import upgrade
 from storage.migrations.network import MIGRATIONS

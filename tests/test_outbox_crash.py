@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from bench.common import VERBINDER_BASE, BotProcess, queue_announcement, seed_village
-from bot.failpoints import FAILPOINT_EXIT
+from bot.kernel.failpoints import FAILPOINT_EXIT
 from tests.fakebotapi import FakeBotAPI
 
 TOKEN = "123:ABC"

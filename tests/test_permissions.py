@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.buttons import Tap, encode
+from bot.kernel.buttons import Tap, encode
 from tests.conftest import CM_ID, Village
 from tests.test_help_scenarios import member
 
@@ -102,7 +102,7 @@ GROUP_EXPECTED = {
 @pytest.mark.parametrize("who", list(GROUP_EXPECTED))
 async def test_the_permission_matrix_in_groups(village: Village, who: str) -> None:
     """Everyone is an administrator of both groups here, so only the network rules decide."""
-    from bot.events import ChatKind, ChatRef
+    from bot.kernel.events import ChatKind, ChatRef
 
     village.bot.flood = None
     app = village.bot.village

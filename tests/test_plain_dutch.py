@@ -11,7 +11,7 @@ import re
 
 import pytest
 
-from bot.renderer import TEMPLATES_DIR
+from bot.language.renderer import TEMPLATES_DIR
 
 MAX_WORDS = 20  # in one sentence
 # Words a resident does not know: technical terms, and numbers they never see.

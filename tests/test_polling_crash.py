@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.replies import html_to_plain
+from bot.kernel.replies import html_to_plain
 from tests.fakebotapi import FakeBotAPI
 from tests.test_cli import environment_for
 

@@ -11,10 +11,10 @@ import pytest
 
 import bot.transports.aiogram_door
 import bot.transports.ptb_door  # noqa: F401 - the frameworks take seconds to import; pay it at collection
-from bot.clock import ManualClock
-from bot.events import Event
-from bot.replies import html_to_plain
-from bot.settings import Settings
+from bot.application.settings import Settings
+from bot.kernel.clock import ManualClock
+from bot.kernel.events import Event
+from bot.kernel.replies import html_to_plain
 from tests.doors import TelegramHarness, start_door
 from tests.fakebotapi import FakeBotAPI
 

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from sqlmodel import select
 
-from bot.clock import ManualClock
+from bot.kernel.clock import ManualClock
 from bot.transports.memory import SimulatedPerson
 from storage.models import Event, EventStatus, HelpStatus, MembershipStatus, Rsvp
 from tests.conftest import Village

@@ -8,9 +8,9 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-from bot.clock import ManualClock
-from bot.events import Event, event_to_json
-from bot.settings import Settings
+from bot.application.settings import Settings
+from bot.kernel.clock import ManualClock
+from bot.kernel.events import Event, event_to_json
 from tests.conftest import Village, start_village
 from tests.test_help_scenarios import asks_for_groceries, member, offers_groceries
 

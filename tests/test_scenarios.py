@@ -9,11 +9,11 @@ import pytest
 
 import bot.transports.aiogram_door
 import bot.transports.ptb_door  # noqa: F401
-from bot.buttons import Tap, encode
-from bot.clock import ManualClock
-from bot.core import Buurtbot
-from bot.replies import Button, Reply, keyboard
-from bot.settings import Settings
+from bot.application.settings import Settings
+from bot.kernel.buttons import Tap, encode
+from bot.kernel.clock import ManualClock
+from bot.kernel.core import Buurtbot
+from bot.kernel.replies import Button, Reply, keyboard
 from storage.models import MembershipStatus
 from tests.doors import DOORS, Door, Who, start_door
 from tests.fakebotapi import FakeBotAPI

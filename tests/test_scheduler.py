@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-import bot.scheduler as scheduling
-from bot.clock import ManualClock
-from bot.scheduler import JobKind, Ran, Scheduler
+import bot.delivery.scheduler as scheduling
+from bot.delivery.scheduler import JobKind, Ran, Scheduler
+from bot.kernel.clock import ManualClock
 from storage.models import JobStatus, JoinPolicy, Network
 from storage.stores import Stores
 

@@ -16,8 +16,8 @@ import pytest
 
 import bot.transports.aiogram_door  # noqa: F401 - aiogram takes seconds to import; pay it at collection
 from bench.common import MEMBER_BASE, VERBINDER_BASE, seed_village
-from bot.clock import ManualClock
-from bot.settings import Settings
+from bot.application.settings import Settings
+from bot.kernel.clock import ManualClock
 from tests.doors import TelegramHarness, Who, start_door
 from tests.fakebotapi import FakeBotAPI
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.settings import SettingsError, load_settings
+from bot.application.settings import SettingsError, load_settings
 
 
 def settings_error(tmp_path: Path, **values: object) -> str:

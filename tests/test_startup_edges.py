@@ -16,7 +16,7 @@ import pytest
 
 import bot.transports.aiogram_door
 import bot.transports.ptb_door  # noqa: F401 - the frameworks take seconds to import; pay it at collection
-from bot.replies import html_to_plain
+from bot.kernel.replies import html_to_plain
 from bot.transports import telegram
 from bot.transports.telegram import run_telegram
 from tests.conftest import make_settings

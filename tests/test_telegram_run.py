@@ -13,9 +13,9 @@ from typing import Any
 import pytest
 
 import bot.transports.aiogram_door  # noqa: F401 - aiogram takes seconds to import; pay it at collection
-from bot.app import build_bot, run
-from bot.replies import html_to_plain
-from bot.settings import Settings
+from bot.application.app import build_bot, run
+from bot.application.settings import Settings
+from bot.kernel.replies import html_to_plain
 from bot.transports.telegram import run_telegram
 from tests.conftest import make_settings
 from tests.fakebotapi import FakeBotAPI, Record

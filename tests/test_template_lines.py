@@ -7,8 +7,8 @@ import re
 
 import pytest
 
-from bot.renderer import TEMPLATES_DIR, Renderer
-from bot.settings import LANGUAGES
+from bot.application.settings import LANGUAGES
+from bot.language.renderer import TEMPLATES_DIR, Renderer
 
 TAG = re.compile(r"\{%.*?%\}|\{#.*?#\}")
 TRIMMING_TAG_AT_END = re.compile(r"(?<![-+])%\}\s*$")  # trim_blocks eats the line break after it

@@ -8,10 +8,10 @@ from typing import Any
 import pytest
 from jinja2 import meta
 
-from bot import commands
-from bot.refusals import Reason
-from bot.renderer import LABELS, Renderer
-from bot.settings import LANGUAGES
+from bot.application.settings import LANGUAGES
+from bot.kernel import commands
+from bot.kernel.refusals import Reason
+from bot.language.renderer import LABELS, Renderer
 
 HOSTILE = '<b>Anna</b> & "Piet" <a href="http://evil">klik</a>'
 

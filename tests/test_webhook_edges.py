@@ -15,8 +15,8 @@ import pytest
 
 import bot.transports.aiogram_door
 import bot.transports.ptb_door  # noqa: F401 - the frameworks take seconds to import; pay it at collection
-from bot.clock import ManualClock
-from bot.settings import Settings
+from bot.application.settings import Settings
+from bot.kernel.clock import ManualClock
 from bot.transports import webhook
 from tests.doors import TelegramHarness, start_door
 from tests.fakebotapi import FakeBotAPI

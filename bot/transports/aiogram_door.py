@@ -41,9 +41,10 @@ from aiogram.types import Message as TgMessage
 from aiogram.types import User as TgUser
 from aiohttp import BytesPayload
 
-from bot.core import Buurtbot
-from bot.events import ButtonPress, ChatKind, ChatRef, Event, JoinRequest, MembersJoined, Message, Sender
-from bot.port import (
+from bot.application.settings import Settings
+from bot.kernel.core import Buurtbot
+from bot.kernel.events import ButtonPress, ChatKind, ChatRef, Event, JoinRequest, MembersJoined, Message, Sender
+from bot.kernel.port import (
     BlockedByUser,
     ChatNotFound,
     CommandMenu,
@@ -52,8 +53,7 @@ from bot.port import (
     RateLimited,
     TransientDoorError,
 )
-from bot.replies import Keyboard, Reply
-from bot.settings import Settings
+from bot.kernel.replies import Keyboard, Reply
 from bot.transports.answers import loads_what_the_bot_reads
 from bot.transports.errors import GROUP_ADMIN_STATUSES, TokenRefused, door_error_for_bad_request
 

@@ -10,7 +10,7 @@ import asyncio
 import sys
 from typing import TextIO
 
-from bot.core import Buurtbot
+from bot.kernel.core import Buurtbot
 from bot.transports.memory import DoorEvent, MemoryDoor, SimulatedPerson, Simulator
 
 DEFAULT_PERSON = "Gast"

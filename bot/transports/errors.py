@@ -3,7 +3,7 @@ door errors, for every runtime."""
 
 from __future__ import annotations
 
-from bot.port import ChatNotFound, DoorError, MessageGone, MessageNotModified
+from bot.kernel.port import ChatNotFound, DoorError, MessageGone, MessageNotModified
 
 # What getChatMember says of a group's administrators, in every runtime.
 GROUP_ADMIN_STATUSES = frozenset({"creator", "administrator"})

@@ -10,10 +10,10 @@ import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from bot.core import Buurtbot
-from bot.events import ButtonPress, ChatKind, ChatRef, Message, Sender
-from bot.port import ChatNotFound, CommandMenu, MessageGone, MessageNotModified
-from bot.replies import Button, Reply
+from bot.kernel.core import Buurtbot
+from bot.kernel.events import ButtonPress, ChatKind, ChatRef, Message, Sender
+from bot.kernel.port import ChatNotFound, CommandMenu, MessageGone, MessageNotModified
+from bot.kernel.replies import Button, Reply
 
 SIMULATED_ID_BASE = 8_000_000_000_000_000  # far above any Telegram user id
 

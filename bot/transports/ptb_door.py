@@ -27,9 +27,10 @@ from telegram.error import (
     TelegramError,
 )
 
-from bot.core import Buurtbot
-from bot.events import ButtonPress, ChatKind, ChatRef, Event, JoinRequest, MembersJoined, Message, Sender
-from bot.port import (
+from bot.application.settings import Settings
+from bot.kernel.core import Buurtbot
+from bot.kernel.events import ButtonPress, ChatKind, ChatRef, Event, JoinRequest, MembersJoined, Message, Sender
+from bot.kernel.port import (
     BlockedByUser,
     CommandMenu,
     DoorError,
@@ -37,8 +38,7 @@ from bot.port import (
     RateLimited,
     TransientDoorError,
 )
-from bot.replies import Reply
-from bot.settings import Settings
+from bot.kernel.replies import Reply
 from bot.transports.answers import loads_what_the_bot_reads
 from bot.transports.errors import GROUP_ADMIN_STATUSES, TokenRefused, door_error_for_bad_request
 from bot.transports.ptb_request import AiohttpRequest

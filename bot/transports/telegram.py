@@ -12,11 +12,11 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Protocol, TypeVar
 from urllib.parse import urlsplit
 
-from bot.app import asked_to_stop_early, build_bot
-from bot.core import Buurtbot
-from bot.events import Event
-from bot.port import CommandMenu, DoorError, OutboundPort, RateLimited, TransientDoorError
-from bot.settings import CannotStart, Runtime, Settings
+from bot.application.app import asked_to_stop_early, build_bot
+from bot.application.settings import CannotStart, Runtime, Settings
+from bot.kernel.core import Buurtbot
+from bot.kernel.events import Event
+from bot.kernel.port import CommandMenu, DoorError, OutboundPort, RateLimited, TransientDoorError
 from bot.transports.errors import TokenRefused
 
 log = logging.getLogger(__name__)

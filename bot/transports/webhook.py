@@ -19,7 +19,7 @@ from typing import Any
 
 from aiohttp import web
 
-from bot.events import Event
+from bot.kernel.events import Event
 
 log = logging.getLogger(__name__)
 

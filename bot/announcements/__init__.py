@@ -1,0 +1,1 @@
+"""Announcements: a buurtverbinder's message to every member of a network, or of the village."""

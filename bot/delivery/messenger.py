@@ -1,0 +1,142 @@
+"""Sends interactive replies through the door, within the send budget, riding out rate limits and hiccups."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Protocol, TypeVar
+
+from bot.kernel.port import (
+    BlockedByUser,
+    ChatNotFound,
+    DoorError,
+    MessageGone,
+    MessageNotModified,
+    OutboundPort,
+    RateLimited,
+    TransientDoorError,
+)
+from bot.kernel.replies import Reply
+
+log = logging.getLogger(__name__)
+
+ATTEMPTS = 4
+BACKOFF_S = 0.5  # doubled after every transient failure
+LONGEST_WAIT_S = 30.0  # an interactive reply will not wait longer than this for a rate limit
+
+T = TypeVar("T")
+
+
+class SendBudget(Protocol):
+    """The village's one budget of messages a second (the outbox's `RateBudget`)."""
+
+    async def for_reply(self) -> None: ...
+
+    def landed(self) -> None: ...
+
+    def pause(self, seconds: float) -> None: ...
+
+
+class Messenger:
+    """The core's way out: one door attached, retries handled, unreachable people logged.
+
+    Every message sent or edited takes a slot of the send budget first (replies go before the
+    outbox, and wait briefly when a second is full); answering a button press and deciding a
+    join request are not messages and do not.
+    """
+
+    def __init__(
+        self, on_unreachable: Callable[[int], Awaitable[None]] | None = None, budget: SendBudget | None = None
+    ) -> None:
+        self._port: OutboundPort | None = None
+        self._on_unreachable = on_unreachable
+        self._budget = budget
+
+    def attach(self, port: OutboundPort) -> None:
+        self._port = port
+
+    @property
+    def port(self) -> OutboundPort:
+        if self._port is None:
+            raise RuntimeError("no door attached to the messenger")
+        return self._port
+
+    async def send(self, chat_id: int, reply: Reply) -> int | None:
+        """The message id, or None when the chat cannot be reached (blocked, gone)."""
+        try:
+            return await self._with_retries(lambda: self.port.send(chat_id, reply), counted=True)
+        except (BlockedByUser, ChatNotFound) as error:
+            log.info("chat %s unreachable: %s", chat_id, error)
+            if isinstance(error, BlockedByUser) and self._on_unreachable is not None:
+                await self._on_unreachable(chat_id)
+            return None
+
+    async def send_document(
+        self, chat_id: int, filename: str, content: bytes, caption: str | None = None
+    ) -> int | None:
+        try:
+            return await self._with_retries(
+                lambda: self.port.send_document(chat_id, filename, content, caption), counted=True
+            )
+        except (BlockedByUser, ChatNotFound) as error:
+            log.info("chat %s unreachable for a file: %s", chat_id, error)
+            return None
+
+    async def edit(self, chat_id: int, message_id: int, reply: Reply) -> bool:
+        try:
+            await self._with_retries(lambda: self.port.edit(chat_id, message_id, reply), counted=True)
+        except MessageNotModified:
+            return True
+        except MessageGone:
+            return False
+        except (BlockedByUser, ChatNotFound) as error:
+            log.info("chat %s unreachable for an edit: %s", chat_id, error)
+            return False
+        return True
+
+    async def decide_join_request(self, chat_id: int, user_id: int, *, approve: bool) -> bool:
+        try:
+            await self._with_retries(lambda: self.port.decide_join_request(chat_id, user_id, approve=approve))
+        except DoorError as error:  # the request was withdrawn or already handled in the group
+            log.info("join request of %s in %s could not be decided: %s", user_id, chat_id, error)
+            return False
+        return True
+
+    async def answer(self, press_id: str, text: str | None = None, *, alert: bool = False) -> None:
+        try:
+            await self._with_retries(lambda: self.port.answer_press(press_id, text, alert=alert))
+        except (BlockedByUser, ChatNotFound, MessageGone) as error:
+            # A press answered too late (Telegram allows about 15 s) is harmless.
+            log.info("could not answer button press %s: %s", press_id, error)
+
+    async def _with_retries(self, call: Callable[[], Awaitable[T]], *, counted: bool = False) -> T:
+        """Makes the call, again after a rate limit or a hiccup; a `counted` call (a message) takes
+        a slot of the budget for each attempt."""
+        delay = BACKOFF_S
+        for attempt in range(1, ATTEMPTS + 1):
+            try:
+                return await (self._within_budget(call) if counted else call())
+            except RateLimited as error:
+                if self._budget is not None:
+                    self._budget.pause(error.retry_after)  # Telegram's limit holds for every message
+                if attempt == ATTEMPTS or error.retry_after > LONGEST_WAIT_S:
+                    raise
+                log.warning("rate limited; waiting %ss", error.retry_after)
+                await asyncio.sleep(error.retry_after)
+            except TransientDoorError as error:
+                if attempt == ATTEMPTS:
+                    raise
+                log.warning("transient failure (attempt %s): %s", attempt, error)
+                await asyncio.sleep(delay)
+                delay *= 2
+        raise AssertionError("unreachable")
+
+    async def _within_budget(self, call: Callable[[], Awaitable[T]]) -> T:
+        if self._budget is None:
+            return await call()
+        await self._budget.for_reply()
+        try:
+            return await call()
+        finally:
+            self._budget.landed()

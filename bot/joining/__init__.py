@@ -1,0 +1,1 @@
+"""Joining and people: networks and their streets, memberships, invites, who someone is to the bot."""

@@ -1,0 +1,1 @@
+"""Every word a user reads: the templates' renderer, and Dutch (and English) dates and times."""

@@ -1,0 +1,1 @@
+"""Help between neighbours: asking, offering, taking up, writing to each other, closing."""

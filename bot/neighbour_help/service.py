@@ -1,0 +1,582 @@
+"""Help between neighbours: asking, offering, claiming, relaying, closing, escalating, expiring.
+
+Every change of a request's state is one call here that first checks who may make it; a stale
+or forged button meets a Refusal and changes nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import datetime, time, timedelta
+from enum import StrEnum
+from typing import TYPE_CHECKING
+
+from sqlalchemy import String, Table, bindparam, cast, delete, func, union_all, update
+from sqlalchemy import select as sa_select
+from sqlmodel import col, select
+
+from bot.delivery.scheduler import JobKind
+from bot.joining.people import Standing
+from bot.kernel import failpoints
+from bot.kernel.limits import OPEN_REQUESTS_MAX
+from bot.kernel.permissions import Action
+from bot.kernel.refusals import Reason, Refusal
+from bot.network_admin.settings import settings_of
+from storage import steps
+from storage.models import (
+    HelpOffer,
+    HelpPosting,
+    HelpRequest,
+    MemberRole,
+    MembershipStatus,
+    Network,
+    OutboxKind,
+    OutboxMessage,
+    Person,
+    RelayMessage,
+)
+from storage.models import HelpStatus as HelpStatus  # re-exported for handlers
+from storage.models import NameShownTo as NameShownTo  # re-exported for handlers
+
+if TYPE_CHECKING:
+    from bot.application.village import Village
+    from storage.stores import Stores
+
+DESCRIPTION_MAX = 500
+RELAY_MAX = 1000
+FOLLOW_UP_HOUR = 10  # the morning after the day help was needed, the requester is asked how it went
+RETENTION_HOUR = 4  # the nightly clean-up of old closed requests
+STEP_MEMORY = timedelta(days=30)  # applied steps are kept this long (their updates are long handled)
+ASK_STEP, CLAIM_STEP, RELAY_STEP, CLOSE_STEP = "help_ask", "help_claim", "help_relay", "help_close"  # steps' kinds
+
+# What a member sees under /verzoeken, and a buurtverbinder; made once (run on every look).
+# The list of requests, in SQLAlchemy Core: /verzoeken is one of the commands residents use most,
+# and loading through the ORM cost more than the statement (rows become HelpRequests by hand).
+_REQUESTS: Table = HelpRequest.__table__  # type: ignore[attr-defined]
+_POSTING: Table = HelpPosting.__table__  # type: ignore[attr-defined]
+_OUTBOX: Table = OutboxMessage.__table__  # type: ignore[attr-defined]
+_OPEN = sa_select(_REQUESTS).where(_REQUESTS.c.status == HelpStatus.OPEN).order_by(_REQUESTS.c.needed_at)
+_OPEN_OR_CLAIMED = (
+    sa_select(_REQUESTS)
+    .where(_REQUESTS.c.status.in_([HelpStatus.OPEN, HelpStatus.CLAIMED]))
+    .order_by(_REQUESTS.c.needed_at)
+)
+
+# Where a request landed, (chat, message): copies the outbox sent to helpers, and those kept by
+# hand before requests went through the outbox.
+_POSTINGS = union_all(
+    sa_select(_POSTING.c.chat_id, _POSTING.c.message_id).where(_POSTING.c.request_id == bindparam("request_id")),
+    sa_select(_OUTBOX.c.chat_id, _OUTBOX.c.message_id).where(
+        _OUTBOX.c.kind == OutboxKind.HELP_REQUEST, _OUTBOX.c.ref == bindparam("ref"), _OUTBOX.c.message_id.is_not(None)
+    ),
+)
+
+
+# The outbox's copies of requests that are no longer there (purged after the retention period).
+_FORGET_GONE_POSTS = _OUTBOX.delete().where(
+    _OUTBOX.c.kind == OutboxKind.HELP_REQUEST, _OUTBOX.c.ref.not_in(sa_select(cast(_REQUESTS.c.id, String)))
+)
+
+
+def help_ref(request_id: int) -> str:
+    """How the outbox names the copies of a request sent to helpers (OutboxMessage.ref)."""
+    return str(request_id)
+
+
+class Category(StrEnum):
+    """What help is about. Labels are `category_<value>` in templates/*/labels.txt."""
+
+    GROCERIES = "boodschappen"
+    TRANSPORT = "vervoer"
+    ODD_JOBS = "klusjes"
+    COMPANY = "gezelschap"
+    COMPUTER = "computerhulp"
+    OTHER = "anders"
+
+
+@dataclass(frozen=True)
+class Draft:
+    """A request being put together in the ask flow."""
+
+    category: Category
+    description: str
+    needed_at: datetime
+    needed_has_time: bool
+    name_shown_to: NameShownTo
+    on_behalf_name: str | None = None
+    on_behalf_contact: str | None = None
+
+
+@dataclass(frozen=True)
+class Asker:
+    """Who a request is for: a person on Telegram, or a resident who phoned (on behalf)."""
+
+    name: str
+    person: Person | None  # None when entered on behalf of someone without Telegram
+    contact: str | None = None
+
+
+@dataclass(frozen=True)
+class Asked:
+    request: HelpRequest
+    # False when the request was asked before a crash and its helpers' copies were queued then.
+    tell: bool = True
+
+
+@dataclass(frozen=True)
+class RequestView:
+    network: Network
+    request: HelpRequest
+    asker: Asker
+    helper: Person | None
+    # False when a step was handled again after a crash that came after its messages went out.
+    tell: bool = True
+
+
+class Help:
+    def __init__(self, village: Village) -> None:
+        self._village = village
+        scheduler = village.scheduler
+        scheduler.register(JobKind.HELP_ESCALATE, self._escalate)
+        scheduler.register(JobKind.HELP_FOLLOW_UP, self._follow_up)
+        scheduler.register(JobKind.HELP_EXPIRE, self._expire)
+        scheduler.register(JobKind.HELP_RETENTION, self._purge)
+        village.networks.on_added.append(self.plan_retention)  # a new network is cleaned up from tonight
+
+    @property
+    def _stores(self) -> Stores:
+        return self._village.stores
+
+    # --- asking ---------------------------------------------------------------------------
+
+    def check_description(self, text: str) -> str:
+        text = text.strip()
+        if not text:
+            raise Refusal(Reason.EMPTY_TEXT)
+        if len(text) > DESCRIPTION_MAX:
+            raise Refusal(Reason.TOO_LONG, limit=DESCRIPTION_MAX)
+        return text
+
+    async def ask(
+        self, standing: Standing, network: Network, draft: Draft, now: datetime, *, key: str | None = None
+    ) -> Asked:
+        """Records the request and plans its escalation, follow-up and expiry. The same tap (`key`,
+        its update) handled again after a crash finds the request it recorded: one request."""
+        assert network.id is not None
+        on_behalf = draft.on_behalf_name is not None
+        if on_behalf and not standing.may_in(network.id, Action.ASK_ON_BEHALF):
+            raise Refusal(Reason.NOT_YOUR_NETWORK, network=network.name)
+        if not on_behalf and not standing.may_in(network.id, Action.ASK_HELP):
+            raise Refusal(Reason.NOT_MEMBER)
+        if draft.needed_at < now - timedelta(days=1):
+            raise Refusal(Reason.WHEN_IN_PAST)
+        done = await self._applied(network, key)
+        if done is not None and done.kind == ASK_STEP:
+            async with self._stores.network(network.slug) as store, store.transaction() as session:
+                asked = await session.get(HelpRequest, int(done.ref))
+            if asked is None:
+                raise Refusal(Reason.STALE_BUTTON)
+            if done.told:
+                return Asked(asked, tell=False)
+            await self._plan(network, asked, now)
+            return Asked(asked)
+        if not on_behalf and await self._open_requests_of(network, standing.person.id) >= OPEN_REQUESTS_MAX:
+            raise Refusal(Reason.TOO_MANY_REQUESTS, limit=OPEN_REQUESTS_MAX)
+        request = HelpRequest(
+            requester_id=None if on_behalf else standing.person.id,
+            on_behalf_name=draft.on_behalf_name,
+            on_behalf_contact=draft.on_behalf_contact,
+            entered_by=standing.person.id if on_behalf else None,
+            consent_at=now if on_behalf else None,
+            category=draft.category,
+            description=draft.description,
+            needed_at=draft.needed_at,
+            needed_has_time=draft.needed_has_time,
+            name_shown_to=draft.name_shown_to,
+            created_at=now,
+        )
+        async with self._stores.network(network.slug) as store, store.transaction() as session:
+            session.add(request)
+            await session.flush()
+            await steps.record(await session.connection(), key, kind=ASK_STEP, ref=str(request.id), now=now)
+        failpoints.failpoint(failpoints.HELP_ASKED)
+        await self._plan(network, request, now)
+        return Asked(request)
+
+    async def _plan(self, network: Network, request: HelpRequest, now: datetime) -> None:
+        """Plans the request's escalation, expiry and follow-up (again, for a replay: the same plan)."""
+        settings = await settings_of(self._stores, network)
+        scheduler = self._village.scheduler
+        await scheduler.schedule(
+            network, JobKind.HELP_ESCALATE, request.id, now + timedelta(hours=settings.escalation_hours)
+        )
+        await scheduler.schedule(
+            network, JobKind.HELP_EXPIRE, request.id, now + timedelta(days=settings.request_expiry_days)
+        )
+        await scheduler.schedule(network, JobKind.HELP_FOLLOW_UP, request.id, self._follow_up_moment(request.needed_at))
+
+    async def reached(self, network: Network, request_id: int) -> int:
+        """How many helpers the request was queued for."""
+        query = sa_select(func.count()).select_from(_OUTBOX)
+        query = query.where(_OUTBOX.c.kind == OutboxKind.HELP_REQUEST, _OUTBOX.c.ref == help_ref(request_id))
+        async with self._stores.network(network.slug) as store, store.connection() as connection:
+            return int(await connection.scalar(query) or 0)
+
+    async def _open_requests_of(self, network: Network, person_id: int) -> int:
+        async with self._stores.network(network.slug) as store, store.transaction() as session:
+            query = select(HelpRequest.id).where(
+                HelpRequest.requester_id == person_id,
+                col(HelpRequest.status).in_([HelpStatus.OPEN, HelpStatus.CLAIMED]),
+            )
+            return len((await session.exec(query)).all())
+
+    def _follow_up_moment(self, needed_at: datetime) -> datetime:
+        zone = self._village.settings.zone
+        next_day = needed_at.astimezone(zone).date() + timedelta(days=1)
+        return datetime.combine(next_day, time(FOLLOW_UP_HOUR), tzinfo=zone)
+
+    async def helpers_for(self, network: Network, category: str, *, besides: int | None) -> list[Person]:
+        """Active members of the network who offered this kind of help and want to hear of it."""
+        async with self._stores.network(network.slug) as store, store.transaction() as session:
+            offers = (await session.exec(select(HelpOffer).where(col(HelpOffer.notify).is_(True)))).all()
+        wanted = [o.person_id for o in offers if category in o.categories.split(",") and o.person_id != besides]
+        helpers = []
+        for person_id in wanted:
+            membership = await self._stores.directory.membership_of(person_id, network.id or 0)
+            person = await self._stores.directory.get_person(person_id)
+            if membership and membership.status == MembershipStatus.ACTIVE and person and not person.unreachable_at:
+                helpers.append(person)
+        return helpers
+
+    async def postings(self, network: Network, request_id: int) -> list[tuple[int, int]]:
+        """Where the request was posted to helpers, as (chat, message)."""
+        params = {"request_id": request_id, "ref": help_ref(request_id)}
+        async with self._stores.network(network.slug) as store, store.connection() as connection:
+            return [(chat_id, message_id) for chat_id, message_id in await connection.execute(_POSTINGS, params)]
+
+    # --- offering -------------------------------------------------------------------------
+
+    async def offer_of(self, standing: Standing) -> tuple[set[str], bool]:
+        """What this person offers (the same in each of their networks) and whether to notify them."""
+        for view in standing.active:
+            async with self._stores.network(view.network.slug) as store, store.transaction() as session:
+                offer = await session.get(HelpOffer, standing.person.id)
+            if offer is not None:
+                return {c for c in offer.categories.split(",") if c}, offer.notify
+        return set(), True
+
+    async def set_offer(self, standing: Standing, categories: set[str], notify: bool, now: datetime) -> None:
+        if not standing.active:
+            raise Refusal(Reason.NOT_MEMBER)
+        known = {c.value for c in Category}
+        value = ",".join(sorted(categories & known))
+        for view in standing.active:
+            async with self._stores.network(view.network.slug) as store, store.transaction() as session:
+                offer = await session.get(HelpOffer, standing.person.id)
+                if offer is None:
+                    session.add(
+                        HelpOffer(person_id=standing.person.id, categories=value, notify=notify, updated_at=now)
+                    )
+                else:
+                    offer.categories, offer.notify, offer.updated_at = value, notify, now
+
+    # --- reading --------------------------------------------------------------------------
+
+    async def view(self, network_id: int, request_id: int) -> RequestView:
+        network = await self._stores.directory.network(network_id)
+        if network is None:
+            raise Refusal(Reason.STALE_BUTTON)
+        async with self._stores.network(network.slug) as store, store.transaction() as session:
+            request = await session.get(HelpRequest, request_id)
+        if request is None:
+            raise Refusal(Reason.STALE_BUTTON)
+        return await self._view(network, request)
+
+    async def _view(self, network: Network, request: HelpRequest) -> RequestView:
+        directory = self._stores.directory
+        helper = await directory.get_person(request.helper_id) if request.helper_id else None
+        if request.requester_id is not None:
+            person = await directory.get_person(request.requester_id)
+            asker = Asker(person.name if person else "?", person)
+        else:
+            asker = Asker(request.on_behalf_name or "?", None, request.on_behalf_contact)
+        return RequestView(network, request, asker, helper)
+
+    async def visible_to(self, standing: Standing) -> list[RequestView]:
+        """Requests in this person's networks: open ones for everyone; a buurtverbinder also
+        sees claimed ones and those that escalated."""
+        views = []
+        for membership in standing.active:
+            network = membership.network
+            connector = standing.may_in(network.id or 0, Action.FOLLOW_UP_HELP)
+            query = _OPEN_OR_CLAIMED if connector else _OPEN
+            async with self._stores.network(network.slug) as store, store.connection() as connection:
+                rows = (await connection.execute(query)).all()
+            requests = [HelpRequest(**row._mapping) for row in rows]
+            views.extend([await self._view(network, request) for request in requests])
+        return views
+
+    # --- state changes --------------------------------------------------------------------
+
+    async def claim(
+        self, standing: Standing, network_id: int, request_id: int, now: datetime, *, key: str | None = None
+    ) -> RequestView:
+        """The first neighbour to say "Ik help" gets it; everyone after is refused. The same tap
+        (`key`, its update) handled again after a crash finds its claim and changes nothing; the
+        view's `tell` says whether the asker was told before the crash."""
+        view = await self.view(network_id, request_id)
+        if not standing.may_in(network_id, Action.OFFER_HELP):
+            raise Refusal(Reason.NOT_MEMBER)
+        if view.request.requester_id == standing.person.id:
+            raise Refusal(Reason.OWN_REQUEST)
+        if view.request.status != HelpStatus.OPEN:
+            done = await self._applied(view.network, key) if view.request.helper_id == standing.person.id else None
+            if done is not None and done.kind == CLAIM_STEP:
+                return replace(view, tell=not done.told)
+            raise Refusal(Reason.ALREADY_TAKEN)
+        taken = await self._move(
+            view.network,
+            request_id,
+            expected=HelpStatus.OPEN,
+            status=HelpStatus.CLAIMED,
+            step=(key, CLAIM_STEP),
+            helper_id=standing.person.id,
+            claimed_at=now,
+        )
+        if not taken:
+            raise Refusal(Reason.ALREADY_TAKEN)
+        failpoints.failpoint(failpoints.HELP_CLAIMED)
+        await self._village.scheduler.cancel(view.network, JobKind.HELP_ESCALATE, request_id)
+        return await self.view(network_id, request_id)
+
+    async def _applied(self, network: Network, key: str | None) -> steps.Applied | None:
+        if key is None:
+            return None
+        async with self._stores.network(network.slug) as store, store.connection() as connection:
+            return await steps.applied(connection, key)
+
+    async def told(self, network: Network, key: str | None) -> None:
+        """The messages that follow a claim or a close went out: handled again, it sends none."""
+        if key is None:
+            return
+        async with self._stores.network(network.slug) as store, store.connection() as connection:
+            await steps.told(connection, key, self._village.clock.now())
+
+    async def release(self, standing: Standing, network_id: int, request_id: int) -> RequestView:
+        """The helper hands the request back: it is open again."""
+        view = await self.view(network_id, request_id)
+        if view.request.helper_id != standing.person.id or view.request.status != HelpStatus.CLAIMED:
+            raise Refusal(Reason.STALE_BUTTON)
+        handed_back = await self._move(
+            view.network, request_id, expected=HelpStatus.CLAIMED, status=HelpStatus.OPEN, helper_id=None
+        )
+        if not handed_back:  # the asker closed it meanwhile
+            raise Refusal(Reason.ALREADY_CLOSED)
+        return view
+
+    async def close(
+        self,
+        standing: Standing,
+        network_id: int,
+        request_id: int,
+        status: HelpStatus,
+        now: datetime,
+        *,
+        key: str | None = None,
+    ) -> RequestView:
+        """Done or cancelled, by the one who asked (or the buurtverbinder who asked on their behalf).
+        The same tap handled again after a crash changes nothing (see `claim`)."""
+        view = await self.view(network_id, request_id)
+        if not self.is_asker(standing, view):
+            raise Refusal(Reason.STALE_BUTTON)
+        if view.request.status not in (HelpStatus.OPEN, HelpStatus.CLAIMED):
+            done = await self._applied(view.network, key) if view.request.status == status else None
+            if done is not None and done.kind == CLOSE_STEP:
+                return replace(view, tell=not done.told)
+            raise Refusal(Reason.ALREADY_CLOSED)
+        closed = await self._move(
+            view.network,
+            request_id,
+            expected=HelpStatus(view.request.status),
+            status=status,
+            step=(key, CLOSE_STEP),
+            closed_at=now,
+        )
+        if not closed:
+            raise Refusal(Reason.ALREADY_CLOSED)
+        failpoints.failpoint(failpoints.HELP_CLOSED)
+        for kind in (JobKind.HELP_ESCALATE, JobKind.HELP_EXPIRE):
+            await self._village.scheduler.cancel(view.network, kind, request_id)
+        return view
+
+    def is_asker(self, standing: Standing, view: RequestView) -> bool:
+        person_id = standing.person.id
+        return view.request.requester_id == person_id or (
+            view.request.requester_id is None and view.request.entered_by == person_id
+        )
+
+    async def relay_partner(self, standing: Standing, network_id: int, request_id: int) -> str:
+        """The name of the one this person writes to about the request: its helper or its asker.
+        To anyone else the button is stale, whatever state the request is in (a refusal must not
+        tell a stranger that); to them, a request no longer taken is closed for messages."""
+        view = await self.view(network_id, request_id)
+        helping = view.request.helper_id is not None and view.request.helper_id == standing.person.id
+        if not helping and not self.is_asker(standing, view):
+            raise Refusal(Reason.STALE_BUTTON)
+        if view.request.status != HelpStatus.CLAIMED:
+            raise Refusal(Reason.ALREADY_CLOSED)
+        return view.asker.name if helping else (view.helper.name if view.helper else "?")
+
+    async def relay(
+        self, standing: Standing, network_id: int, request_id: int, text: str, now: datetime, *, key: str | None = None
+    ) -> tuple[RequestView, int]:
+        """Passes a message between asker and helper; returns the view and the recipient's id. The
+        same text (`key`, its update) handled again after a crash keeps it once; the view's `tell`
+        says whether it still has to be passed on."""
+        view = await self.view(network_id, request_id)
+        text = text.strip()
+        if not text:
+            raise Refusal(Reason.EMPTY_TEXT)
+        if len(text) > RELAY_MAX:
+            raise Refusal(Reason.TOO_LONG, limit=RELAY_MAX)
+        # Who they are to the request comes first: to anyone else it is the same stale button,
+        # whatever state the request is in (a refusal must not tell a stranger that).
+        asker_id = view.request.requester_id or view.request.entered_by
+        is_helper = view.request.helper_id is not None and standing.person.id == view.request.helper_id
+        if not (is_helper or self.is_asker(standing, view)):
+            raise Refusal(Reason.STALE_BUTTON)
+        if view.request.status != HelpStatus.CLAIMED or view.request.helper_id is None:
+            raise Refusal(Reason.ALREADY_CLOSED)
+        if is_helper and asker_id is not None:
+            recipient = asker_id
+        elif self.is_asker(standing, view):
+            recipient = view.request.helper_id
+        else:
+            raise Refusal(Reason.STALE_BUTTON)
+        async with self._stores.network(view.network.slug) as store, store.transaction() as session:
+            connection = await session.connection()
+            done = await steps.applied(connection, key)
+            if done is not None and done.kind == RELAY_STEP:  # passed on before a crash?
+                return replace(view, tell=not done.told), recipient
+            session.add(
+                RelayMessage(request_id=request_id, from_id=standing.person.id, to_id=recipient, text=text, at=now)
+            )
+            await steps.record(connection, key, kind=RELAY_STEP, ref=str(request_id), now=now)
+        failpoints.failpoint(failpoints.HELP_RELAYED)
+        return view, recipient
+
+    async def follow(self, standing: Standing, network_id: int, request_id: int) -> RequestView:
+        """A buurtverbinder takes up an escalated request."""
+        view = await self.view(network_id, request_id)
+        if not standing.may_in(network_id, Action.FOLLOW_UP_HELP):
+            raise Refusal(Reason.NOT_YOUR_NETWORK, network=view.network.name)
+        if view.request.followed_up_by is not None:
+            raise Refusal(Reason.ALREADY_TAKEN)
+        followed = await self._move(
+            view.network,
+            request_id,
+            expected=HelpStatus(view.request.status),
+            status=HelpStatus(view.request.status),
+            unfollowed=True,
+            followed_up_by=standing.person.id,
+        )
+        if not followed:  # another buurtverbinder was first
+            raise Refusal(Reason.ALREADY_TAKEN)
+        return view
+
+    async def _move(
+        self,
+        network: Network,
+        request_id: int,
+        *,
+        expected: HelpStatus,
+        status: HelpStatus,
+        step: tuple[str | None, str] = (None, ""),
+        unfollowed: bool = False,
+        **values: object,
+    ) -> bool:
+        """Moves the request from `expected` to `status`; False if it was not in `expected` (or,
+        with `unfollowed`, if a buurtverbinder follows it up already). With a `step` (an update's
+        key and what it does) the step is kept in the same transaction."""
+        key, kind = step
+        statement = update(HelpRequest).where(col(HelpRequest.id) == request_id, col(HelpRequest.status) == expected)
+        if unfollowed:
+            statement = statement.where(col(HelpRequest.followed_up_by).is_(None))
+        async with self._stores.network(network.slug) as store, store.transaction() as session:
+            result = await session.exec(statement.values(status=status, **values))
+            if result.rowcount:
+                now = self._village.clock.now()
+                await steps.record(await session.connection(), key, kind=kind, ref=str(request_id), now=now)
+        moved = bool(result.rowcount)
+        if moved and status != HelpStatus.OPEN:  # taken or closed: helpers who have not had it yet will not
+            await self._village.outbox.withdraw(network, kind=OutboxKind.HELP_REQUEST, ref=help_ref(request_id))
+        return moved
+
+    # --- retention ------------------------------------------------------------------------
+
+    async def plan_retention(self, network: Network) -> None:
+        """Plans tonight's clean-up (at 04:00 local) of closed requests past the retention period."""
+        zone = self._village.settings.zone
+        now = self._village.clock.now()
+        tonight = datetime.combine(now.astimezone(zone).date() + timedelta(days=1), time(RETENTION_HOUR), tzinfo=zone)
+        await self._village.scheduler.schedule(network, JobKind.HELP_RETENTION, "nightly", tonight)
+
+    async def _purge(self, network: Network, ref: str) -> None:
+        settings = await settings_of(self._stores, network)
+        cutoff = self._village.clock.now() - timedelta(days=30 * settings.retention_months)
+        closed = [HelpStatus.DONE, HelpStatus.CANCELLED, HelpStatus.EXPIRED]
+        async with self._stores.network(network.slug) as store:
+            async with store.transaction() as session:
+                result = await session.exec(
+                    delete(HelpRequest).where(col(HelpRequest.status).in_(closed), col(HelpRequest.closed_at) < cutoff)
+                )  # their postings and relayed messages go with them (foreign keys, cascade)
+                await session.exec(_FORGET_GONE_POSTS)  # and the copies the outbox sent to helpers
+                now = self._village.clock.now()
+                await steps.forget_before(await session.connection(), now - STEP_MEMORY)
+            if result.rowcount:
+                await store.audit(
+                    actor_id=None,
+                    action="help_purged",
+                    subject_id=None,
+                    detail=str(result.rowcount),
+                    now=self._village.clock.now(),
+                )
+                await store.compact()
+        await self.plan_retention(network)
+
+    # --- scheduled jobs -------------------------------------------------------------------
+
+    async def _escalate(self, network: Network, ref: str) -> None:
+        view = await self.view(network.id or 0, int(ref))
+        if view.request.status != HelpStatus.OPEN:
+            return
+        still_open = await self._move(
+            network, int(ref), expected=HelpStatus.OPEN, status=HelpStatus.OPEN, escalated_at=self._village.clock.now()
+        )
+        if not still_open:  # taken (or closed) since it was read: nobody to alarm
+            return
+        verbinders = await self._stores.directory.people_with_role(network.id or 0, MemberRole.BUURTVERBINDER)
+        if not verbinders:
+            verbinders = await self._village.memberships.reviewers(network.id or 0)
+        from bot.neighbour_help.messages import escalation_message
+
+        for verbinder in verbinders:
+            await escalation_message(self._village, verbinder, view)
+
+    async def _follow_up(self, network: Network, ref: str) -> None:
+        view = await self.view(network.id or 0, int(ref))
+        if view.request.status not in (HelpStatus.OPEN, HelpStatus.CLAIMED):
+            return
+        from bot.neighbour_help.messages import follow_up_message
+
+        await follow_up_message(self._village, view)
+
+    async def _expire(self, network: Network, ref: str) -> None:
+        view = await self.view(network.id or 0, int(ref))
+        if view.request.status != HelpStatus.OPEN:
+            return
+        now = self._village.clock.now()
+        if await self._move(network, int(ref), expected=HelpStatus.OPEN, status=HelpStatus.EXPIRED, closed_at=now):
+            from bot.neighbour_help.messages import expired_message
+
+            await expired_message(self._village, view)

@@ -1,0 +1,1 @@
+"""Network administration: members, roles, a network's settings, statistics, export."""

@@ -1,0 +1,1 @@
+"""Privacy: what Buurtbot keeps about someone (my data) and forgetting them."""
