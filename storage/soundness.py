@@ -138,13 +138,22 @@ def check_store(path: Path, migrations: Sequence[Migration]) -> None:
         with closing(
             sqlite3.connect(f"{path.resolve().as_uri()}?mode=rw", uri=True, timeout=CHECK_BUSY_TIMEOUT_S)
         ) as connection:
-            verdict = [str(row[0]) for row in connection.execute("PRAGMA quick_check").fetchall()]
-            if verdict != ["ok"]:
-                first = " ".join(verdict[0].split()) if verdict else "no answer"
-                raise StoreProblem(path, f"damaged (SQLite's quick_check: {first[:160]})", RESTORE)
+            found = damage(connection)
+            if found is not None:
+                raise StoreProblem(path, found, RESTORE)
             check_schema(path, lambda sql: connection.execute(sql).fetchall(), migrations, new=False, columns=True)
     except sqlite3.Error as error:
         raise as_problem(path, error) from error
+
+
+def damage(connection: sqlite3.Connection) -> str | None:
+    """What SQLite's quick_check finds wrong with the database on CONNECTION, in a few words;
+    None when it finds nothing."""
+    verdict = [str(row[0]) for row in connection.execute("PRAGMA quick_check").fetchall()]
+    if verdict == ["ok"]:
+        return None
+    first = " ".join(verdict[0].split()) if verdict else "no answer"
+    return f"damaged (SQLite's quick_check: {first[:160]})"
 
 
 def as_problem(path: Path, error: BaseException) -> StoreProblem:

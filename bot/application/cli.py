@@ -26,6 +26,7 @@ from bot.kernel.replies import html_to_plain
 from bot.language.renderer import Renderer
 from storage.errors import StoreProblem
 from storage.models import JoinPolicy
+from storage.soundness import damage
 
 T = TypeVar("T")
 
@@ -253,10 +254,9 @@ def _unreadable(store: Path) -> str | None:
     """Why SQLite cannot read STORE as a sound database, or None when it can."""
     try:
         with closing(_read_only(store)) as connection:
-            verdict = connection.execute("PRAGMA quick_check").fetchone()
+            return damage(connection)
     except sqlite3.Error as error:
         return str(error)
-    return None if verdict == ("ok",) else f"damaged ({verdict[0] if verdict else 'no answer'})"
 
 
 def _read_only(store: Path) -> sqlite3.Connection:
