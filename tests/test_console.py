@@ -2,26 +2,39 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 import os
 import subprocess
 import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
-from bot.application.app import run_console_door
+from bot.application.app import build_bot
+from bot.application.cli import open_console
+from bot.application.demo import seed_demo
 from bot.application.settings import Settings
+from bot.kernel.replies import Reply
+from bot.transports.console import run_console
+from bot.transports.memory import simulated_user_id
 from tests.conftest import make_settings
 
 JOIN_SCRIPT = "/as Anna\n/start\nkerkstaat\n1\n/as Jan\n1\n"
+ANNOUNCE_SCRIPT = "/as Jan\n/bericht\nStraatfeest zaterdag om drie uur\n1\n"
+ANNOUNCEMENT_FOR_ANNA = "[to Anna]\n📣 Bericht van Breugel-Noord\n\nStraatfeest zaterdag om drie uur\n"
+EVENT_SCRIPT = "/as Jan\n/activiteit\nSnertavond\nzaterdag 18:00\n1\nBuurthuis\nWarme snert\n20\n1\n"
+INVITATION_FOR_ANNA = "[to Anna]\nUitnodiging\n📅 Snertavond · Breugel-Noord\n"
+HINT = "Typ /as NAAM om iemand te zijn, bijvoorbeeld /as Anna. Typ dan /start.\n"
 
 
-def python_m_bot_run(workdir: Path, script: str) -> subprocess.CompletedProcess[str]:
-    """`printf SCRIPT | python -m bot run` in WORKDIR (no .env there), on WORKDIR/data, no token."""
+def python_m_bot(workdir: Path, command: str, script: str) -> subprocess.CompletedProcess[str]:
+    """`printf SCRIPT | python -m bot COMMAND` in WORKDIR (no .env there), on WORKDIR/data, no token."""
     names = {name.upper() for name in Settings.model_fields}
     env = {key: value for key, value in os.environ.items() if key.upper() not in names}
     env["DATA_DIR"] = str(workdir / "data")
     return subprocess.run(
-        [sys.executable, "-m", "bot", "run"],
+        [sys.executable, "-m", "bot", command],
         input=script,
         capture_output=True,
         text=True,
@@ -33,9 +46,9 @@ def python_m_bot_run(workdir: Path, script: str) -> subprocess.CompletedProcess[
 
 
 async def console(settings: Settings, script: str) -> str:
-    """Feeds SCRIPT to the console door in this process (seeding the demo village if empty)."""
+    """Feeds SCRIPT, all at once, to the console command in this process."""
     output = io.StringIO()
-    status = await run_console_door(settings, source=io.StringIO(script), output=output, seed_if_empty=True)
+    status = await open_console(settings, source=io.StringIO(script), output=output)
     assert status == 0
     return output.getvalue()
 
@@ -46,13 +59,91 @@ def after(transcript: str, marker: str) -> str:
     return transcript.split(marker, 1)[1]
 
 
+class Terminal:
+    """Someone at the console who types a line only after seeing what they wait for."""
+
+    def __init__(self, *, tty: bool) -> None:
+        reading, self._writing = os.pipe()
+        self.source = _TerminalInput(os.fdopen(reading, encoding="utf-8"), tty=tty)
+        self.screen = _Screen()
+
+    def types(self, lines: str) -> None:
+        os.write(self._writing, lines.encode())
+
+    def ends(self) -> None:
+        os.close(self._writing)
+
+    async def sees(self, text: str) -> str:
+        """Waits until TEXT is on the screen (without typing anything meanwhile); the screen so far."""
+        async with asyncio.timeout(30):  # a safety net: what is waited for prints well within a second
+            while text not in self.screen.getvalue():
+                await self.screen.changed.wait()
+                self.screen.changed.clear()
+        return self.screen.getvalue()
+
+
+class _Screen(io.StringIO):
+    def __init__(self) -> None:
+        super().__init__()
+        self.changed = asyncio.Event()
+
+    def write(self, text: str) -> int:
+        self.changed.set()
+        return super().write(text)
+
+
+class _TerminalInput(io.TextIOWrapper):
+    def __init__(self, pipe: io.TextIOWrapper, *, tty: bool) -> None:
+        super().__init__(pipe.detach(), encoding="utf-8", line_buffering=True)
+        self._tty = tty
+
+    def isatty(self) -> bool:
+        return self._tty
+
+
+@asynccontextmanager
+async def terminal(settings: Settings, *, tty: bool = False) -> AsyncIterator[Terminal]:
+    """A console running on SETTINGS while the test types into it; ends at the end of its input."""
+    at = Terminal(tty=tty)
+    running = asyncio.create_task(open_console(settings, source=at.source, output=at.screen))
+    try:
+        yield at
+    finally:
+        at.ends()
+        assert await running == 0
+        at.source.close()
+
+
+# --- the first run, and the next ------------------------------------------------------------------
+
+
+def test_console_on_an_empty_data_folder_seeds_the_demo_village_says_so_and_gives_a_hint(tmp_path: Path) -> None:
+    first = python_m_bot(tmp_path, "console", "")
+    assert first.returncode == 0, first.stderr
+    seeded, hint = first.stdout.split("\n", 1)
+    assert seeded == (
+        f"[no networks in {tmp_path / 'data'} yet: seeded the demo village: Breugel-Noord, Son-Centrum, 't Zand;"
+        " buurtverbinders: /as Jan, /as Marieke, /as Henk]"
+    )
+    assert hint.startswith(HINT)
+
+    again = python_m_bot(tmp_path, "console", "")
+    assert again.returncode == 0, again.stderr
+    assert again.stdout.startswith(HINT)  # seeded once: the village is there now
+
+
+def test_the_hint_is_in_the_villages_language(tmp_path: Path) -> None:
+    out = asyncio.run(console(make_settings(tmp_path / "data", default_language="en"), ""))
+    assert "Type /as NAME to be someone, for example /as Anna. Then type /start.\n" in out
+
+
 def test_anna_joins_and_jan_approves_through_python_m_bot_run(tmp_path: Path) -> None:
-    result = python_m_bot_run(tmp_path, JOIN_SCRIPT)
+    result = python_m_bot(tmp_path, "run", JOIN_SCRIPT)
     assert result.returncode == 0, result.stderr
     out = result.stdout
 
-    assert out.startswith("[no networks in ")
     assert "seeded the demo village: Breugel-Noord, Son-Centrum, 't Zand" in out
+    assert HINT in out.split("[you are Anna]")[0]
 
     anna = after(out, "[you are Anna]\n")
     assert anna.startswith("Welkom, Anna! Ik ben Buurtbot")
@@ -86,6 +177,9 @@ async def test_anna_is_still_a_member_in_the_next_console_run(tmp_path: Path) ->
     assert "• Breugel-Noord (Kerkstraat): lid" in after(anna, "Uw buurtnetwerken\n")
 
 
+# --- numbers: a button of the last message shown, else text --------------------------------------
+
+
 async def test_tap_n_works_like_typing_n(tmp_path: Path) -> None:
     typed = await console(make_settings(tmp_path / "a"), "/as Anna\n/start\nkerkstaat\n1\n")
     tapped = await console(make_settings(tmp_path / "b"), "/as Anna\n/start\nkerkstaat\n/tap 1\n")
@@ -93,23 +187,87 @@ async def test_tap_n_works_like_typing_n(tmp_path: Path) -> None:
     assert tapped.replace(str(tmp_path / "b"), "DATA") == typed.replace(str(tmp_path / "a"), "DATA")
 
 
-async def test_a_number_with_no_such_button_prints_a_notice_and_changes_nothing(
-    tmp_path: Path,
-) -> None:
-    out = await console(make_settings(tmp_path / "data"), "/as Anna\n/start\n7\n/tap 2\nkerkstaat\n")
-    assert "[1] Stoppen\n" in out  # the welcome has one button: 7 and 2 are not there
-    # nothing between the notices and the next reply, and Anna is still asked for her street
-    assert "[no button 7]\n[no button 2]\nWoont u in de Kerkstraat?" in out
+async def test_a_number_that_is_no_button_is_what_anna_typed_and_tap_of_it_changes_nothing(tmp_path: Path) -> None:
+    out = await console(make_settings(tmp_path / "data"), "/as Anna\n/start\n/tap 2\n7\n")
+    welcome = after(out, "[you are Anna]\n")
+    assert "[1] Stoppen\n" in welcome  # the welcome has one button: there is no 2 and no 7
+    assert "[1] Stoppen\n\n[no button 2]\nIk kan „7” niet vinden." in welcome  # 7 is looked up as a street
     assert "Gestopt" not in out
 
 
-async def test_a_number_only_presses_the_last_reply_with_buttons(tmp_path: Path) -> None:
-    script = JOIN_SCRIPT + "/as Anna\n5\n4\n"  # her menu has 8 buttons, "Mijn buurtnetwerk" 3
-    out = await console(make_settings(tmp_path / "data"), script)
-    mine = after(out, "Uw buurtnetwerken\n")
-    assert "[3] Terug naar het menu\n" in mine
-    assert "[no button 4]" in mine
-    assert "Wat kunt u hier doen?" not in mine
+async def test_a_number_presses_only_the_last_message_shown(tmp_path: Path) -> None:
+    # Her menu has 8 buttons, "Mijn buurtnetwerk" 3: then 4 is text, not the menu's 📅 Agenda.
+    out = await console(make_settings(tmp_path / "data"), JOIN_SCRIPT + "/as Anna\n5\n4\n")
+    mine = after(out, "Uw buurtnetwerken\n• Breugel-Noord (Kerkstraat): lid\n")
+    shown, four = mine.split("[3] Terug naar het menu\n\n")
+    assert "[4]" not in shown
+    assert four.startswith("Dat begrijp ik niet helemaal.")
+    assert "activiteiten" not in four
+
+
+async def test_jan_types_20_places_for_his_snertavond(tmp_path: Path) -> None:
+    out = await console(make_settings(tmp_path / "data"), JOIN_SCRIPT + EVENT_SCRIPT)
+    asked = after(out, "Kunnen er maar een beperkt aantal mensen komen?")
+    assert "[1] Geen maximum\n[2] Stoppen\n" in asked
+    preview = after(asked, "Zo ziet de activiteit eruit:\n")
+    assert "20 plaatsen\n" in preview.split("Publiceren?")[0]
+    assert "Gestopt" not in asked
+
+
+# --- messages print as they are sent ------------------------------------------------------------
+
+
+async def test_anna_sees_jans_announcement_before_the_next_line_is_typed(tmp_path: Path) -> None:
+    # The announcement goes through the outbox, sent in the background after Jan's tap has been
+    # answered: it must show while the console waits for a line, not after the next one.
+    async with terminal(make_settings(tmp_path / "data")) as at:
+        at.types(JOIN_SCRIPT + ANNOUNCE_SCRIPT)
+        screen = await at.sees("✅ 1 verstuurd\n")  # Jan's report on it, after Anna has it
+        assert ANNOUNCEMENT_FOR_ANNA in screen
+        at.types("/as Anna\n")
+        await at.sees("[you are Anna]")
+    assert at.screen.getvalue().count("Straatfeest zaterdag om drie uur") == 2  # Jan's preview, Anna's message
+
+
+async def test_annas_rsvp_edits_the_invitation_she_was_shown(tmp_path: Path) -> None:
+    async with terminal(make_settings(tmp_path / "data")) as at:
+        at.types(JOIN_SCRIPT + EVENT_SCRIPT)
+        await at.sees(INVITATION_FOR_ANNA)
+        at.types("/as Anna\n1\n")
+        await at.sees("[notice] Fijn, u komt!")
+    anna = after(at.screen.getvalue(), INVITATION_FOR_ANNA)
+    shown, edited = anna.split('[you are Anna]\n[edited: "Uitnodiging"]\n📅 Snertavond · Breugel-Noord\n')
+    assert "👍 0 komen · 20 plaatsen\n\nKomt u? Tik op een knop.\n[1] Ik kom\n" in shown  # the original
+    assert edited.startswith("🕑 zaterdag")
+    assert "👍 1 komen · 20 plaatsen\n\n✅ U komt.\n[1] ✅ Ik kom\n" in edited  # then the edit, once
+    assert anna.count("✅ U komt.") == 1
+
+
+async def test_a_message_over_the_waiting_prompt_starts_below_it_and_the_prompt_comes_back(
+    tmp_path: Path,
+) -> None:
+    bot = build_bot(make_settings(tmp_path / "data"), door="console")
+    await bot.start()
+    await seed_demo(bot.village)
+    at = Terminal(tty=True)
+    running = asyncio.create_task(run_console(bot, at.source, at.screen))
+    try:
+        at.types("/as Anna\n")
+        await at.sees("[you are Anna]\nAnna> ")
+        # What the outbox and the scheduler do while Anna has not typed her next line yet:
+        await bot.village.messenger.send(simulated_user_id("Jan"), Reply("Herinnering: <b>snertavond</b>"))
+        await bot.village.messenger.send(simulated_user_id("Anna"), Reply("Goedemorgen Anna"))
+        screen = await at.sees("Goedemorgen Anna")
+        assert screen.endswith(
+            "[you are Anna]\nAnna> \n[to Jan]\nHerinnering: snertavond\n\nAnna> \nGoedemorgen Anna\n\nAnna> "
+        )
+        at.types("/as Jan\n")
+        await at.sees("[you are Jan]\nJan> ")
+    finally:
+        at.ends()
+        assert await running == 0
+        at.source.close()
+        await bot.stop()
 
 
 async def test_emma_gets_english_with_as_emma_en(tmp_path: Path) -> None:

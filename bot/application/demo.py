@@ -39,3 +39,12 @@ async def seed_demo(village: Village) -> list[str]:
         )
         added.append(demo.name)
     return added
+
+
+async def seed_demo_if_empty(village: Village) -> list[DemoNetwork]:
+    """A village with no networks yet (a fresh data folder) gets the demo village, as the console
+    door's first run does; returns the demo networks added (none when there were networks)."""
+    if await village.networks.all():
+        return []
+    added = set(await seed_demo(village))
+    return [demo for demo in DEMO_VILLAGE if demo.name in added]
