@@ -238,7 +238,7 @@ async def seed_village(data_dir: Path, *, networks: int, members: int, history_p
     """
     from sqlalchemy import insert
 
-    from bot.application.app import build_bot
+    from bot.application.build import build_bot
     from storage.models import Event, HelpRequest, MemberRole, Membership, MembershipStatus, Person
 
     seeding = build_bot(make_settings(data_dir), door="cli")
@@ -313,7 +313,7 @@ async def seed_village(data_dir: Path, *, networks: int, members: int, history_p
 async def queue_announcement(data_dir: Path, slug: str, *, author: int, text: str, recipients: Sequence[int]) -> int:
     """An announcement by `author` queued in the outbox for `recipients`, as /bericht queues one,
     by a process that does not send (as a CLI command): the running bot sends it. Returns its id."""
-    from bot.application.app import build_bot
+    from bot.application.build import build_bot
     from bot.kernel.replies import Reply
     from storage.models import Announcement, OutboxKind
 
@@ -375,7 +375,7 @@ class RunningBot:
     """Buurtbot itself, through `run_telegram` with a core from `build_bot`, as `buurtbot run` does."""
 
     def __init__(self, settings: Any) -> None:
-        from bot.application.app import build_bot
+        from bot.application.build import build_bot
 
         self.settings = settings
         self.core = build_bot(settings, door="telegram")

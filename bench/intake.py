@@ -303,7 +303,7 @@ async def measure(
 async def seed_activities(data_dir: Path, seeded: Seeded) -> None:
     """One coming activity in every network, for the RSVP taps."""
     from bench.common import make_settings
-    from bot.application.app import build_bot
+    from bot.application.build import build_bot
     from storage.models import Event
 
     seeding = build_bot(make_settings(data_dir), door="cli")

@@ -132,7 +132,7 @@ async def held_by_another_process(store: Path, seconds: float) -> AsyncIterator[
 
 async def over_memory(args: argparse.Namespace, data_dir: Path, locked_slug: str, others: list[int]) -> Outcome:
     from bench.common import make_settings
-    from bot.application.app import build_bot
+    from bot.application.build import build_bot
     from bot.transports.memory import MemoryDoor, Simulator
 
     bot = build_bot(make_settings(data_dir), door="memory")

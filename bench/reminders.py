@@ -221,18 +221,17 @@ class Passes:
 
 
 def watched_bot(settings: Any, runner: str) -> tuple[RunningBot, Passes]:
-    from bot.delivery.scheduler import JobKind
+    from bot.activities import Activities
 
+    if runner == "scheduler-only":  # the reminder runner hands nothing over: the scheduler's own cost
+
+        async def hand_over_nothing(_self: Any, _network: Any, refs: Any) -> dict[str, Exception]:
+            return {}
+
+        Activities.remind_all = hand_over_nothing  # type: ignore[method-assign,assignment]
     bot = RunningBot(settings)
-    scheduler = bot.core.village.scheduler
     passes = Passes()
-    scheduler.listeners.append(passes)
-    if runner == "scheduler-only":
-
-        async def hand_over_nothing(_network: Any, _ref: str) -> None:
-            return None
-
-        scheduler.register(JobKind.EVENT_REMIND, hand_over_nothing)
+    bot.core.village.scheduler.listeners.append(passes)
     return bot, passes
 
 
@@ -271,7 +270,7 @@ async def due_once(args: argparse.Namespace) -> dict[str, Any]:
                     assert network is not None
                     # The earliest job again through the scheduler: the index notes it and the
                     # sleeping scheduler wakes, as after any schedule().
-                    await village.scheduler.schedule(network, JobKind.EVENT_REMIND, ref(items[0]), items[0].due_at)
+                    await village.jobs.schedule(network, JobKind.EVENT_REMIND, ref(items[0]), items[0].due_at)
                 write_s = time.monotonic() - write_started
                 before = passes.handled
                 with profiled(args.profile):
@@ -321,7 +320,7 @@ async def due_once(args: argparse.Namespace) -> dict[str, Any]:
 
 async def restart_once(args: argparse.Namespace) -> dict[str, Any]:
     from bench.common import make_settings
-    from bot.application.app import build_bot
+    from bot.application.build import build_bot
     from bot.delivery.scheduler import GRACE, JobKind
     from storage.models import JobStatus
 

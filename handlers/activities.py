@@ -5,16 +5,17 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from bot.activities.messages import (
+from bot.activities import (
+    DESCRIPTION_MAX,
+    PLACE_MAX,
+    TITLE_MAX,
+    Answer,
+    Draft,
+    EventStatus,
     activity_values,
     answer_keyboard,
-    post_to_audience,
-    proposal_message,
-    refresh_organiser_copy,
-    tell_responders,
 )
-from bot.activities.service import DESCRIPTION_MAX, PLACE_MAX, TITLE_MAX, Answer, Draft, EventStatus
-from bot.joining.networks import Network
+from bot.joining import Network
 from bot.kernel import commands
 from bot.kernel.buttons import Tap, encode
 from bot.kernel.context import Context
@@ -208,10 +209,12 @@ async def save(ctx: Context) -> None:
     view = await activities.view(network.id or 0, event.id or 0, ctx.person.id)
     if event.status == EventStatus.PROPOSED:
         for verbinder in await activities.proposal_reviewers(network):
-            await proposal_message(ctx.village, verbinder, view, ctx.person.name)
+            await ctx.village.activity_messages.proposal(verbinder, view, ctx.person.name)
         await ctx.replace("activity/proposal_sent", **activity_values(view))
         return
-    reached = await post_to_audience(ctx.village, view, await activities.audience(network, besides=ctx.person.id))
+    reached = await ctx.village.activity_messages.post_to_audience(
+        view, await activities.audience(network, besides=ctx.person.id)
+    )
     buttons = answer_keyboard(ctx.label, view, manage=True)
     await ctx.replace("activity/published", buttons=buttons, reached=reached, **activity_values(view))
     if isinstance(ctx.event, ButtonPress):  # the organiser's copy: its counts follow every answer
@@ -221,7 +224,9 @@ async def save(ctx: Context) -> None:
 async def approve(ctx: Context) -> None:
     activities = ctx.village.activities
     view = await activities.decide_proposal(ctx.standing, ctx.int_arg(0), ctx.int_arg(1), publish=True, now=ctx.now)
-    reached = await post_to_audience(ctx.village, view, await activities.audience(view.network, besides=None))
+    reached = await ctx.village.activity_messages.post_to_audience(
+        view, await activities.audience(view.network, besides=None)
+    )
     await ctx.replace("activity/proposal_published", reached=reached, **activity_values(view))
 
 
@@ -268,7 +273,7 @@ async def _show_answer(ctx: Context, result: Any) -> None:
     manage = ctx.village.activities.may_change(ctx.standing, view)
     await ctx.replace("activity/line", buttons=answer_keyboard(ctx.label, view, manage=manage), **activity_values(view))
     await ctx.notice("activity/answer_noted", answer=view.answer, waiting=view.waiting)
-    await refresh_organiser_copy(ctx.village, view, result.organiser_copies)
+    await ctx.village.activity_messages.refresh_organiser_copy(view, result.organiser_copies)
     if result.promoted is not None:
         await ctx.tell(result.promoted, "activity/place_for_you", **activity_values(view))
         await ctx.village.activities.told(result, ctx.step_key)
@@ -310,7 +315,7 @@ async def move_confirmed(ctx: Context) -> None:
         ctx.standing, int(state.data["network_id"]), int(state.data["event_id"]), starts_at, ctx.now
     )
     await ctx.leave_flow()
-    told = await tell_responders(ctx.village, view, "activity/moved", besides=ctx.person.id)
+    told = await ctx.village.activity_messages.tell_responders(view, "activity/moved", besides=ctx.person.id)
     await ctx.replace("activity/moved_done", told=told, **activity_values(view))
 
 
@@ -327,5 +332,5 @@ async def cancel(ctx: Context) -> None:
 
 async def cancel_confirmed(ctx: Context) -> None:
     view = await ctx.village.activities.cancel(ctx.standing, ctx.int_arg(0), ctx.int_arg(1), ctx.now)
-    told = await tell_responders(ctx.village, view, "activity/cancelled", besides=ctx.person.id)
+    told = await ctx.village.activity_messages.tell_responders(view, "activity/cancelled", besides=ctx.person.id)
     await ctx.replace("activity/cancelled_done", told=told, **activity_values(view))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.joining.networks import Network, split_streets
+from bot.joining import Network, split_streets
 from bot.kernel import commands
 from bot.kernel.buttons import Tap, encode
 from bot.kernel.context import Context

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from bot.application.village import Labels
-from bot.joining.people import Standing
+from bot.delivery.post import Labels
+from bot.joining import Standing
 from bot.kernel.buttons import Tap, encode
 from bot.kernel.permissions import Action
 from bot.kernel.replies import Button, Keyboard, keyboard

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 from bot.application.settings import LANGUAGES
-from bot.joining.networks import Network
+from bot.joining import Network
 from bot.kernel import commands
 from bot.kernel.buttons import Tap, encode
 from bot.kernel.context import Context
@@ -13,7 +13,7 @@ from bot.kernel.permissions import Action
 from bot.kernel.refusals import Reason, Refusal
 from bot.kernel.replies import Button, keyboard
 from bot.kernel.router import Router
-from bot.network_admin.service import ESCALATION_CHOICES, REMINDER_CHOICES, RETENTION_CHOICES, JoinPolicy
+from bot.network_admin import ESCALATION_CHOICES, REMINDER_CHOICES, RETENTION_CHOICES, JoinPolicy
 
 PAGE = 10
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, time, timedelta
 from typing import Any
 
-from bot.joining.networks import Network
+from bot.joining import Network
 from bot.kernel import commands
 from bot.kernel.buttons import Tap, encode
 from bot.kernel.context import Context
@@ -15,17 +15,17 @@ from bot.kernel.permissions import Action
 from bot.kernel.refusals import Reason, Refusal
 from bot.kernel.replies import Button, keyboard
 from bot.kernel.router import Router
-from bot.neighbour_help.messages import (
+from bot.neighbour_help import (
+    Category,
+    Draft,
+    HelpStatus,
+    NameShownTo,
     asker_keyboard,
     claim_button,
     helper_keyboard,
-    post_to_helpers,
     refs,
     request_values,
-    show_taken,
-    tell_asker,
 )
-from bot.neighbour_help.service import Category, Draft, HelpStatus, NameShownTo
 from handlers.keyboards import cancel_only, main_menu
 
 
@@ -259,7 +259,7 @@ async def post(ctx: Context) -> None:
     view = await help_.view(network.id or 0, request.id or 0)
     if asked.tell:
         helpers = await help_.helpers_for(network, request.category, besides=ctx.person.id)
-        reached = await post_to_helpers(ctx.village, view, helpers)
+        reached = await ctx.village.help_messages.post_to_helpers(view, helpers)
         await help_.told(network, ctx.step_key)
     else:  # asked before a crash, and its copies were queued for the helpers then
         reached = await help_.reached(network, request.id or 0)
@@ -364,8 +364,8 @@ async def claim(ctx: Context) -> None:
         "help/you_help", buttons=helper_keyboard(ctx.label, view), **request_values(view, reveal_name=True)
     )
     if view.tell:  # else this tap was handled before a crash, and the asker was told then
-        await show_taken(ctx.village, view, besides=ctx.person.id)
-        await tell_asker(ctx.village, view, "help/helper_found")
+        await ctx.village.help_messages.show_taken(view, besides=ctx.person.id)
+        await ctx.village.help_messages.tell_asker(view, "help/helper_found")
         await ctx.village.help.told(view.network, ctx.step_key)
 
 
@@ -387,7 +387,9 @@ async def relay_text(ctx: Context) -> None:
     recipient = await ctx.village.people.get(recipient_id)
     if recipient is None:
         raise Refusal(Reason.STALE_BUTTON)
-    reply_button = keyboard(Button(ctx.village.labels_for(recipient.language)("reply"), encode(Tap.RELAY, *refs(view))))
+    reply_button = keyboard(
+        Button(ctx.village.post.labels_for(recipient.language)("reply"), encode(Tap.RELAY, *refs(view)))
+    )
     await ctx.tell(
         recipient,
         "help/relayed",
@@ -423,7 +425,7 @@ async def release(ctx: Context) -> None:
     view = await ctx.village.help.release(ctx.standing, ctx.int_arg(0), ctx.int_arg(1))
     await ctx.reply("help/released", **request_values(view, reveal_name=True))
     reopened = await ctx.village.help.view(*refs(view))
-    await tell_asker(ctx.village, reopened, "help/released_for_asker")
+    await ctx.village.help_messages.tell_asker(reopened, "help/released_for_asker")
 
 
 async def not_yet(ctx: Context) -> None:

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from bot.application.village import Labels
-from bot.joining.membership import JoinOutcome, JoinResult
-from bot.joining.streets import StreetChoice
+from bot.delivery.post import Labels
+from bot.joining import JoinOutcome, JoinResult, StreetChoice
 from bot.kernel import commands
 from bot.kernel.buttons import Tap, encode
 from bot.kernel.context import Context

@@ -9,8 +9,8 @@ from bot.kernel.permissions import Action
 from bot.kernel.refusals import Reason, Refusal
 from bot.kernel.replies import Button, keyboard
 from bot.kernel.router import Router
-from bot.privacy.forget import forget, leave_no_trace
-from bot.privacy.my_data import my_data as gather_my_data
+from bot.privacy import forget, leave_no_trace
+from bot.privacy import my_data as gather_my_data
 from handlers.keyboards import main_menu
 
 

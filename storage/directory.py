@@ -32,6 +32,7 @@ from storage.models import (
     ProcessedUpdate,
     Street,
 )
+from storage.views import FlowState, MembershipView
 
 # Statements made once (the hot path of every update: building a statement costs more than
 # running it against SQLite).
@@ -95,23 +96,6 @@ def _copy(flow: FlowState | None) -> FlowState | None:
 
 class DuplicateNetworkError(Exception):
     """A network with that slug already exists."""
-
-
-@dataclass(frozen=True)
-class MembershipView:
-    """A membership with the network (and street) it belongs to."""
-
-    membership: Membership
-    network: Network
-    street: Street | None
-
-
-@dataclass(frozen=True)
-class FlowState:
-    flow: str
-    step: str
-    data: dict[str, Any]
-    updated_at: datetime
 
 
 @dataclass(frozen=True)

@@ -14,15 +14,13 @@ import time
 from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import event
 from sqlmodel import Session
 
 from storage.models import Conversation, Membership, Network, Person, Street
-
-if TYPE_CHECKING:
-    from storage.directory import FlowState, MembershipView
+from storage.views import FlowState, MembershipView
 
 KEPT_FOR_S = 60.0
 KEPT_MAX = 10_000  # people; a village has 6,500 households

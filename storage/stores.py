@@ -143,6 +143,21 @@ class Stores:
                 del self._in_use[slug]
             await self._close_idle_beyond_limit()
 
+    def written_stamp(self, slug: str) -> tuple[int, ...]:
+        """When and how much a network's store last changed, read off its files: cheaper than a
+        query per network, for noticing what another process wrote. (An SQLite store: a write
+        lands in its write-ahead log first, then in the file itself.)"""
+        path = self.network_path(slug)
+        stamp: list[int] = []
+        for file in (path, path.with_name(path.name + "-wal")):
+            try:
+                found = file.stat()
+            except FileNotFoundError:
+                stamp += (0, 0)
+                continue
+            stamp += (found.st_mtime_ns, found.st_size)
+        return tuple(stamp)
+
     @property
     def open_count(self) -> int:
         return len(self._open)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.application.app import build_bot
+from bot.application.build import build_bot
 from bot.application.settings import Settings
 from bot.kernel.clock import ManualClock
 from bot.kernel.core import Buurtbot

@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from bot.application.app import build_bot
+from bot.application.build import build_bot
 from bot.application.settings import Settings
 from bot.kernel.clock import Clock
 from bot.kernel.core import Buurtbot

@@ -33,7 +33,7 @@ async def jan_plans_the_street_party(jan: SimulatedPerson, *, capacity: str | No
     assert "Zo ziet de activiteit eruit" in jan.last_text
     await jan.taps("Publiceren")
     assert "Gepubliceerd!" in jan.last_text
-    await jan.simulator.bot.village.outbox.flush()  # the invitations go through the outbox
+    await jan.simulator.bot.village.sender.flush()  # the invitations go through the outbox
 
 
 def reminders(person: SimulatedPerson) -> int:
@@ -61,19 +61,19 @@ async def test_the_street_party_answers_counts_and_reminders_across_a_restart(
 
     clock.advance(PARTY - timedelta(hours=24) - clock.now())  # Friday 15:00
     await first.bot.village.scheduler.run_due()
-    await first.bot.village.outbox.flush()  # reminders go through the outbox, like every message to many
+    await first.bot.village.sender.flush()  # reminders go through the outbox, like every message to many
     assert (reminders(anna), reminders(piet), reminders(els)) == (1, 1, 0)
     assert "(u zei misschien)" in piet.last_text
     await first.bot.stop()
 
     second = await start_village(settings, clock, seed=False, first_update_id=9000)
-    scheduler, outbox = second.bot.village.scheduler, second.bot.village.outbox
+    scheduler, sender = second.bot.village.scheduler, second.bot.village.sender
     await scheduler.run_due()  # the restart sends nothing twice
-    await outbox.flush()
+    await sender.flush()
     clock.advance(timedelta(hours=22))  # Saturday 13:00
     await scheduler.run_due()
     await scheduler.run_due()
-    await outbox.flush()
+    await sender.flush()
     anna2, piet2, els2 = (second.person(name) for name in ("Anna", "Piet", "Els"))
     assert (reminders(anna2), reminders(piet2), reminders(els2)) == (1, 1, 0)  # this door's share: the second
     async with second.bot.village.stores.network("breugel-noord") as store:
@@ -95,7 +95,7 @@ async def test_jan_moves_the_party_and_the_reminders_move_then_cancels_and_every
     await village.jan.says("zaterdag 5 december 16:00")
     await village.jan.taps("Ja, dat klopt")
     assert "3 mensen krijgen bericht" in village.jan.last_text
-    await village.bot.village.outbox.flush()  # notices go through the outbox, like every message to many
+    await village.bot.village.sender.flush()  # notices go through the outbox, like every message to many
     for person in (anna, piet, els):
         assert "Gewijzigd" in person.last_text and "16:00" in person.last_text
     async with village.bot.village.stores.network("breugel-noord") as store:
@@ -105,23 +105,23 @@ async def test_jan_moves_the_party_and_the_reminders_move_then_cancels_and_every
 
     clock.advance(PARTY - timedelta(hours=24) - clock.now())  # the old reminder time: nothing yet
     await village.bot.village.scheduler.run_due()
-    await village.bot.village.outbox.flush()
+    await village.bot.village.sender.flush()
     assert reminders(anna) == 0
     clock.advance(timedelta(hours=1))
     await village.bot.village.scheduler.run_due()
-    await village.bot.village.outbox.flush()
+    await village.bot.village.sender.flush()
     assert reminders(anna) == 1
 
     await village.jan.says("/agenda")
     await village.jan.taps("Afzeggen")
     await village.jan.taps("Ja, afzeggen")
     assert "3 mensen krijgen bericht" in village.jan.last_text
-    await village.bot.village.outbox.flush()
+    await village.bot.village.sender.flush()
     for person in (anna, piet, els):
         assert "Afgezegd" in person.last_text
     clock.advance(timedelta(hours=22))
     await village.bot.village.scheduler.run_due()
-    await village.bot.village.outbox.flush()
+    await village.bot.village.sender.flush()
     assert reminders(anna) == 1  # no reminder for a cancelled party
 
 
@@ -170,7 +170,7 @@ async def test_a_resident_proposes_where_the_network_allows_and_jan_publishes(vi
     await village.jan.taps("Publiceren")
     assert any("is gepubliceerd. 3 leden krijgen een uitnodiging" in m.text for m in village.jan.inbox)
     assert not any("Koffieochtend" in m.text for m in piet.inbox)  # queued in the outbox, not yet sent
-    await village.bot.village.outbox.flush()
+    await village.bot.village.sender.flush()
     assert "Koffieochtend" in piet.last_text and "8 plaatsen" in piet.last_text
     anna_copy = anna.last
     assert "Koffieochtend" in anna_copy.text  # Anna, who proposed it, is invited too...
@@ -239,7 +239,7 @@ async def test_reminders_wait_in_the_outbox_in_one_go_and_keep_their_answer_butt
     assert sorted(row.chat_id for row in queued) == sorted([anna.id, piet.id])
     assert {row.ref for row in queued} == {"1:24"} and {row.status for row in queued} == {"pending"}
 
-    await village.bot.village.outbox.flush()
+    await village.bot.village.sender.flush()
     reminder = anna.last
     assert "Herinnering" in reminder.text and reminder.labels[:3] == ["Ik kom", "Misschien", "Kan niet"]
     await anna.taps("Kan niet", in_message=reminder)  # the buttons came back from the store intact
@@ -276,7 +276,7 @@ async def test_three_parties_remind_at_once_each_its_own_yes_and_maybe_and_a_van
 
     clock.advance(PARTY - timedelta(hours=24) - clock.now())
     ran = await app.scheduler.run_due()
-    await app.outbox.flush()
+    await app.sender.flush()
 
     assert ran.failed == 1  # the vanished party's reminder, alone (the night's clean-up ran too)
     assert reminders(anna) == 2 and "(u zei misschien)" in anna.last_text
@@ -289,5 +289,5 @@ async def test_three_parties_remind_at_once_each_its_own_yes_and_maybe_and_a_van
         "3:24": JobStatus.FAILED,
     }
     assert (await app.scheduler.run_due()).done == 0  # never twice
-    await app.outbox.flush()
+    await app.sender.flush()
     assert (reminders(anna), reminders(piet)) == (2, 1)

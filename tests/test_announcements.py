@@ -29,7 +29,7 @@ async def test_jan_announces_and_every_member_gets_it_once_and_jan_a_report(vill
     assert "Zo ziet uw bericht eruit voor Breugel-Noord" in jan.last_text
     await jan.taps("Versturen")
     assert "Uw bericht gaat naar 2 leden van Breugel-Noord" in jan.last_text
-    await village.bot.village.outbox.flush()
+    await village.bot.village.sender.flush()
     for person in (anna, piet):
         messages = [m for m in person.inbox if "Bericht van Breugel-Noord" in m.text]
         assert len(messages) == 1 and "<b>afgesloten</b>" in messages[0].text  # shown as typed, not as markup
@@ -48,7 +48,7 @@ async def test_only_the_community_manager_announces_to_every_network(village: Vi
     await karin.says("/berichtiedereen")
     await karin.says("De gemeente zoekt vrijwilligers.")
     await karin.taps("Versturen")
-    await village.bot.village.outbox.flush()
+    await village.bot.village.sender.flush()
     assert any("De gemeente zoekt vrijwilligers" in m.text for m in anna.inbox)
     assert any("De gemeente zoekt vrijwilligers" in m.text for m in kees.inbox)
 
@@ -115,7 +115,7 @@ async def test_a_crash_half_way_still_ends_with_every_recipient_in_a_final_state
         await announce_to_all(door)
         await api.wait_for_message(FIRST_MEMBER + MEMBERS // 3, timeout=60)  # a third of the way
         # kill -9 of the sender: its task dies mid-send, nothing is tidied up.
-        task = door.bot.village.outbox._task
+        task = door.bot.village.sender._task
         assert task is not None
         task.cancel()
         middle = await statuses(door.bot)

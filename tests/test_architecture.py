@@ -4,6 +4,7 @@ reach data only through services, storage knows nothing of the bot, and no new i
 from __future__ import annotations
 
 import ast
+import importlib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -137,31 +138,46 @@ def test_storage_knows_nothing_of_the_bot_or_its_handlers() -> None:
     assert layer_breaches("storage", ("bot", "handlers")) == []
 
 
-# --- import cycles ----------------------------------------------------------------------------
+# --- capabilities: each package's `__init__` is its door ---------------------------------------
 
-# The cycles there are today, each a strongly connected component of the import graph (all
-# imports counted). Services take the whole `Village` and name it under TYPE_CHECKING while
-# `bot.application.village` builds them; `bot.application.app` starts the Telegram door in a
-# function and the door builds the bot with `bot.application.app`; the directory store and its
-# cache of what it read lately name each other's types. A cycle may shrink or go (then shrink
-# this list with it); none may grow or appear.
-KNOWN_CYCLES: frozenset[tuple[str, ...]] = frozenset(
-    {
-        (
-            "bot.activities.service",
-            "bot.activities.messages",
-            "bot.announcements.service",
-            "bot.groups.service",
-            "bot.neighbour_help.service",
-            "bot.neighbour_help.messages",
-            "bot.network_admin.service",
-            "bot.delivery.outbox",
-            "bot.application.village",
-        ),
-        ("bot.application.app", "bot.transports.telegram"),
-        ("storage.directory", "storage.known"),
-    }
-)
+# One package per capability of the village. Outside its own package, a capability is imported
+# only through its door (`from bot.neighbour_help import Help`), never a module of its own
+# (`bot.neighbour_help.service`): what its `__init__` exports is what others may use.
+CAPABILITIES = ("joining", "neighbour_help", "activities", "announcements", "groups", "network_admin", "privacy")
+
+
+def private_imports(modules: dict[str, Path]) -> list[str]:
+    breaches = []
+    for name, path in modules.items():
+        for line, imported in imported_names(path):
+            parts = imported.split(".")
+            if len(parts) < 3 or parts[0] != "bot" or parts[1] not in CAPABILITIES:
+                continue
+            owner = f"bot.{parts[1]}"
+            if name == owner or name.startswith(f"{owner}."):
+                continue
+            inner = f"{owner}.{parts[2]}"
+            if inner in modules:  # a module of the package, not a name its door exports
+                breaches.append(f"{path.relative_to(ROOT)}:{line} imports {inner}")
+    return sorted(set(breaches))
+
+
+def test_capabilities_are_used_only_through_their_doors() -> None:
+    assert private_imports(package_modules()) == []
+
+
+def test_every_capability_door_exports_what_it_imports() -> None:
+    for capability in CAPABILITIES:
+        door = importlib.import_module(f"bot.{capability}")
+        exported = set(getattr(door, "__all__", ()))
+        assert exported, f"bot.{capability} exports nothing"
+        assert all(hasattr(door, name) for name in exported)
+
+
+# --- import cycles ----------------------------------------------------------------------------
+#
+# None: services get what they use in their constructors from the one composition root
+# (`bot.application.village`), so no service needs to name the village or a sibling that needs it.
 
 
 def import_graph() -> dict[str, set[str]]:
@@ -223,7 +239,5 @@ def test_strongly_connected_finds_a_cycle_and_nothing_else() -> None:
     assert strongly_connected(graph) == {("a", "b", "c")}
 
 
-def test_no_new_import_cycle() -> None:
-    cycles = strongly_connected(import_graph())
-    new = sorted(cycle for cycle in cycles if not any(set(cycle) <= set(known) for known in KNOWN_CYCLES))
-    assert new == [], "a new import cycle (or a known one grew)"
+def test_no_import_cycle() -> None:
+    assert sorted(strongly_connected(import_graph())) == []

@@ -11,8 +11,8 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from bot.application.app import build_bot
-from bot.application.cli import open_console
+from bot.application.app import open_console
+from bot.application.build import build_bot
 from bot.application.demo import seed_demo
 from bot.application.settings import Settings
 from bot.kernel.replies import Reply

@@ -27,7 +27,7 @@ from typing import Any, TypeVar
 import pytest
 from sqlalchemy import insert
 
-from bot.application.app import build_bot
+from bot.application.build import build_bot
 from bot.kernel import failpoints
 from bot.kernel.replies import html_to_plain
 from storage.models import Event, HelpOffer, MemberRole, Membership, MembershipStatus, Person, Rsvp

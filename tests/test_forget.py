@@ -37,7 +37,7 @@ async def test_forgetme_leaves_no_trace_in_any_store_file(settings: Settings, cl
     await village.jan.says("/bericht")
     await village.jan.says("Vergeet het straatfeest niet!")
     await village.jan.taps("Versturen")
-    await app.outbox.flush()
+    await app.sender.flush()
 
     await annabel.says("/vergeetmij")
     assert "Wilt u dat Buurtbot u vergeet?" in annabel.last_text

@@ -83,7 +83,7 @@ async def test_an_announcement_also_goes_to_the_linked_group(settings: Settings,
     await village.jan.says("/bericht")
     await village.jan.says("Vuilnis wordt dinsdag opgehaald.")
     await village.jan.taps("Versturen")
-    await village.bot.village.outbox.flush()
+    await village.bot.village.sender.flush()
     in_group = [m for m in village.door.chat(GROUP) if "Vuilnis wordt dinsdag opgehaald" in m.text]
     assert len(in_group) == 1
     assert village.door.pinned == [(GROUP, in_group[0].message_id)]  # pinned in the group, not in private chats

@@ -45,7 +45,7 @@ async def asks_for_groceries(
     assert "Zo ziet uw vraag eruit" in anna.last_text
     await anna.taps("Plaatsen")
     if deliver:  # the request goes to helpers through the outbox
-        await anna.simulator.bot.village.outbox.flush()
+        await anna.simulator.bot.village.sender.flush()
 
 
 async def requests_in(village: Village, network: Network) -> list[HelpRequest]:
@@ -175,7 +175,7 @@ async def test_jan_asks_on_behalf_of_a_resident_who_phoned(village: Village) -> 
     await jan.taps("Morgen")
     await jan.taps("Iedereen")
     await jan.taps("Plaatsen")
-    await jan.simulator.bot.village.outbox.flush()
+    await jan.simulator.bot.village.sender.flush()
     assert "mevrouw De Groot (via de buurtverbinder)" in piet.last_text
 
     await piet.taps("Ik help")
@@ -267,7 +267,7 @@ async def test_a_request_taken_before_every_helper_had_it_is_not_sent_to_the_oth
     await piet.taps("Ik help")
     assert "Dank u! U helpt Anna" in piet.last_text
     assert "Piet gaat u helpen" in anna.last_text
-    await village.bot.village.outbox.flush()
+    await village.bot.village.sender.flush()
     assert not any("Een buur vraagt om hulp" in message.text for message in els.inbox)
     assert not any("Een buur vraagt om hulp" in message.text for message in piet.inbox)
     async with village.bot.village.stores.network("breugel-noord") as store, store.transaction() as session:

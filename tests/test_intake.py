@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass, field
 
-from bot.application.app import build_bot
+from bot.application.build import build_bot
 from bot.application.settings import Settings
 from bot.kernel.clock import ManualClock
 from bot.kernel.events import (

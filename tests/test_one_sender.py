@@ -13,7 +13,7 @@ from sqlalchemy import update
 from sqlmodel import col, select
 
 from bench.common import REPOSITORY, VERBINDER_BASE, BotProcess, queue_announcement, seed_village
-from bot.application.app import build_bot
+from bot.application.build import build_bot
 from bot.application.settings import CannotStart, Settings
 from bot.kernel.replies import Reply
 from storage.models import DeliveryStatus, OutboxKind, OutboxMessage

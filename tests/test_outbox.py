@@ -13,15 +13,10 @@ import pytest
 from sqlalchemy import create_engine
 from sqlmodel import select
 
+from bot.delivery.budget import PACE, TELEGRAM_SECOND_S, RateBudget
 from bot.delivery.messenger import Messenger
-from bot.delivery.outbox import (
-    CLAIM_BATCH,
-    PACE,
-    TELEGRAM_SECOND_S,
-    RateBudget,
-    keyboard_from_json,
-    keyboard_to_json,
-)
+from bot.delivery.outbox import keyboard_from_json, keyboard_to_json
+from bot.delivery.sender import CLAIM_BATCH
 from bot.kernel.port import BlockedByUser
 from bot.kernel.replies import Button, Reply, keyboard
 from bot.transports.memory import MemoryDoor
@@ -234,27 +229,27 @@ async def rows(village: Village) -> list[OutboxMessage]:
 async def test_any_message_with_its_buttons_goes_out_once_and_its_telegram_id_is_kept(village: Village) -> None:
     anna = village.person("Anna")
     buttons = keyboard([Button("Ik kom", "ea:1:2:y"), Button("Kan niet", "ea:1:2:n")])
-    outbox = village.bot.village.outbox
+    outbox, sender = village.bot.village.outbox, village.bot.village.sender
     queued = await outbox.queue(
         village.noord, [(anna.id, Reply("⏰ <b>Herinnering</b>", buttons))], kind=OutboxKind.EVENT_REMINDER, ref="2:24"
     )
     assert queued == 1 and anna.inbox == []  # queued, not sent: the sender takes it from here
-    await outbox.flush()
+    await sender.flush()
     assert [m.reply for m in anna.inbox] == [Reply("⏰ <b>Herinnering</b>", buttons)]
     [row] = await rows(village)
     assert (row.kind, row.ref, row.announcement_id, row.status) == ("event_reminder", "2:24", None, "sent")
     assert row.message_id == anna.inbox[0].message_id and row.finished_at is not None
-    await outbox.flush()
+    await sender.flush()
     assert len(anna.inbox) == 1
 
 
 async def test_a_help_request_goes_before_the_rest_of_a_long_announcement(village: Village) -> None:
-    outbox = village.bot.village.outbox
+    outbox, sender = village.bot.village.outbox, village.bot.village.sender
     announcement = [(5_000 + n, Reply(f"Mededeling {n}")) for n in range(3 * CLAIM_BATCH)]
     await outbox.queue(village.noord, announcement, kind=OutboxKind.ANNOUNCEMENT)
     piet = village.person("Piet")
     await outbox.queue(village.noord, [(piet.id, Reply("Een buur vraagt om hulp"))], kind=OutboxKind.HELP_REQUEST)
-    await outbox.flush()
+    await sender.flush()
     sends = [event.chat_id for event in village.door.log if event.kind == "send"]
     assert len(sends) == 3 * CLAIM_BATCH + 1
     assert sends[0] == piet.id  # in the first batch, ahead of every announcement row queued before it
@@ -280,12 +275,12 @@ async def test_each_result_is_recorded_as_it_lands_so_a_crash_would_repeat_only_
 ) -> None:
     door = WatchingDoor(village)
     village.bot.attach(door)
-    outbox = village.bot.village.outbox
+    outbox, sender = village.bot.village.outbox, village.bot.village.sender
     count = 3 * CLAIM_BATCH
     await outbox.queue(
         village.noord, [(10_000 + n, Reply(f"bericht {n}")) for n in range(count)], kind=OutboxKind.ANNOUNCEMENT
     )
-    await outbox.flush()
+    await sender.flush()
     assert Counter(row.status for row in await rows(village)) == {DeliveryStatus.SENT: count}
     assert len(door.unrecorded) == count
     # Were the process killed at any message, at most two would reach someone twice (was up to a
@@ -309,10 +304,10 @@ async def test_someone_who_blocked_the_bot_is_marked_unreachable_and_not_tried_a
     await piet.says("/start")  # Piet is known to the bot
     door = BlockingDoor({piet.id})
     village.bot.attach(door)
-    outbox = village.bot.village.outbox
+    outbox, sender = village.bot.village.outbox, village.bot.village.sender
     await outbox.queue(village.noord, [(piet.id, Reply("Herinnering"))], kind=OutboxKind.EVENT_REMINDER)
-    await outbox.flush()
-    await outbox.flush()
+    await sender.flush()
+    await sender.flush()
     assert [row.status for row in await rows(village)] == [DeliveryStatus.UNREACHABLE]
     person = await village.bot.village.stores.directory.get_person(piet.id)
     assert person is not None and person.unreachable_at is not None
@@ -341,11 +336,11 @@ def test_an_outbox_from_before_version_5_keeps_its_rows_as_announcements(tmp_pat
 async def test_networks_take_turns_so_a_long_broadcast_does_not_hold_up_another_networks_reminder(
     village: Village,
 ) -> None:
-    outbox = village.bot.village.outbox
+    outbox, sender = village.bot.village.outbox, village.bot.village.sender
     long = [(30_000 + n, Reply("Aan iedereen in Breugel-Noord")) for n in range(3 * CLAIM_BATCH)]
     await outbox.queue(village.noord, long, kind=OutboxKind.ANNOUNCEMENT)
     await outbox.queue(village.centrum, [(40_000, Reply("Herinnering"))], kind=OutboxKind.EVENT_REMINDER)
-    await outbox.flush()
+    await sender.flush()
     order = [m.chat_id for m in village.door.messages]
     assert len(order) == len(long) + 1
     assert order.index(40_000) <= CLAIM_BATCH  # after the first batch of the announcement, not after all of it

@@ -61,7 +61,7 @@ async def handled_again(
     again = await start_village(settings, clock, seed=False, first_update_id=90_000)
     again.bot.listeners.append(remembered.handled)
     await again.bot.drain()
-    await again.bot.village.outbox.flush()
+    await again.bot.village.sender.flush()
     return again
 
 
@@ -77,7 +77,7 @@ async def test_jans_send_tap_handled_again_queues_the_announcement_once(
     await village.jan.says("/bericht")
     await village.jan.says("Zaterdag is de straat afgesloten.")
     await village.jan.taps("Versturen")
-    await village.bot.village.outbox.flush()
+    await village.bot.village.sender.flush()
     assert sent_to(village, anna.id, "Zaterdag is de straat afgesloten") == 1
 
     again = await handled_again(village, settings, clock, remembered)

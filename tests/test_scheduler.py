@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 import bot.delivery.scheduler as scheduling
-from bot.delivery.scheduler import JobKind, Ran, Scheduler
+from bot.delivery.scheduler import JobKind, JobPlan, Ran, Scheduler
 from bot.kernel.clock import ManualClock
 from storage.models import JobStatus, JoinPolicy, Network
 from storage.stores import Stores
@@ -57,14 +57,14 @@ async def statuses(stores: Stores, network: Network) -> dict[str, str]:
 
 async def test_a_busy_evening_every_reminder_runs_once_and_its_moment_is_kept(stores: Stores, breugel: Network) -> None:
     clock = ManualClock(NOW)
-    scheduler = Scheduler(stores, clock)
+    plan = JobPlan(stores, clock)
     reminders = Reminders()
-    scheduler.register(JobKind.EVENT_REMIND, reminders)
+    scheduler = Scheduler(stores, clock, plan, runners={JobKind.EVENT_REMIND: reminders})
     passes: list[Ran] = []
     scheduler.listeners.append(passes.append)
     count = scheduling.CLAIM_BATCH * 2 + 7  # more than one batch
     for n in range(count):
-        await scheduler.schedule(breugel, JobKind.EVENT_REMIND, f"{n}:24", NOW + timedelta(seconds=n % 30))
+        await plan.schedule(breugel, JobKind.EVENT_REMIND, f"{n}:24", NOW + timedelta(seconds=n % 30))
     clock.advance(timedelta(minutes=1))
 
     ran = await scheduler.run_due()
@@ -84,12 +84,12 @@ async def test_reminders_missed_too_long_ago_are_skipped_and_unknown_jobs_fail(
     stores: Stores, breugel: Network
 ) -> None:
     clock = ManualClock(NOW)
-    scheduler = Scheduler(stores, clock)
+    plan = JobPlan(stores, clock)
     reminders = Reminders()
-    scheduler.register(JobKind.EVENT_REMIND, reminders)
-    await scheduler.schedule(breugel, JobKind.EVENT_REMIND, "koffie:24", NOW)
-    await scheduler.schedule(breugel, JobKind.EVENT_REMIND, "borrel:24", NOW + timedelta(minutes=50))
-    await scheduler.schedule(breugel, JobKind.HELP_ESCALATE, "7", NOW)  # nobody runs escalations here
+    scheduler = Scheduler(stores, clock, plan, runners={JobKind.EVENT_REMIND: reminders})
+    await plan.schedule(breugel, JobKind.EVENT_REMIND, "koffie:24", NOW)
+    await plan.schedule(breugel, JobKind.EVENT_REMIND, "borrel:24", NOW + timedelta(minutes=50))
+    await plan.schedule(breugel, JobKind.HELP_ESCALATE, "7", NOW)  # nobody runs escalations here
     clock.advance(timedelta(hours=1))  # the bot was down
 
     ran = await scheduler.run_due()
@@ -107,7 +107,7 @@ async def test_a_runner_that_fails_fails_alone_and_one_that_plans_again_stays_pl
     stores: Stores, breugel: Network
 ) -> None:
     clock = ManualClock(NOW)
-    scheduler = Scheduler(stores, clock)
+    plan = JobPlan(stores, clock)
     tomorrow = NOW + timedelta(days=1)
 
     async def escalate(network: Network, ref: str) -> None:
@@ -115,13 +115,14 @@ async def test_a_runner_that_fails_fails_alone_and_one_that_plans_again_stays_pl
             raise RuntimeError("the template is missing")
 
     async def clean_up(network: Network, ref: str) -> None:
-        await scheduler.schedule(network, JobKind.HELP_RETENTION, ref, tomorrow)  # the next night
+        await plan.schedule(network, JobKind.HELP_RETENTION, ref, tomorrow)  # the next night
 
-    scheduler.register(JobKind.HELP_ESCALATE, escalate)
-    scheduler.register(JobKind.HELP_RETENTION, clean_up)
-    await scheduler.schedule(breugel, JobKind.HELP_ESCALATE, "broken", NOW)
-    await scheduler.schedule(breugel, JobKind.HELP_ESCALATE, "fine", NOW)
-    await scheduler.schedule(breugel, JobKind.HELP_RETENTION, "nightly", NOW)
+    scheduler = Scheduler(
+        stores, clock, plan, runners={JobKind.HELP_ESCALATE: escalate, JobKind.HELP_RETENTION: clean_up}
+    )
+    await plan.schedule(breugel, JobKind.HELP_ESCALATE, "broken", NOW)
+    await plan.schedule(breugel, JobKind.HELP_ESCALATE, "fine", NOW)
+    await plan.schedule(breugel, JobKind.HELP_RETENTION, "nightly", NOW)
 
     ran = await scheduler.run_due()
 
@@ -144,12 +145,12 @@ async def test_one_busy_network_does_not_keep_the_others_waiting(
         slug="son-centrum", name="Son-Centrum", streets=["Markt"], join_policy=JoinPolicy.APPROVAL, now=NOW
     )
     clock = ManualClock(NOW)
-    scheduler = Scheduler(stores, clock)
+    plan = JobPlan(stores, clock)
     reminders = Reminders()
-    scheduler.register(JobKind.EVENT_REMIND, reminders)
+    scheduler = Scheduler(stores, clock, plan, runners={JobKind.EVENT_REMIND: reminders})
     for n in range(8):
-        await scheduler.schedule(breugel, JobKind.EVENT_REMIND, f"breugel-{n}", NOW)
-    await scheduler.schedule(son, JobKind.EVENT_REMIND, "son-0", NOW + timedelta(seconds=1))
+        await plan.schedule(breugel, JobKind.EVENT_REMIND, f"breugel-{n}", NOW)
+    await plan.schedule(son, JobKind.EVENT_REMIND, "son-0", NOW + timedelta(seconds=1))
     clock.advance(timedelta(seconds=5))
 
     first = await scheduler.run_due()
@@ -163,7 +164,7 @@ async def test_one_busy_network_does_not_keep_the_others_waiting(
 
 async def test_a_stop_lets_the_reminder_in_hand_finish_and_puts_the_rest_back(stores: Stores, breugel: Network) -> None:
     clock = ManualClock(NOW)
-    first = Scheduler(stores, clock)
+    plan = JobPlan(stores, clock)
     started, release = asyncio.Event(), asyncio.Event()
     sent: list[str] = []
 
@@ -172,9 +173,9 @@ async def test_a_stop_lets_the_reminder_in_hand_finish_and_puts_the_rest_back(st
         await release.wait()
         sent.append(ref)
 
-    first.register(JobKind.EVENT_REMIND, slow_reminder)
+    first = Scheduler(stores, clock, plan, runners={JobKind.EVENT_REMIND: slow_reminder})
     for n in range(5):
-        await first.schedule(breugel, JobKind.EVENT_REMIND, f"{n}:24", NOW)
+        await plan.schedule(breugel, JobKind.EVENT_REMIND, f"{n}:24", NOW)
     first.start()
     await asyncio.wait_for(started.wait(), 5)
 
@@ -187,9 +188,9 @@ async def test_a_stop_lets_the_reminder_in_hand_finish_and_puts_the_rest_back(st
     assert sent == ["0:24"]
     assert list((await statuses(stores, breugel)).values()).count(JobStatus.PENDING) == 4
 
-    second = Scheduler(stores, clock)  # the restart
+    plan = JobPlan(stores, clock)  # the restart
     reminders = Reminders()
-    second.register(JobKind.EVENT_REMIND, reminders)
+    second = Scheduler(stores, clock, plan, runners={JobKind.EVENT_REMIND: reminders})
     assert (await second.run_due()).done == 4
     assert sorted([*sent, *reminders.sent]) == [f"{n}:24" for n in range(5)]
 
@@ -198,16 +199,16 @@ async def test_a_reminder_cut_off_is_marked_interrupted_and_the_one_not_begun_ru
     stores: Stores, breugel: Network
 ) -> None:
     clock = ManualClock(NOW)
-    first = Scheduler(stores, clock)
+    plan = JobPlan(stores, clock)
     started = asyncio.Event()
 
     async def hangs(_network: Network, _ref: str) -> None:
         started.set()
         await asyncio.Event().wait()
 
-    first.register(JobKind.EVENT_REMIND, hangs)
-    await first.schedule(breugel, JobKind.EVENT_REMIND, "koffie:24", NOW)
-    await first.schedule(breugel, JobKind.EVENT_REMIND, "borrel:24", NOW)
+    first = Scheduler(stores, clock, plan, runners={JobKind.EVENT_REMIND: hangs})
+    await plan.schedule(breugel, JobKind.EVENT_REMIND, "koffie:24", NOW)
+    await plan.schedule(breugel, JobKind.EVENT_REMIND, "borrel:24", NOW)
     passing = asyncio.create_task(first.run_due())
     await asyncio.wait_for(started.wait(), 5)
     assert set((await statuses(stores, breugel)).values()) == {JobStatus.RUNNING}  # both claimed
@@ -217,9 +218,9 @@ async def test_a_reminder_cut_off_is_marked_interrupted_and_the_one_not_begun_ru
         await passing
 
     assert await statuses(stores, breugel) == {"koffie:24": JobStatus.INTERRUPTED, "borrel:24": JobStatus.PENDING}
-    second = Scheduler(stores, clock)
+    plan = JobPlan(stores, clock)
     reminders = Reminders()
-    second.register(JobKind.EVENT_REMIND, reminders)
+    second = Scheduler(stores, clock, plan, runners={JobKind.EVENT_REMIND: reminders})
     assert (await second.run_due()).done == 1
     assert reminders.sent == ["borrel:24"]
 
@@ -228,11 +229,11 @@ async def test_after_a_crash_the_claimed_reminders_are_marked_interrupted_not_se
     stores: Stores, breugel: Network
 ) -> None:
     clock = ManualClock(NOW)
-    scheduler = Scheduler(stores, clock)
+    plan = JobPlan(stores, clock)
     reminders = Reminders()
-    scheduler.register(JobKind.EVENT_REMIND, reminders)
-    await scheduler.schedule(breugel, JobKind.EVENT_REMIND, "koffie:24", NOW)
-    await scheduler.schedule(breugel, JobKind.EVENT_REMIND, "borrel:24", NOW)
+    scheduler = Scheduler(stores, clock, plan, runners={JobKind.EVENT_REMIND: reminders})
+    await plan.schedule(breugel, JobKind.EVENT_REMIND, "koffie:24", NOW)
+    await plan.schedule(breugel, JobKind.EVENT_REMIND, "borrel:24", NOW)
     async with stores.network(breugel.slug) as store:  # claimed by a process that then died
         for job in await store.jobs():
             if job.ref == "koffie:24":
@@ -250,10 +251,10 @@ async def test_a_reminder_planned_while_a_pass_notes_the_next_job_is_not_lost_fr
     stores: Stores, breugel: Network, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     clock = ManualClock(NOW)
-    scheduler = Scheduler(stores, clock)
-    scheduler.register(JobKind.EVENT_REMIND, Reminders())
-    await scheduler.schedule(breugel, JobKind.EVENT_REMIND, "koffie:24", NOW)
-    await scheduler.schedule(breugel, JobKind.EVENT_REMIND, "markt:24", NOW + timedelta(days=7))
+    plan = JobPlan(stores, clock)
+    scheduler = Scheduler(stores, clock, plan, runners={JobKind.EVENT_REMIND: Reminders()})
+    await plan.schedule(breugel, JobKind.EVENT_REMIND, "koffie:24", NOW)
+    await plan.schedule(breugel, JobKind.EVENT_REMIND, "markt:24", NOW + timedelta(days=7))
     soon = NOW + timedelta(hours=1)
     planning: list[asyncio.Task[None]] = []
     async with stores.network(breugel.slug) as store:
@@ -262,7 +263,7 @@ async def test_a_reminder_planned_while_a_pass_notes_the_next_job_is_not_lost_fr
         async def next_due_while_jan_plans() -> datetime | None:
             found = await read_next_due()  # next week's market
             # Jan publishes a borrel in an hour just now, between the read and the index write.
-            planning.append(asyncio.create_task(scheduler.schedule(breugel, JobKind.EVENT_REMIND, "borrel:24", soon)))
+            planning.append(asyncio.create_task(plan.schedule(breugel, JobKind.EVENT_REMIND, "borrel:24", soon)))
             await settle()  # Jan's planning goes as far as it may: to the index, were it not held there
             return found
 
@@ -295,18 +296,19 @@ async def test_a_batch_runner_gets_the_due_reminders_together_and_one_that_fails
     stores: Stores, breugel: Network
 ) -> None:
     clock = ManualClock(NOW)
-    scheduler = Scheduler(stores, clock)
+    plan = JobPlan(stores, clock)
     together = RemindersTogether(broken=("2:24",))
     escalated: list[str] = []
 
     async def escalate(_network: Network, ref: str) -> None:
         escalated.append(ref)
 
-    scheduler.register_batch(JobKind.EVENT_REMIND, together)
-    scheduler.register(JobKind.HELP_ESCALATE, escalate)  # one at a time, as before
+    scheduler = Scheduler(  # escalations one at a time, as before
+        stores, clock, plan, runners={JobKind.HELP_ESCALATE: escalate}, batch_runners={JobKind.EVENT_REMIND: together}
+    )
     for n in range(5):
-        await scheduler.schedule(breugel, JobKind.EVENT_REMIND, f"{n}:24", NOW + timedelta(seconds=n))
-    await scheduler.schedule(breugel, JobKind.HELP_ESCALATE, "7", NOW)
+        await plan.schedule(breugel, JobKind.EVENT_REMIND, f"{n}:24", NOW + timedelta(seconds=n))
+    await plan.schedule(breugel, JobKind.HELP_ESCALATE, "7", NOW)
     clock.advance(timedelta(minutes=1))
 
     ran = await scheduler.run_due()
@@ -331,19 +333,19 @@ async def test_a_batch_runner_gets_one_claim_at_a_time_and_a_call_that_fails_fai
 ) -> None:
     monkeypatch.setattr(scheduling, "CLAIM_BATCH", 3)
     clock = ManualClock(NOW)
-    scheduler = Scheduler(stores, clock)
+    plan = JobPlan(stores, clock)
     together = RemindersTogether()
-    scheduler.register_batch(JobKind.EVENT_REMIND, together)
+    scheduler = Scheduler(stores, clock, plan, batch_runners={JobKind.EVENT_REMIND: together})
     for n in range(7):
-        await scheduler.schedule(breugel, JobKind.EVENT_REMIND, f"{n}:24", NOW + timedelta(seconds=n))
+        await plan.schedule(breugel, JobKind.EVENT_REMIND, f"{n}:24", NOW + timedelta(seconds=n))
     clock.advance(timedelta(minutes=1))
     assert (await scheduler.run_due()).done == 7
     assert [len(call) for call in together.calls] == [3, 3, 1]
 
     broken = RemindersTogether(all_broken=True)
-    scheduler.register_batch(JobKind.EVENT_REMIND, broken)
-    await scheduler.schedule(breugel, JobKind.EVENT_REMIND, "markt:24", clock.now())
-    await scheduler.schedule(breugel, JobKind.EVENT_REMIND, "borrel:24", clock.now())
+    scheduler = Scheduler(stores, clock, plan, batch_runners={JobKind.EVENT_REMIND: broken})
+    await plan.schedule(breugel, JobKind.EVENT_REMIND, "markt:24", clock.now())
+    await plan.schedule(breugel, JobKind.EVENT_REMIND, "borrel:24", clock.now())
     ran = await scheduler.run_due()
     assert (ran.done, ran.failed) == (0, 2)
     after = await statuses(stores, breugel)
@@ -351,20 +353,20 @@ async def test_a_batch_runner_gets_one_claim_at_a_time_and_a_call_that_fails_fai
     assert [after[f"{n}:24"] for n in range(7)] == [JobStatus.DONE] * 7  # the earlier calls' jobs keep their outcome
 
     one_at_a_time = Reminders()
-    scheduler.register(JobKind.EVENT_REMIND, one_at_a_time)  # replaces the batch runner
-    await scheduler.schedule(breugel, JobKind.EVENT_REMIND, "koffie:24", clock.now())
+    scheduler = Scheduler(stores, clock, plan, runners={JobKind.EVENT_REMIND: one_at_a_time})
+    await plan.schedule(breugel, JobKind.EVENT_REMIND, "koffie:24", clock.now())
     assert (await scheduler.run_due()).done == 1
     assert one_at_a_time.sent == ["koffie:24"] and len(broken.calls) == 1
 
 
 async def test_reminders_cut_off_together_are_all_marked_interrupted(stores: Stores, breugel: Network) -> None:
     clock = ManualClock(NOW)
-    first = Scheduler(stores, clock)
+    plan = JobPlan(stores, clock)
     hangs = RemindersTogether()
     hangs.release.clear()
-    first.register_batch(JobKind.EVENT_REMIND, hangs)
-    await first.schedule(breugel, JobKind.EVENT_REMIND, "koffie:24", NOW)
-    await first.schedule(breugel, JobKind.EVENT_REMIND, "borrel:24", NOW)
+    first = Scheduler(stores, clock, plan, batch_runners={JobKind.EVENT_REMIND: hangs})
+    await plan.schedule(breugel, JobKind.EVENT_REMIND, "koffie:24", NOW)
+    await plan.schedule(breugel, JobKind.EVENT_REMIND, "borrel:24", NOW)
     passing = asyncio.create_task(first.run_due())
     await asyncio.wait_for(hangs.started.wait(), 5)
 
@@ -373,8 +375,8 @@ async def test_reminders_cut_off_together_are_all_marked_interrupted(stores: Sto
         await passing
 
     assert await statuses(stores, breugel) == {"koffie:24": JobStatus.INTERRUPTED, "borrel:24": JobStatus.INTERRUPTED}
-    second = Scheduler(stores, clock)
+    plan = JobPlan(stores, clock)
     again = RemindersTogether()
-    second.register_batch(JobKind.EVENT_REMIND, again)
+    second = Scheduler(stores, clock, plan, batch_runners={JobKind.EVENT_REMIND: again})
     assert (await second.run_due()).done == 0
     assert again.calls == []  # never run twice

@@ -13,7 +13,8 @@ from typing import Any
 import pytest
 
 import bot.transports.aiogram_door  # noqa: F401 - aiogram takes seconds to import; pay it at collection
-from bot.application.app import build_bot, run
+from bot.application.app import run
+from bot.application.build import build_bot
 from bot.application.settings import Settings
 from bot.kernel.replies import html_to_plain
 from bot.transports.telegram import run_telegram

@@ -7,9 +7,8 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
 
 from sqlalchemy import Table, bindparam, union_all, update
 from sqlalchemy import select as sa_select
@@ -17,13 +16,27 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.delivery.scheduler import JobKind
-from bot.joining.people import Standing
+from bot.activities.views import (
+    ActivityView,
+    Answered,
+    Draft,
+    RsvpRow,
+    activity_values,
+    answer_keyboard,
+    invitation_ref,
+    view_of,
+)
+from bot.delivery.outbox import Outbox
+from bot.delivery.post import Post
+from bot.delivery.scheduler import JobKind, JobPlan
+from bot.joining import Standing
 from bot.kernel import failpoints
+from bot.kernel.clock import Clock
 from bot.kernel.limits import EVENTS_PER_DAY_MAX
 from bot.kernel.permissions import Action
 from bot.kernel.refusals import Reason, Refusal
-from bot.network_admin.settings import settings_of
+from bot.kernel.replies import Reply
+from bot.network_admin import settings_of
 from storage import steps
 from storage.models import Answer as Answer  # re-exported for handlers
 from storage.models import (
@@ -40,10 +53,7 @@ from storage.models import (
     Rsvp,
 )
 from storage.models import EventStatus as EventStatus  # re-exported for handlers
-
-if TYPE_CHECKING:
-    from bot.application.village import Village
-    from storage.stores import Stores
+from storage.stores import Stores
 
 TITLE_MAX = 80
 PLACE_MAX = 120
@@ -89,82 +99,16 @@ _COPIES = union_all(
 )
 
 
-def invitation_ref(event_id: int) -> str:
-    """How the outbox names an activity's invitations (OutboxMessage.ref)."""
-    return str(event_id)
-
-
 RSVP_STEP = "rsvp_promoted"  # storage.steps: an answer that gave someone on the waiting list a place
 
 
-@dataclass(frozen=True)
-class Draft:
-    title: str
-    starts_at: datetime
-    has_time: bool
-    place: str
-    description: str
-    capacity: int | None
-
-
-@dataclass(frozen=True)
-class Counts:
-    yes: int = 0
-    maybe: int = 0
-    no: int = 0
-    waiting: int = 0
-
-
-@dataclass(frozen=True)
-class ActivityView:
-    network: Network
-    event: Event
-    counts: Counts
-    answer: str | None = None  # the viewer's own answer
-    waiting: bool = False
-
-    @property
-    def full(self) -> bool:
-        return self.event.capacity is not None and self.counts.yes >= self.event.capacity
-
-
-@dataclass(frozen=True)
-class Answered:
-    view: ActivityView
-    promoted: Person | None  # someone from the waiting list who now has a place
-    organiser_copies: Sequence[int]  # ids of the organiser's messages about it (none if they answered)
-    network: Network | None = None  # where the step was kept (see `Activities.told`)
-
-
-@dataclass
-class RsvpRow:
-    """One person's answer to an activity, as read for an RSVP (a row of `Rsvp`, without the ORM)."""
-
-    person_id: int
-    answer: str
-    waiting: bool
-    answered_at: datetime
-
-
-def _view_of(network: Network, event: Event, rows: Sequence[Rsvp | RsvpRow], viewer: int | None) -> ActivityView:
-    counts = Counts(
-        yes=sum(r.answer == Answer.YES and not r.waiting for r in rows),
-        maybe=sum(r.answer == Answer.MAYBE for r in rows),
-        no=sum(r.answer == Answer.NO for r in rows),
-        waiting=sum(r.waiting for r in rows),
-    )
-    mine = next((r for r in rows if r.person_id == viewer), None)
-    return ActivityView(network, event, counts, mine.answer if mine else None, bool(mine and mine.waiting))
-
-
 class Activities:
-    def __init__(self, village: Village) -> None:
-        self._village = village
-        village.scheduler.register_batch(JobKind.EVENT_REMIND, self._remind_all)
-
-    @property
-    def _stores(self) -> Stores:
-        return self._village.stores
+    def __init__(self, stores: Stores, clock: Clock, jobs: JobPlan, post: Post, outbox: Outbox) -> None:
+        self._stores = stores
+        self._clock = clock
+        self._jobs = jobs
+        self._post = post
+        self._outbox = outbox
 
     # --- checking what was typed ----------------------------------------------------------
 
@@ -252,7 +196,7 @@ class Activities:
         settings = await settings_of(self._stores, network)
         for hours in settings.reminder_hours:
             due = event.starts_at - timedelta(hours=hours)
-            await self._village.scheduler.schedule(network, JobKind.EVENT_REMIND, f"{event.id}:{hours}", due)
+            await self._jobs.schedule(network, JobKind.EVENT_REMIND, f"{event.id}:{hours}", due)
 
     async def audience(self, network: Network, *, besides: int | None) -> list[Person]:
         """Active members who want event news (everyone, unless they said otherwise)."""
@@ -301,7 +245,7 @@ class Activities:
             raise Refusal(Reason.STALE_BUTTON)
         async with self._stores.network(network.slug) as store, store.connection() as connection:
             event, rows = await self._event_and_answers(connection, event_id)
-        return _view_of(network, event, rows, viewer)
+        return view_of(network, event, rows, viewer)
 
     @staticmethod
     async def _event_and_answers(connection: AsyncConnection, event_id: int) -> tuple[Event, list[RsvpRow]]:
@@ -363,7 +307,7 @@ class Activities:
         promoted_id: int | None = None
         async with self._stores.network(network.slug) as store, store.connection() as connection:
             event, rows = await self._event_and_answers(connection, event_id)
-            view = _view_of(network, event, rows, person_id)
+            view = view_of(network, event, rows, person_id)
             if event.status != EventStatus.PUBLISHED or event.starts_at <= now:
                 raise Refusal(Reason.EVENT_CLOSED)
             already_in = view.answer == Answer.YES and not view.waiting
@@ -395,7 +339,7 @@ class Activities:
                     promote = {"event": event_id, "person": first.person_id}
                     await connection.execute(_OFF_THE_WAITING_LIST, promote)
                     await steps.record(connection, key, kind=RSVP_STEP, ref=str(first.person_id), now=now)
-            view = _view_of(network, event, rows, person_id)
+            view = view_of(network, event, rows, person_id)
             organiser = event.created_by
             copies = [] if organiser == person_id else await self._copies_in(connection, event_id, organiser)
         if not unchanged:
@@ -408,7 +352,7 @@ class Activities:
         if key is None or answered.network is None:
             return
         async with self._stores.network(answered.network.slug) as store, store.connection() as connection:
-            await steps.told(connection, key, self._village.clock.now())
+            await steps.told(connection, key, self._clock.now())
 
     async def set_reminders(self, standing: Standing, on: bool) -> None:
         for membership in standing.active:
@@ -465,7 +409,7 @@ class Activities:
             event.status, event.updated_at = EventStatus.CANCELLED, now
         settings = await settings_of(self._stores, view.network)
         for hours in settings.reminder_hours:
-            await self._village.scheduler.cancel(view.network, JobKind.EVENT_REMIND, f"{event_id}:{hours}")
+            await self._jobs.cancel(view.network, JobKind.EVENT_REMIND, f"{event_id}:{hours}")
         return await self.view(network_id, event_id)
 
     # --- calendar file and reminders ------------------------------------------------------
@@ -490,11 +434,18 @@ class Activities:
 
     async def _remind(self, network: Network, ref: str) -> None:
         """One reminder job: as a batch of one."""
-        failures = await self._remind_all(network, [ref])
+        failures = await self.remind_all(network, [ref])
         if ref in failures:
             raise failures[ref]
 
-    async def _remind_all(self, network: Network, refs: Sequence[str]) -> dict[str, Exception]:
+    def _reminder(self, person: Person, view: ActivityView, answer: str) -> Reply:
+        """The reminder for someone who said yes or maybe, with the answer buttons to change their mind."""
+        values = {**activity_values(view), "answer": answer}
+        return self._post.compose(
+            person, "activity/reminder", buttons=lambda label: answer_keyboard(label, view), **values
+        )
+
+    async def remind_all(self, network: Network, refs: Sequence[str]) -> dict[str, Exception]:
         """Reminder jobs of one network, together (refs "<event id>:<hours>"); returns those that failed.
 
         Each activity still published and ahead reminds those who said yes or maybe (not the
@@ -503,8 +454,6 @@ class Activities:
         network's store, the people in one of the directory; each job's reminders are queued
         in one outbox transaction, so a job that fails there fails alone.
         """
-        from bot.activities.messages import reminder_message
-
         failures: dict[str, Exception] = {}
         event_of: dict[str, int] = {}
         for ref in refs:
@@ -513,7 +462,7 @@ class Activities:
                 event_of[ref] = int(head)
             else:
                 failures[ref] = ValueError(f"not a reminder job: {ref!r}")
-        now = self._village.clock.now()
+        now = self._clock.now()
         async with self._stores.network(network.slug) as store, store.transaction() as session:
             events = await _events_with_answers(session, set(event_of.values()))
             quiet = set(
@@ -537,15 +486,15 @@ class Activities:
                 if event_id not in ahead:
                     continue  # cancelled, declined or past: nothing to remind of
                 event, rows = ahead[event_id]
-                view = _view_of(network, event, rows, None)
+                view = view_of(network, event, rows, None)
                 reminders = [
-                    (row.person_id, reminder_message(self._village, people[row.person_id], view, row.answer))
+                    (row.person_id, self._reminder(people[row.person_id], view, row.answer))
                     for row in _reminded(rows)
                     if row.person_id in people and row.person_id not in quiet
                 ]
                 if reminders:
                     # The outbox sends them within Telegram's limits.
-                    await self._village.outbox.queue(network, reminders, kind=OutboxKind.EVENT_REMINDER, ref=ref)
+                    await self._outbox.queue(network, reminders, kind=OutboxKind.EVENT_REMINDER, ref=ref)
             except Exception as error:  # the scheduler logs it; this job alone fails
                 failures[ref] = error
             await asyncio.sleep(0)  # the store runs in the loop's thread: updates get their turn

@@ -2,38 +2,29 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING
 
-from sqlalchemy import Table, func
-from sqlalchemy import select as sa_select
-
-from bot.delivery.outbox import Report, keyboard_to_json
-from bot.joining.people import Standing
+from bot.delivery.outbox import Outbox, new_message
+from bot.delivery.post import Post
+from bot.groups import Groups
+from bot.joining import Networks, Standing
 from bot.kernel import failpoints
 from bot.kernel.permissions import Action
 from bot.kernel.refusals import Reason, Refusal
 from bot.kernel.replies import Reply
-from storage import steps
-from storage.models import (
-    Announcement,
-    AuditEntry,
-    DeliveryStatus,
-    MemberRole,
-    Network,
-    OutboxKind,
-    OutboxMessage,
-    Person,
-)
+from bot.language.renderer import Renderer
+from storage.announcements import Announcements as AnnouncementRows
+from storage.models import Announcement, MemberRole, Network, Person
+from storage.outbox import Report
+from storage.stores import Stores
 
-if TYPE_CHECKING:
-    from bot.application.village import Village
+LanguageOf = Callable[[Network], Awaitable[str]]
 
 TEXT_MAX = 2000
 AUDIT_ACTION = "announcement_sent"
 STEP_KIND = "announcement"  # storage.steps: the step that queued an announcement
-_OUTBOX: Table = OutboxMessage.__table__  # type: ignore[attr-defined]
 
 
 @dataclass(frozen=True)
@@ -44,9 +35,25 @@ class Queued:
 
 
 class Announcements:
-    def __init__(self, village: Village) -> None:
-        self._village = village
-        village.outbox.on_report = self._report
+    def __init__(
+        self,
+        stores: Stores,
+        *,
+        renderer: Renderer,
+        post: Post,
+        outbox: Outbox,
+        networks: Networks,
+        groups: Groups,
+        language_of: LanguageOf,
+    ) -> None:
+        self._stores = stores
+        self._rows = AnnouncementRows(stores)
+        self._renderer = renderer
+        self._post = post
+        self._outbox = outbox
+        self._networks = networks
+        self._groups = groups
+        self._language_of = language_of
 
     def check_text(self, text: str) -> str:
         text = text.strip()
@@ -57,7 +64,7 @@ class Announcements:
         return text
 
     async def recipients(self, network: Network, *, besides: int) -> list[Person]:
-        directory = self._village.stores.directory
+        directory = self._stores.directory
         people = [
             *await directory.people_with_role(network.id or 0, MemberRole.MEMBER),
             *await directory.people_with_role(network.id or 0, MemberRole.BUURTVERBINDER),
@@ -76,66 +83,38 @@ class Announcements:
             raise Refusal(Reason.NOT_YOUR_NETWORK, network=network.name)
         text = self.check_text(text)
         messages = await self._messages(standing, network, text)
-        async with self._village.stores.network(network.slug) as store, store.transaction() as session:
-            connection = await session.connection()
-            done = await steps.applied(connection, key)
-            if done is not None:  # queued before a crash: the same tap, handled again
-                announcement = await session.get(Announcement, int(done.ref))
-                if announcement is None:  # the author was forgotten meanwhile
-                    raise Refusal(Reason.STALE_BUTTON)
-                count = await connection.scalar(
-                    sa_select(func.count()).select_from(_OUTBOX).where(_OUTBOX.c.announcement_id == announcement.id)
-                )
-                return Queued(network, announcement, int(count or 0))
-            announcement = Announcement(author_id=standing.person.id, text=text, created_at=now)
-            session.add(announcement)
-            await session.flush()
-            session.add(AuditEntry(at=now, actor_id=standing.person.id, action=AUDIT_ACTION, subject_id=None))
-            if messages:
-                await connection.execute(
-                    _OUTBOX.insert(),
-                    [
-                        {
-                            "kind": OutboxKind.ANNOUNCEMENT,
-                            "ref": str(announcement.id),
-                            "announcement_id": announcement.id,
-                            "chat_id": chat_id,
-                            "text": reply.text,
-                            "buttons": keyboard_to_json(reply.buttons),
-                            "status": DeliveryStatus.PENDING,
-                            "attempts": 0,
-                            "not_before": now,
-                        }
-                        for chat_id, reply in messages
-                    ],
-                )
-            await steps.record(connection, key, kind=STEP_KIND, ref=str(announcement.id), now=now)
+        kept = await self._rows.record(
+            network.slug,
+            author_id=standing.person.id,
+            text=text,
+            audit_action=AUDIT_ACTION,
+            messages=[new_message(chat_id, reply) for chat_id, reply in messages],
+            key=key,
+            step_kind=STEP_KIND,
+            now=now,
+        )
+        if kept is None:  # queued before a crash, and its author forgotten meanwhile
+            raise Refusal(Reason.STALE_BUTTON)
+        announcement, count, replayed = kept
+        if replayed:  # queued before a crash: the same tap, handled again
+            return Queued(network, announcement, count)
         failpoints.failpoint(failpoints.ANNOUNCEMENT_QUEUED)
         if messages:
-            self._wake_sender(network)
+            self._outbox.queued(network)
         return Queued(network, announcement, len(messages))
 
     async def _messages(self, standing: Standing, network: Network, text: str) -> list[tuple[int, Reply]]:
         """The announcement for each member in their language, and for each linked group."""
         people = await self.recipients(network, besides=standing.person.id)
-        renderer = self._village.renderer
+        renderer = self._renderer
         values = {"network": network.name, "author": standing.person.name, "text": text}
         messages = [
             (person.id, Reply(renderer.render(person.language, "announcement/message", **values))) for person in people
         ]
-        language = await self._village.admin.language(network)
-        for group in await self._village.groups.groups_of(network):  # the street's linked groups too
+        language = await self._language_of(network)
+        for group in await self._groups.groups_of(network):  # the street's linked groups too
             messages.append((group, Reply(renderer.render(language, "announcement/message", **values))))
         return messages
-
-    def _wake_sender(self, network: Network) -> None:
-        """Tells the outbox's sender that rows wait in this network, as `Outbox.queue` does for the
-        rows it writes itself: these were written in the announcement's own transaction. The
-        outbox has no public way yet to be told so; until it has, this does what `queue` does."""
-        outbox = self._village.outbox
-        outbox._busy.setdefault(network.slug)
-        outbox._queued.add(network.slug)
-        outbox._wake.set()
 
     async def announce_everywhere(
         self, standing: Standing, text: str, now: datetime, *, key: str | None = None
@@ -143,14 +122,15 @@ class Announcements:
         """Each network's store keeps its own step under `key`: a replay queues none twice."""
         if not standing.may(Action.ANNOUNCE_ALL):
             raise Refusal(Reason.NOT_ALLOWED)
-        networks = await self._village.networks.all()
+        networks = await self._networks.all()
         return [await self.announce(standing, network, text, now, key=key) for network in networks]
 
-    async def _report(self, network: Network, announcement: Announcement, report: Report) -> None:
-        author = await self._village.stores.directory.get_person(announcement.author_id)
+    async def report(self, network: Network, announcement: Announcement, report: Report) -> None:
+        """Tells the author how the announcement went, once the outbox has sent every copy it could."""
+        author = await self._stores.directory.get_person(announcement.author_id)
         if author is None:
             return
-        await self._village.tell(
+        await self._post.tell(
             author,
             "announcement/report",
             network=network.name,

@@ -11,20 +11,20 @@ from collections.abc import Awaitable, Callable
 from contextlib import closing
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Annotated, TextIO, TypeVar
+from typing import Annotated, TypeVar
 
 import typer
 
-from bot.application.app import build_bot, remember_stop_request, run
+from bot.application.app import open_console, run
+from bot.application.build import build_bot, remember_stop_request
 from bot.application.data_lock import DataLock
-from bot.application.demo import seed_demo, seed_demo_if_empty
+from bot.application.demo import seed_demo
 from bot.application.settings import CannotStart, Settings, SettingsError, load_settings
 from bot.application.village import Village
-from bot.joining.networks import split_streets
+from bot.joining import split_streets
 from bot.kernel.refusals import Refusal
 from bot.kernel.replies import html_to_plain
 from bot.language.renderer import Renderer
-from bot.transports.console import run_console
 from storage.errors import StoreProblem
 from storage.models import JoinPolicy
 from storage.soundness import damage
@@ -91,29 +91,6 @@ def console_command() -> None:
     """Talk to the bot in this terminal (or from a script on standard input)."""
     settings = _settings()
     raise typer.Exit(_cannot_start_to_exit(lambda: asyncio.run(open_console(settings))))
-
-
-async def open_console(settings: Settings, *, source: TextIO = sys.stdin, output: TextIO = sys.stdout) -> int:
-    """The console door on DATA_DIR; a data folder without networks first gets the demo village."""
-    bot = build_bot(settings, door="console")
-    bot.flood = None  # one person at a keyboard, or a script piping many lines: no flood control
-    await bot.start()  # DATA_DIR's lock first: never seed under a bot that runs on this data
-    try:
-        await _seed_demo_if_empty(bot.village, output)
-        return await run_console(bot, source, output)
-    finally:
-        await bot.stop()
-
-
-async def _seed_demo_if_empty(village: Village, output: TextIO) -> None:
-    added = await seed_demo_if_empty(village)
-    if added:
-        networks = ", ".join(demo.name for demo in added)
-        verbinders = ", ".join(f"/as {demo.verbinder}" for demo in added)
-        output.write(
-            f"[no networks in {village.settings.data_dir} yet: seeded the demo village: {networks};"
-            f" buurtverbinders: {verbinders}]\n"
-        )
 
 
 @app.command("demo")

@@ -1,152 +1,147 @@
-"""The services of one village, built once from settings and handed to every handler."""
+"""The composition root: the services of one village, each built once with what it uses."""
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from datetime import datetime
 
+from bot.activities import Activities, ActivityMessages
+from bot.announcements import Announcements
 from bot.application.settings import Settings
+from bot.delivery.budget import RateBudget
 from bot.delivery.messenger import Messenger
-from bot.delivery.scheduler import Scheduler
-from bot.joining.membership import Memberships
-from bot.joining.networks import Networks
-from bot.joining.people import People
+from bot.delivery.outbox import Outbox, Turns
+from bot.delivery.post import Post
+from bot.delivery.scheduler import JobKind, JobPlan, Scheduler
+from bot.delivery.sender import Sender
+from bot.groups import Groups
+from bot.joining import Memberships, Networks, People
 from bot.kernel.clock import Clock
 from bot.kernel.flows import Flows
-from bot.kernel.replies import Keyboard, Reply
+from bot.kernel.identity import BotIdentity
 from bot.language.renderer import Renderer
-from storage.models import Network, OutboxKind, Person
+from bot.neighbour_help import Help, HelpJobs, HelpMessages
+from bot.network_admin import NetworkAdmin
+from storage.outbox import OutboxRows
 from storage.stores import Stores
 
-if TYPE_CHECKING:
-    from bot.activities.service import Activities
-    from bot.announcements.service import Announcements
-    from bot.delivery.outbox import Outbox
-    from bot.groups.service import Groups
-    from bot.neighbour_help.service import Help
-    from bot.network_admin.service import NetworkAdmin
 
-Labels = Callable[..., str]  # label(name, **values) in one person's language
-KeyboardFor = Callable[[Labels], Keyboard]  # buttons built in the recipient's language
-
-
-@dataclass
+@dataclass(frozen=True)
 class Village:
     settings: Settings
     clock: Clock
     stores: Stores
     renderer: Renderer
     messenger: Messenger
+    post: Post
     people: People
     networks: Networks
     memberships: Memberships
     flows: Flows
+    jobs: JobPlan
     scheduler: Scheduler
     help: Help
+    help_messages: HelpMessages
     activities: Activities
+    activity_messages: ActivityMessages
     outbox: Outbox
+    sender: Sender
     announcements: Announcements
     admin: NetworkAdmin
     groups: Groups
-    bot_username: str = ""
+    identity: BotIdentity
 
     @classmethod
     def build(cls, settings: Settings, clock: Clock, renderer: Renderer | None = None) -> Village:
+        """Every service once, in the order they need each other; nothing is set afterwards."""
         stores = Stores(settings.data_dir, max_open=settings.open_network_stores)
+        directory = stores.directory
+        renderer = renderer or Renderer(timezone=settings.zone)
 
-        async def unreachable(person_id: int) -> None:
-            await stores.directory.mark_unreachable(person_id, clock.now())
-
-        scheduler = Scheduler(stores, clock)
-        from bot.delivery.outbox import RateBudget
+        async def unreachable(person_id: int, now: datetime | None = None) -> None:
+            await directory.mark_unreachable(person_id, now or clock.now())
 
         budget = RateBudget(settings.broadcast_rate)
-        village = cls(
+        messenger = Messenger(on_unreachable=unreachable, budget=budget)
+        turns = Turns()
+        outbox_rows = OutboxRows(stores)
+        outbox = Outbox(outbox_rows, clock, turns)
+        post = Post(renderer, messenger, outbox)
+        jobs = JobPlan(stores, clock)
+        help_ = Help(stores, clock, settings.zone, jobs, outbox)
+        networks = Networks(stores, on_added=(help_.plan_retention,))
+        people = People(
+            directory, community_managers=settings.community_manager_ids, default_language=settings.default_language
+        )
+        memberships = Memberships(stores, community_managers=settings.community_manager_ids)
+        activities = Activities(stores, clock, jobs, post, outbox)
+        admin = NetworkAdmin(stores, settings.default_language)
+        groups = Groups(stores, networks, messenger)
+        announcements = Announcements(
+            stores,
+            renderer=renderer,
+            post=post,
+            outbox=outbox,
+            networks=networks,
+            groups=groups,
+            language_of=admin.language,
+        )
+        help_messages = HelpMessages(post, clock, help_, directory.get_person)
+        help_jobs = HelpJobs(
+            help_, help_messages, people_with_role=directory.people_with_role, reviewers=memberships.reviewers
+        )
+        sender = Sender(
+            rows=outbox_rows,
+            turns=turns,
+            clock=clock,
+            messenger=messenger,
+            budget=budget,
+            networks=directory.networks,
+            network_by_slug=directory.network_by_slug,
+            written_stamp=stores.written_stamp,
+            mark_unreachable=unreachable,
+            on_report=announcements.report,
+        )
+        scheduler = Scheduler(
+            stores,
+            clock,
+            jobs,
+            runners={
+                JobKind.HELP_ESCALATE: help_jobs.escalate,
+                JobKind.HELP_FOLLOW_UP: help_jobs.follow_up,
+                JobKind.HELP_EXPIRE: help_jobs.expire,
+                JobKind.HELP_RETENTION: help_.purge,
+            },
+            batch_runners={JobKind.EVENT_REMIND: activities.remind_all},
+        )
+        return cls(
             settings=settings,
             clock=clock,
             stores=stores,
-            renderer=renderer or Renderer(timezone=settings.zone),
-            messenger=Messenger(on_unreachable=unreachable, budget=budget),
-            people=People(
-                stores.directory,
-                community_managers=settings.community_manager_ids,
-                default_language=settings.default_language,
-            ),
-            networks=Networks(stores),
-            memberships=Memberships(stores, community_managers=settings.community_manager_ids),
-            flows=Flows(stores.directory),
+            renderer=renderer,
+            messenger=messenger,
+            post=post,
+            people=people,
+            networks=networks,
+            memberships=memberships,
+            flows=Flows(directory),
+            jobs=jobs,
             scheduler=scheduler,
-            help=None,  # type: ignore[arg-type]  # set just below: these services need the village
-            activities=None,  # type: ignore[arg-type]
-            outbox=None,  # type: ignore[arg-type]
-            announcements=None,  # type: ignore[arg-type]
-            admin=None,  # type: ignore[arg-type]
-            groups=None,  # type: ignore[arg-type]
-            bot_username=settings.bot_username,
+            help=help_,
+            help_messages=help_messages,
+            activities=activities,
+            activity_messages=ActivityMessages(post, activities, directory.get_person),
+            outbox=outbox,
+            sender=sender,
+            announcements=announcements,
+            admin=admin,
+            groups=groups,
+            identity=BotIdentity(settings.bot_username),
         )
-        from bot.activities.service import Activities
-        from bot.announcements.service import Announcements
-        from bot.delivery.outbox import Outbox
-        from bot.groups.service import Groups
-        from bot.neighbour_help.service import Help
-        from bot.network_admin.service import NetworkAdmin
 
-        village.help = Help(village)
-        village.activities = Activities(village)
-        village.outbox = Outbox(village, budget)
-        village.announcements = Announcements(village)
-        village.admin = NetworkAdmin(village)
-        village.groups = Groups(village)
-        return village
-
-    def labels_for(self, language: str) -> Labels:
-        return functools.partial(self.renderer.label, self.renderer.language(language))
-
-    def compose(self, person: Person, template: str, /, *, buttons: KeyboardFor | None = None, **values: Any) -> Reply:
-        """A message for someone in their own language: what `tell` sends now, or the outbox later."""
-        language = self.renderer.language(person.language)
-        text = self.renderer.render(language, template, **values)
-        keyboard = buttons(self.labels_for(language)) if buttons else ()
-        return Reply(text, keyboard)
-
-    async def tell_many(
-        self,
-        network: Network,
-        people: Iterable[Person],
-        template: str,
-        /,
-        *,
-        kind: OutboxKind,
-        ref: str,
-        buttons: KeyboardFor | None = None,
-        **values: Any,
-    ) -> int:
-        """Queues the message for each person the bot can reach, each in their own language;
-        returns how many. The outbox sends them within Telegram's limits, not lost if the bot
-        stops halfway, and keeps where each one landed (looked up by `kind` and `ref`)."""
-        messages = [
-            (person.id, self.compose(person, template, buttons=buttons, **values))
-            for person in people
-            if person.unreachable_at is None
-        ]
-        return await self.outbox.queue(network, messages, kind=kind, ref=ref)
-
-    async def tell(
-        self, person: Person, template: str, /, *, buttons: KeyboardFor | None = None, **values: Any
-    ) -> int | None:
-        """Writes to someone in their own language (their private chat is their id)."""
-        return await self.messenger.send(person.id, self.compose(person, template, buttons=buttons, **values))
-
-    async def retell(
-        self, person: Person, message_id: int, template: str, /, *, buttons: KeyboardFor | None = None, **values: Any
-    ) -> bool:
-        """Changes a message sent to someone earlier, in their language."""
-        language = self.renderer.language(person.language)
-        text = self.renderer.render(language, template, **values)
-        keyboard = buttons(self.labels_for(language)) if buttons else ()
-        return await self.messenger.edit(person.id, message_id, Reply(text, keyboard))
+    @property
+    def bot_username(self) -> str:
+        return self.identity.username
 
     def deep_link(self, code: str) -> str:
         return f"https://t.me/{self.bot_username or 'buurtbot'}?start={code}"

@@ -87,44 +87,58 @@ class _Batch:
     in_hand: list[ScheduledJob] = field(default_factory=list)  # begun, not finished
 
 
-class Scheduler:
+class JobPlan:
+    """Plans and cancels jobs: what services use. The `Scheduler` runs them when due."""
+
     def __init__(self, stores: Stores, clock: Clock) -> None:
         self._stores = stores
         self._clock = clock
-        self._runners: dict[str, JobRunner] = {}
-        self._batch_runners: dict[str, BatchRunner] = {}
-        self._wake = asyncio.Event()
+        self.bell = asyncio.Event()  # rung when a job is planned: the scheduler looks again
+        self._index_locks: dict[str, asyncio.Lock] = {}
+
+    async def schedule(self, network: Network, kind: JobKind, ref: object, due_at: datetime) -> None:
+        """Plans (or moves) the one job of `kind` about `ref` in this network."""
+        assert network.id is not None
+        async with self.index_lock(network.slug):
+            async with self._stores.network(network.slug) as store:
+                await store.schedule(kind=kind, ref=str(ref), due_at=due_at, now=self._clock.now())
+            await self._stores.directory.set_next_job(network.id, due_at, only_if_earlier=True)
+        self.bell.set()
+
+    async def cancel(self, network: Network, kind: JobKind, ref: object) -> None:
+        async with self._stores.network(network.slug) as store:
+            await store.unschedule(kind=kind, ref=str(ref))
+
+    def index_lock(self, slug: str) -> asyncio.Lock:
+        """Reading a network's next due job and noting it in the index is one step, which a job
+        planned meanwhile waits for: otherwise the pass could overwrite the new job's earlier mark."""
+        return self._index_locks.setdefault(slug, asyncio.Lock())
+
+
+class Scheduler:
+    def __init__(
+        self,
+        stores: Stores,
+        clock: Clock,
+        plan: JobPlan,
+        *,
+        runners: Mapping[str, JobRunner] | None = None,
+        batch_runners: Mapping[str, BatchRunner] | None = None,
+    ) -> None:
+        """`runners` run the jobs of their kind one at a time; `batch_runners` get a network's
+        claimed jobs of their kind together."""
+        self._stores = stores
+        self._clock = clock
+        self._plan = plan
+        self._runners: dict[str, JobRunner] = dict(runners or {})
+        self._batch_runners: dict[str, BatchRunner] = dict(batch_runners or {})
         self._task: asyncio.Task[None] | None = None
         self._pass = asyncio.Lock()
         self._stopping = False
         # Networks whose jobs left running by an earlier process have been marked interrupted.
         self._looked_after: set[str] = set()
-        self._index_locks: dict[str, asyncio.Lock] = {}
         # Called after each pass with what it did: for tests that wait and for benchmarks.
         self.listeners: list[Callable[[Ran], None]] = []
-
-    def register(self, kind: JobKind, runner: JobRunner) -> None:
-        """`runner` runs the jobs of `kind` one at a time (instead of any runner registered before)."""
-        self._batch_runners.pop(kind, None)
-        self._runners[kind] = runner
-
-    def register_batch(self, kind: JobKind, runner: BatchRunner) -> None:
-        """`runner` gets a network's claimed jobs of `kind` together (instead of any runner registered before)."""
-        self._runners.pop(kind, None)
-        self._batch_runners[kind] = runner
-
-    async def schedule(self, network: Network, kind: JobKind, ref: object, due_at: datetime) -> None:
-        """Plans (or moves) the one job of `kind` about `ref` in this network."""
-        assert network.id is not None
-        async with self._index_lock(network.slug):
-            async with self._stores.network(network.slug) as store:
-                await store.schedule(kind=kind, ref=str(ref), due_at=due_at, now=self._clock.now())
-            await self._stores.directory.set_next_job(network.id, due_at, only_if_earlier=True)
-        self._wake.set()
-
-    async def cancel(self, network: Network, kind: JobKind, ref: object) -> None:
-        async with self._stores.network(network.slug) as store:
-            await store.unschedule(kind=kind, ref=str(ref))
 
     # --- running --------------------------------------------------------------------------
 
@@ -162,15 +176,10 @@ class Scheduler:
                 if found < limit:
                     break
             assert network.id is not None
-            async with self._index_lock(network.slug):
+            async with self._plan.index_lock(network.slug):
                 next_due = await store.next_due()
                 await self._stores.directory.set_next_job(network.id, next_due, only_if_earlier=False)
         return ran
-
-    def _index_lock(self, slug: str) -> asyncio.Lock:
-        """Reading a network's next due job and noting it in the index is one step, which a job
-        planned meanwhile waits for: otherwise the pass could overwrite the new job's earlier mark."""
-        return self._index_locks.setdefault(slug, asyncio.Lock())
 
     async def _run_batch(self, network: Network, store: NetworkStore, now: datetime, limit: int) -> tuple[Ran, int]:
         """Claims up to `limit` due jobs (found and claimed in one transaction), runs them and writes
@@ -328,7 +337,7 @@ class Scheduler:
         if task is None:
             return
         self._stopping = True
-        self._wake.set()
+        self._plan.bell.set()
         try:
             await asyncio.wait_for(asyncio.shield(task), STOP_WAIT_S)
         except TimeoutError:
@@ -342,7 +351,7 @@ class Scheduler:
                 await self.run_due()
             except Exception:
                 log.exception("a scheduler pass failed; trying again shortly")
-            self._wake.clear()  # before the check: a stop that comes after it wakes the wait below
+            self._plan.bell.clear()  # before the check: a stop that comes after it wakes the wait below
             if self._stopping:
                 return
             next_due = await self._stores.directory.next_job_at()
@@ -350,7 +359,7 @@ class Scheduler:
             if next_due is not None:
                 seconds = min(max((next_due - self._clock.now()).total_seconds(), 0.0), LONGEST_SLEEP_S)
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=seconds)
+                await asyncio.wait_for(self._plan.bell.wait(), timeout=seconds)
 
 
 # The job table itself (not the ORM class): many rows in one statement, no session bookkeeping.

@@ -4,33 +4,33 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
-from typing import TYPE_CHECKING
 
 from sqlalchemy import delete
 from sqlmodel import col, select
 
-from bot.joining.people import Standing
+from bot.delivery.messenger import Messenger
+from bot.joining import Networks, Standing
 from bot.kernel.events import ChatRef
 from bot.kernel.permissions import Action
 from bot.kernel.port import DoorError
 from bot.kernel.refusals import Reason, Refusal
 from storage.models import GroupJoinRequest, LinkedGroup, MembershipStatus, Network, Person
-
-if TYPE_CHECKING:
-    from bot.application.village import Village
+from storage.stores import Stores
 
 log = logging.getLogger(__name__)
 
 
 class Groups:
-    def __init__(self, village: Village) -> None:
-        self._village = village
+    def __init__(self, stores: Stores, networks: Networks, messenger: Messenger) -> None:
+        self._stores = stores
+        self._networks = networks
+        self._messenger = messenger
 
     async def link(self, standing: Standing, chat: ChatRef, slug: str, now: datetime) -> Network:
         """Ties the group to the network; only a buurtverbinder of that network may."""
         if chat.is_private:
             raise Refusal(Reason.GROUP_ONLY)
-        candidates = [n for n in await self._village.networks.all() if standing.may_in(n.id or 0, Action.LINK_GROUP)]
+        candidates = [n for n in await self._networks.all() if standing.may_in(n.id or 0, Action.LINK_GROUP)]
         if slug:
             candidates = [n for n in candidates if n.slug == slug.strip().casefold()]
         if not candidates:
@@ -45,7 +45,7 @@ class Groups:
         # must not be able to take it for his network.
         if not await self._is_group_admin(chat.id, standing.person.id):
             raise Refusal(Reason.NOT_GROUP_ADMIN)
-        async with self._village.stores.directory.transaction() as session:
+        async with self._stores.directory.transaction() as session:
             row = await session.get(LinkedGroup, chat.id)
             if row is None:
                 session.add(
@@ -67,7 +67,7 @@ class Groups:
             raise Refusal(Reason.NOT_LINKED)
         if not standing.may_in(network.id or 0, Action.LINK_GROUP):
             raise Refusal(Reason.NOT_YOUR_NETWORK, network=network.name)
-        async with self._village.stores.directory.transaction() as session:
+        async with self._stores.directory.transaction() as session:
             await session.exec(delete(LinkedGroup).where(col(LinkedGroup.chat_id) == chat.id))
         return network
 
@@ -84,44 +84,44 @@ class Groups:
 
     async def _is_group_admin(self, chat_id: int, user_id: int) -> bool:
         try:
-            return await self._village.messenger.port.is_group_admin(chat_id, user_id)
+            return await self._messenger.port.is_group_admin(chat_id, user_id)
         except DoorError:
             log.warning("could not ask whether %s administers group %s; not linking", user_id, chat_id)
             return False
 
     async def network_of(self, chat_id: int) -> Network | None:
-        async with self._village.stores.directory.transaction() as session:
+        async with self._stores.directory.transaction() as session:
             row = await session.get(LinkedGroup, chat_id)
-        return await self._village.stores.directory.network(row.network_id) if row else None
+        return await self._stores.directory.network(row.network_id) if row else None
 
     async def groups_of(self, network: Network) -> list[int]:
-        async with self._village.stores.directory.transaction() as session:
+        async with self._stores.directory.transaction() as session:
             return list(
                 (await session.exec(select(LinkedGroup.chat_id).where(LinkedGroup.network_id == network.id))).all()
             )
 
     async def is_member(self, person: Person, network: Network) -> bool:
-        membership = await self._village.stores.directory.membership_of(person.id, network.id or 0)
+        membership = await self._stores.directory.membership_of(person.id, network.id or 0)
         return membership is not None and membership.status == MembershipStatus.ACTIVE
 
     async def remember_request(self, chat_id: int, person: Person, now: datetime) -> None:
-        async with self._village.stores.directory.transaction() as session:
+        async with self._stores.directory.transaction() as session:
             if await session.get(GroupJoinRequest, (chat_id, person.id)) is None:
                 session.add(GroupJoinRequest(chat_id=chat_id, person_id=person.id, requested_at=now))
 
     async def let_in(self, person: Person, network: Network, *, approve: bool = True) -> int:
         """Decides the person's waiting requests to join the network's groups; returns how many."""
         groups = await self.groups_of(network)
-        async with self._village.stores.directory.transaction() as session:
+        async with self._stores.directory.transaction() as session:
             query = select(GroupJoinRequest).where(
                 GroupJoinRequest.person_id == person.id, col(GroupJoinRequest.chat_id).in_(groups)
             )
             waiting = (await session.exec(query)).all()
         let_in = 0
         for request in waiting:
-            if await self._village.messenger.decide_join_request(request.chat_id, person.id, approve=approve):
+            if await self._messenger.decide_join_request(request.chat_id, person.id, approve=approve):
                 let_in += 1
-            async with self._village.stores.directory.transaction() as session:
+            async with self._stores.directory.transaction() as session:
                 await session.exec(
                     delete(GroupJoinRequest).where(
                         col(GroupJoinRequest.chat_id) == request.chat_id, col(GroupJoinRequest.person_id) == person.id

@@ -30,11 +30,11 @@ def split_streets(text: str) -> list[str]:
 
 
 class Networks:
-    def __init__(self, stores: Stores) -> None:
+    def __init__(self, stores: Stores, *, on_added: Sequence[Callable[[Network], Awaitable[None]]] = ()) -> None:
+        """`on_added` is called with each network added (the help service plans its nightly clean-up)."""
         self._stores = stores
         self._choices: tuple[StreetChoice, ...] | None = None
-        # Called with each network added (the help service plans its nightly clean-up).
-        self.on_added: list[Callable[[Network], Awaitable[None]]] = []
+        self._on_added = tuple(on_added)
 
     @property
     def _directory(self) -> DirectoryStore:
@@ -70,7 +70,7 @@ class Networks:
         except DuplicateNetworkError as error:
             raise Refusal(Reason.DUPLICATE_NETWORK, name=name) from error
         self._choices = None
-        for added in self.on_added:
+        for added in self._on_added:
             await added(network)
         return network
 

@@ -8,8 +8,9 @@ from datetime import datetime
 
 from bot.kernel.events import Sender
 from bot.kernel.permissions import Action, Role, may
-from storage.directory import Arriving, DirectoryStore, FlowState, MembershipView
+from storage.directory import Arriving, DirectoryStore
 from storage.models import MemberRole, MembershipStatus, Network, Person
+from storage.views import FlowState, MembershipView
 
 
 @dataclass(frozen=True)

@@ -6,16 +6,17 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from bot.application.village import KeyboardFor, Village
-from bot.joining.people import Standing
+from bot.application.village import Village
+from bot.delivery.post import KeyboardFor
+from bot.joining import Standing
 from bot.kernel.buttons import BadButton, Pressed
 from bot.kernel.events import ButtonPress, Event, JoinRequest, Message
 from bot.kernel.flows import Flow, Step, as_read
 from bot.kernel.refusals import Reason, Refusal
 from bot.kernel.replies import Keyboard, Reply, html_to_plain
 from bot.language.dates import When, WhenInPast, WhenNotUnderstood, parse_when
-from storage.directory import FlowState
 from storage.models import Person
+from storage.views import FlowState
 
 
 @dataclass
@@ -122,7 +123,7 @@ class Context:
         self, person: Person, template: str, /, *, buttons: KeyboardFor | None = None, **values: Any
     ) -> int | None:
         """Writes to someone else, in their own language (their private chat is their id)."""
-        return await self.village.tell(person, template, buttons=buttons, **values)
+        return await self.village.post.tell(person, template, buttons=buttons, **values)
 
     # --- flows ------------------------------------------------------------------------------
 

@@ -12,7 +12,7 @@ from datetime import datetime
 from bot.application.data_lock import DataLock
 from bot.application.settings import LANGUAGES
 from bot.application.village import Village
-from bot.joining.people import language_for
+from bot.joining import language_for
 from bot.kernel import commands, failpoints
 from bot.kernel.context import Context
 from bot.kernel.events import ButtonPress, Event, JoinRequest, event_from_json, event_to_json
@@ -81,7 +81,7 @@ class Buurtbot:
             for network in await self.village.networks.all():
                 await self.village.help.plan_retention(network)  # then each run plans the next night
             self.village.scheduler.start()
-            await self.village.outbox.start()
+            await self.village.sender.start()
 
     async def stop(self) -> None:
         for retry in self._retrying:  # still kept, not handled: the next start handles them
@@ -89,7 +89,7 @@ class Buurtbot:
         self._retrying.clear()
         try:
             await self.village.scheduler.stop()
-            await self.village.outbox.stop()
+            await self.village.sender.stop()
             await self.drain()
             await self.village.stores.close()
         finally:

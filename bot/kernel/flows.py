@@ -8,7 +8,8 @@ from typing import Any
 
 from bot.kernel import failpoints
 from bot.kernel.limits import FLOW_TTL
-from storage.directory import DirectoryStore, FlowState
+from storage.directory import DirectoryStore
+from storage.views import FlowState
 
 
 class Flow(StrEnum):

@@ -6,28 +6,29 @@ or forged button meets a Refusal and changes nothing.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime, time, timedelta
-from enum import StrEnum
-from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import String, Table, bindparam, cast, delete, func, union_all, update
 from sqlalchemy import select as sa_select
 from sqlmodel import col, select
 
-from bot.delivery.scheduler import JobKind
-from bot.joining.people import Standing
+from bot.delivery.outbox import Outbox
+from bot.delivery.scheduler import JobKind, JobPlan
+from bot.joining import Standing
 from bot.kernel import failpoints
+from bot.kernel.clock import Clock
 from bot.kernel.limits import OPEN_REQUESTS_MAX
 from bot.kernel.permissions import Action
 from bot.kernel.refusals import Reason, Refusal
-from bot.network_admin.settings import settings_of
+from bot.neighbour_help.views import Asked, Asker, Category, Draft, RequestView, help_ref
+from bot.network_admin import settings_of
 from storage import steps
 from storage.models import (
     HelpOffer,
     HelpPosting,
     HelpRequest,
-    MemberRole,
     MembershipStatus,
     Network,
     OutboxKind,
@@ -37,10 +38,7 @@ from storage.models import (
 )
 from storage.models import HelpStatus as HelpStatus  # re-exported for handlers
 from storage.models import NameShownTo as NameShownTo  # re-exported for handlers
-
-if TYPE_CHECKING:
-    from bot.application.village import Village
-    from storage.stores import Stores
+from storage.stores import Stores
 
 DESCRIPTION_MAX = 500
 RELAY_MAX = 1000
@@ -78,74 +76,13 @@ _FORGET_GONE_POSTS = _OUTBOX.delete().where(
 )
 
 
-def help_ref(request_id: int) -> str:
-    """How the outbox names the copies of a request sent to helpers (OutboxMessage.ref)."""
-    return str(request_id)
-
-
-class Category(StrEnum):
-    """What help is about. Labels are `category_<value>` in templates/*/labels.txt."""
-
-    GROCERIES = "boodschappen"
-    TRANSPORT = "vervoer"
-    ODD_JOBS = "klusjes"
-    COMPANY = "gezelschap"
-    COMPUTER = "computerhulp"
-    OTHER = "anders"
-
-
-@dataclass(frozen=True)
-class Draft:
-    """A request being put together in the ask flow."""
-
-    category: Category
-    description: str
-    needed_at: datetime
-    needed_has_time: bool
-    name_shown_to: NameShownTo
-    on_behalf_name: str | None = None
-    on_behalf_contact: str | None = None
-
-
-@dataclass(frozen=True)
-class Asker:
-    """Who a request is for: a person on Telegram, or a resident who phoned (on behalf)."""
-
-    name: str
-    person: Person | None  # None when entered on behalf of someone without Telegram
-    contact: str | None = None
-
-
-@dataclass(frozen=True)
-class Asked:
-    request: HelpRequest
-    # False when the request was asked before a crash and its helpers' copies were queued then.
-    tell: bool = True
-
-
-@dataclass(frozen=True)
-class RequestView:
-    network: Network
-    request: HelpRequest
-    asker: Asker
-    helper: Person | None
-    # False when a step was handled again after a crash that came after its messages went out.
-    tell: bool = True
-
-
 class Help:
-    def __init__(self, village: Village) -> None:
-        self._village = village
-        scheduler = village.scheduler
-        scheduler.register(JobKind.HELP_ESCALATE, self._escalate)
-        scheduler.register(JobKind.HELP_FOLLOW_UP, self._follow_up)
-        scheduler.register(JobKind.HELP_EXPIRE, self._expire)
-        scheduler.register(JobKind.HELP_RETENTION, self._purge)
-        village.networks.on_added.append(self.plan_retention)  # a new network is cleaned up from tonight
-
-    @property
-    def _stores(self) -> Stores:
-        return self._village.stores
+    def __init__(self, stores: Stores, clock: Clock, zone: ZoneInfo, jobs: JobPlan, outbox: Outbox) -> None:
+        self._stores = stores
+        self._clock = clock
+        self._zone = zone
+        self._jobs = jobs
+        self._outbox = outbox
 
     # --- asking ---------------------------------------------------------------------------
 
@@ -206,7 +143,7 @@ class Help:
     async def _plan(self, network: Network, request: HelpRequest, now: datetime) -> None:
         """Plans the request's escalation, expiry and follow-up (again, for a replay: the same plan)."""
         settings = await settings_of(self._stores, network)
-        scheduler = self._village.scheduler
+        scheduler = self._jobs
         await scheduler.schedule(
             network, JobKind.HELP_ESCALATE, request.id, now + timedelta(hours=settings.escalation_hours)
         )
@@ -231,7 +168,7 @@ class Help:
             return len((await session.exec(query)).all())
 
     def _follow_up_moment(self, needed_at: datetime) -> datetime:
-        zone = self._village.settings.zone
+        zone = self._zone
         next_day = needed_at.astimezone(zone).date() + timedelta(days=1)
         return datetime.combine(next_day, time(FOLLOW_UP_HOUR), tzinfo=zone)
 
@@ -346,7 +283,7 @@ class Help:
         if not taken:
             raise Refusal(Reason.ALREADY_TAKEN)
         failpoints.failpoint(failpoints.HELP_CLAIMED)
-        await self._village.scheduler.cancel(view.network, JobKind.HELP_ESCALATE, request_id)
+        await self._jobs.cancel(view.network, JobKind.HELP_ESCALATE, request_id)
         return await self.view(network_id, request_id)
 
     async def _applied(self, network: Network, key: str | None) -> steps.Applied | None:
@@ -360,7 +297,7 @@ class Help:
         if key is None:
             return
         async with self._stores.network(network.slug) as store, store.connection() as connection:
-            await steps.told(connection, key, self._village.clock.now())
+            await steps.told(connection, key, self._clock.now())
 
     async def release(self, standing: Standing, network_id: int, request_id: int) -> RequestView:
         """The helper hands the request back: it is open again."""
@@ -406,7 +343,7 @@ class Help:
             raise Refusal(Reason.ALREADY_CLOSED)
         failpoints.failpoint(failpoints.HELP_CLOSED)
         for kind in (JobKind.HELP_ESCALATE, JobKind.HELP_EXPIRE):
-            await self._village.scheduler.cancel(view.network, kind, request_id)
+            await self._jobs.cancel(view.network, kind, request_id)
         return view
 
     def is_asker(self, standing: Standing, view: RequestView) -> bool:
@@ -505,25 +442,37 @@ class Help:
         async with self._stores.network(network.slug) as store, store.transaction() as session:
             result = await session.exec(statement.values(status=status, **values))
             if result.rowcount:
-                now = self._village.clock.now()
+                now = self._clock.now()
                 await steps.record(await session.connection(), key, kind=kind, ref=str(request_id), now=now)
         moved = bool(result.rowcount)
         if moved and status != HelpStatus.OPEN:  # taken or closed: helpers who have not had it yet will not
-            await self._village.outbox.withdraw(network, kind=OutboxKind.HELP_REQUEST, ref=help_ref(request_id))
+            await self._outbox.withdraw(network, kind=OutboxKind.HELP_REQUEST, ref=help_ref(request_id))
         return moved
+
+    async def escalated(self, network: Network, request_id: int) -> bool:
+        """Marks an open request escalated; False if it was taken (or closed) meanwhile."""
+        now = self._clock.now()
+        return await self._move(network, request_id, expected=HelpStatus.OPEN, status=HelpStatus.OPEN, escalated_at=now)
+
+    async def expire(self, network: Network, request_id: int) -> bool:
+        """Closes an open request nobody took; False if it was taken (or closed) meanwhile."""
+        now = self._clock.now()
+        return await self._move(network, request_id, expected=HelpStatus.OPEN, status=HelpStatus.EXPIRED, closed_at=now)
 
     # --- retention ------------------------------------------------------------------------
 
     async def plan_retention(self, network: Network) -> None:
         """Plans tonight's clean-up (at 04:00 local) of closed requests past the retention period."""
-        zone = self._village.settings.zone
-        now = self._village.clock.now()
+        zone = self._zone
+        now = self._clock.now()
         tonight = datetime.combine(now.astimezone(zone).date() + timedelta(days=1), time(RETENTION_HOUR), tzinfo=zone)
-        await self._village.scheduler.schedule(network, JobKind.HELP_RETENTION, "nightly", tonight)
+        await self._jobs.schedule(network, JobKind.HELP_RETENTION, "nightly", tonight)
 
-    async def _purge(self, network: Network, ref: str) -> None:
+    async def purge(self, network: Network, ref: str = "nightly") -> None:
+        """The nightly job: closed requests past the network's retention period go, with what
+        hangs on them; then the next night is planned."""
         settings = await settings_of(self._stores, network)
-        cutoff = self._village.clock.now() - timedelta(days=30 * settings.retention_months)
+        cutoff = self._clock.now() - timedelta(days=30 * settings.retention_months)
         closed = [HelpStatus.DONE, HelpStatus.CANCELLED, HelpStatus.EXPIRED]
         async with self._stores.network(network.slug) as store:
             async with store.transaction() as session:
@@ -531,7 +480,7 @@ class Help:
                     delete(HelpRequest).where(col(HelpRequest.status).in_(closed), col(HelpRequest.closed_at) < cutoff)
                 )  # their postings and relayed messages go with them (foreign keys, cascade)
                 await session.exec(_FORGET_GONE_POSTS)  # and the copies the outbox sent to helpers
-                now = self._village.clock.now()
+                now = self._clock.now()
                 await steps.forget_before(await session.connection(), now - STEP_MEMORY)
             if result.rowcount:
                 await store.audit(
@@ -539,44 +488,7 @@ class Help:
                     action="help_purged",
                     subject_id=None,
                     detail=str(result.rowcount),
-                    now=self._village.clock.now(),
+                    now=self._clock.now(),
                 )
                 await store.compact()
         await self.plan_retention(network)
-
-    # --- scheduled jobs -------------------------------------------------------------------
-
-    async def _escalate(self, network: Network, ref: str) -> None:
-        view = await self.view(network.id or 0, int(ref))
-        if view.request.status != HelpStatus.OPEN:
-            return
-        still_open = await self._move(
-            network, int(ref), expected=HelpStatus.OPEN, status=HelpStatus.OPEN, escalated_at=self._village.clock.now()
-        )
-        if not still_open:  # taken (or closed) since it was read: nobody to alarm
-            return
-        verbinders = await self._stores.directory.people_with_role(network.id or 0, MemberRole.BUURTVERBINDER)
-        if not verbinders:
-            verbinders = await self._village.memberships.reviewers(network.id or 0)
-        from bot.neighbour_help.messages import escalation_message
-
-        for verbinder in verbinders:
-            await escalation_message(self._village, verbinder, view)
-
-    async def _follow_up(self, network: Network, ref: str) -> None:
-        view = await self.view(network.id or 0, int(ref))
-        if view.request.status not in (HelpStatus.OPEN, HelpStatus.CLAIMED):
-            return
-        from bot.neighbour_help.messages import follow_up_message
-
-        await follow_up_message(self._village, view)
-
-    async def _expire(self, network: Network, ref: str) -> None:
-        view = await self.view(network.id or 0, int(ref))
-        if view.request.status != HelpStatus.OPEN:
-            return
-        now = self._village.clock.now()
-        if await self._move(network, int(ref), expected=HelpStatus.OPEN, status=HelpStatus.EXPIRED, closed_at=now):
-            from bot.neighbour_help.messages import expired_message
-
-            await expired_message(self._village, view)

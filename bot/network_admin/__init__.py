@@ -1,1 +1,16 @@
 """Network administration: members, roles, a network's settings, statistics, export."""
+
+from __future__ import annotations
+
+from bot.network_admin.service import ESCALATION_CHOICES, REMINDER_CHOICES, RETENTION_CHOICES, JoinPolicy, NetworkAdmin
+from bot.network_admin.settings import NetworkSettings, settings_of
+
+__all__ = [
+    "ESCALATION_CHOICES",
+    "REMINDER_CHOICES",
+    "RETENTION_CHOICES",
+    "JoinPolicy",
+    "NetworkAdmin",
+    "NetworkSettings",
+    "settings_of",
+]

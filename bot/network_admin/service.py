@@ -7,12 +7,11 @@ import io
 import statistics
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
 
 from sqlmodel import col, select
 
 from bot.application.settings import LANGUAGES
-from bot.joining.people import Standing
+from bot.joining import Standing
 from bot.kernel.permissions import Action
 from bot.kernel.refusals import Reason, Refusal
 from bot.network_admin.settings import NetworkSettings, settings_of
@@ -28,9 +27,7 @@ from storage.models import (
     Rsvp,
 )
 from storage.models import JoinPolicy as JoinPolicy  # re-exported for handlers
-
-if TYPE_CHECKING:
-    from bot.application.village import Village
+from storage.stores import Stores
 
 # The choices offered for each setting (buttons); a setting is only ever set to one of these.
 ESCALATION_CHOICES = (12, 24, 48)
@@ -68,8 +65,9 @@ class Figures:
 
 
 class NetworkAdmin:
-    def __init__(self, village: Village) -> None:
-        self._village = village
+    def __init__(self, stores: Stores, default_language: str) -> None:
+        self._stores = stores
+        self._default_language = default_language
 
     def require(self, standing: Standing, network: Network, action: Action) -> None:
         if not standing.may_in(network.id or 0, action):
@@ -79,8 +77,8 @@ class NetworkAdmin:
         self.require(standing, network, Action.MANAGE_MEMBERS)
         lines = []
         for role in (MemberRole.BUURTVERBINDER, MemberRole.MEMBER):
-            for person in await self._village.stores.directory.people_with_role(network.id or 0, role):
-                membership = await self._village.stores.directory.membership_of(person.id, network.id or 0)
+            for person in await self._stores.directory.people_with_role(network.id or 0, role):
+                membership = await self._stores.directory.membership_of(person.id, network.id or 0)
                 if membership is not None:
                     lines.append(MemberLine(membership, person))
         return lines
@@ -88,7 +86,7 @@ class NetworkAdmin:
     async def member_to_remove(self, standing: Standing, network: Network, person_id: int) -> Person:
         """The person a buurtverbinder is about to take out of the network, asked before they confirm."""
         self.require(standing, network, Action.MANAGE_MEMBERS)
-        person = await self._village.stores.directory.get_person(person_id)
+        person = await self._stores.directory.get_person(person_id)
         if person is None:
             raise Refusal(Reason.STALE_BUTTON)
         return person
@@ -96,7 +94,7 @@ class NetworkAdmin:
     async def remove(self, standing: Standing, network: Network, person_id: int, now: datetime) -> Person:
         """Takes someone out of the network; the last buurtverbinder stays."""
         self.require(standing, network, Action.MANAGE_MEMBERS)
-        directory = self._village.stores.directory
+        directory = self._stores.directory
         membership = await directory.membership_of(person_id, network.id or 0)
         person = await directory.get_person(person_id)
         if membership is None or person is None or membership.status != MembershipStatus.ACTIVE:
@@ -118,11 +116,11 @@ class NetworkAdmin:
     # --- settings -------------------------------------------------------------------------
 
     async def settings(self, network: Network) -> NetworkSettings:
-        return await settings_of(self._village.stores, network)
+        return await settings_of(self._stores, network)
 
     async def language(self, network: Network) -> str:
         """The language of the network's group chats."""
-        return (await self.settings(network)).language or self._village.settings.default_language
+        return (await self.settings(network)).language or self._default_language
 
     async def change(self, standing: Standing, network: Network, name: str, value: str, now: datetime) -> None:
         """Sets one setting to one of the values the buttons offer; anything else is refused."""
@@ -138,9 +136,9 @@ class NetworkAdmin:
         if value not in allowed.get(name, set()):
             raise Refusal(Reason.STALE_BUTTON)
         if name == "join_policy":
-            await self._village.stores.directory.set_join_policy(network.id or 0, JoinPolicy(value))
+            await self._stores.directory.set_join_policy(network.id or 0, JoinPolicy(value))
         else:
-            async with self._village.stores.network(network.slug) as store:
+            async with self._stores.network(network.slug) as store:
                 await store.set_setting(name, value)
         await self._audit(network, standing.person.id, AdminAction.SETTING_CHANGED, None, f"{name}={value}", now)
 
@@ -152,7 +150,7 @@ class NetworkAdmin:
         members = io.StringIO()
         writer = csv.writer(members)
         writer.writerow(["naam", "straat", "rol", "lid sinds"])
-        streets = {s.id: s.name for s in await self._village.stores.directory.streets_of(network.id or 0)}
+        streets = {s.id: s.name for s in await self._stores.directory.streets_of(network.id or 0)}
         for line in await self.members(standing, network):
             writer.writerow(
                 [
@@ -162,7 +160,7 @@ class NetworkAdmin:
                     line.membership.created_at.date().isoformat(),
                 ]
             )
-        async with self._village.stores.network(network.slug) as store, store.transaction() as session:
+        async with self._stores.network(network.slug) as store, store.transaction() as session:
             requests = (await session.exec(select(HelpRequest).order_by(col(HelpRequest.created_at)))).all()
             events = (await session.exec(select(Event).order_by(col(Event.starts_at)))).all()
             rsvps = (await session.exec(select(Rsvp))).all()
@@ -203,11 +201,11 @@ class NetworkAdmin:
         }
 
     async def figures(self, network: Network, now: datetime) -> Figures:
-        directory = self._village.stores.directory
+        directory = self._stores.directory
         active = await directory.count_members(network.id or 0, MembershipStatus.ACTIVE)
         month_start = now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
         joined = await directory.count_joined_since(network.id or 0, month_start)
-        async with self._village.stores.network(network.slug) as store, store.transaction() as session:
+        async with self._stores.network(network.slug) as store, store.transaction() as session:
             requests = (await session.exec(select(HelpRequest))).all()
             events = (await session.exec(select(Event).where(Event.status == "published"))).all()
             attending = len((await session.exec(select(Rsvp).where(Rsvp.answer == "yes"))).all())
@@ -228,5 +226,5 @@ class NetworkAdmin:
     async def _audit(
         self, network: Network, actor: int, action: str, subject: int | None, detail: str, now: datetime
     ) -> None:
-        async with self._village.stores.network(network.slug) as store:
+        async with self._stores.network(network.slug) as store:
             await store.audit(actor_id=actor, action=action, subject_id=subject, detail=detail, now=now)

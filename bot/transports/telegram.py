@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Protocol, TypeVar
 from urllib.parse import urlsplit
 
-from bot.application.app import asked_to_stop_early, build_bot
+from bot.application.build import asked_to_stop_early, build_bot
 from bot.application.settings import CannotStart, Runtime, Settings
 from bot.kernel.core import Buurtbot
 from bot.kernel.events import Event
@@ -94,7 +94,7 @@ async def run_telegram(settings: Settings, stop: asyncio.Event | None = None, co
     menus: asyncio.Task[None] | None = None
     try:
         username = await _essential(runtime.open, "getMe", settings)
-        core.village.bot_username = username
+        core.village.identity.username = username
         starting_core = True
         await core.start()
         menus = asyncio.create_task(_set_commands(runtime.port, core.command_menus()))

@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING
 from sqlalchemy import delete, update
 from sqlmodel import col, or_, select
 
-from bot.activities.service import RSVP_STEP
-from bot.neighbour_help.service import help_ref
+from bot.activities import RSVP_STEP
+from bot.neighbour_help import help_ref
 from storage.models import (
     Announcement,
     AppliedStep,
