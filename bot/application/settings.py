@@ -33,6 +33,8 @@ class Settings(BaseSettings):
     bot_api_timeout: float = Field(default=15.0, gt=0, le=300)
     data_dir: Path = Path("data")
     community_manager_ids: Annotated[frozenset[int], NoDecode] = frozenset()
+    # How residents reach the platform when no buurtverbinder or community manager can be told.
+    community_contact: str = ""
     default_language: str = "nl"
     timezone: str = "Europe/Amsterdam"
     webhook_url: str = ""
@@ -42,6 +44,11 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     max_concurrent_updates: int = Field(default=32, ge=1, le=1024)
     open_network_stores: int = Field(default=64, ge=1, le=100_000)
+    whatsapp_token: str = ""
+    whatsapp_phone_id: str = ""
+    whatsapp_app_secret: str = ""
+    whatsapp_verify_token: str = ""
+    whatsapp_api_base_url: str = "https://graph.facebook.com"
 
     @field_validator("community_manager_ids", mode="before")
     @classmethod
