@@ -25,6 +25,8 @@ from bot.kernel.permissions import Action
 from bot.kernel.refusals import Reason, Refusal
 from bot.kernel.replies import Button, keyboard
 from bot.kernel.router import Router
+from bot.language.dates import When
+from handlers.date_steps import DateStep
 from handlers.keyboards import cancel_only
 
 ANSWERS = {"y": Answer.YES, "m": Answer.MAYBE, "n": Answer.NO}
@@ -37,9 +39,9 @@ def register(router: Router) -> None:
     router.tap(Tap.EVENT_NEW, Action.NEW_EVENT, new_event)
     router.tap(Tap.EVENT_NETWORK, Action.NEW_EVENT, network_chosen)
     router.step(Flow.NEW_EVENT, Step.TITLE, Action.NEW_EVENT, titled)
-    router.step(Flow.NEW_EVENT, Step.WHEN, Action.NEW_EVENT, when_typed)
-    router.step(Flow.NEW_EVENT, Step.WHEN_CONFIRM, Action.NEW_EVENT, when_typed)
-    router.tap(Tap.EVENT_WHEN_OK, Action.NEW_EVENT, when_confirmed)
+    router.step(Flow.NEW_EVENT, Step.WHEN, Action.NEW_EVENT, NEW_EVENT_WHEN.typed)
+    router.step(Flow.NEW_EVENT, Step.WHEN_CONFIRM, Action.NEW_EVENT, NEW_EVENT_WHEN.typed)
+    router.tap(Tap.EVENT_WHEN_OK, Action.NEW_EVENT, when_pressed)
     router.step(Flow.NEW_EVENT, Step.PLACE, Action.NEW_EVENT, placed)
     router.step(Flow.NEW_EVENT, Step.DESCRIBE, Action.NEW_EVENT, described)
     router.tap(Tap.EVENT_NO_DESCRIPTION, Action.NEW_EVENT, described)
@@ -50,9 +52,9 @@ def register(router: Router) -> None:
     router.tap(Tap.EVENT_WAIT, Action.VIEW_EVENTS, wait_for_a_place)
     router.tap(Tap.EVENT_CALENDAR, Action.VIEW_EVENTS, calendar_file)
     router.tap(Tap.EVENT_MOVE, Action.NEW_EVENT, move)
-    router.step(Flow.MOVE_EVENT, Step.WHEN, Action.NEW_EVENT, move_when_typed)
-    router.step(Flow.MOVE_EVENT, Step.WHEN_CONFIRM, Action.NEW_EVENT, move_when_typed)
-    router.tap(Tap.EVENT_MOVE_OK, Action.NEW_EVENT, move_confirmed)
+    router.step(Flow.MOVE_EVENT, Step.WHEN, Action.NEW_EVENT, MOVE_WHEN.typed)
+    router.step(Flow.MOVE_EVENT, Step.WHEN_CONFIRM, Action.NEW_EVENT, MOVE_WHEN.typed)
+    router.tap(Tap.EVENT_MOVE_OK, Action.NEW_EVENT, move_pressed)
     router.tap(Tap.EVENT_CANCEL, Action.NEW_EVENT, cancel)
     router.tap(Tap.EVENT_CANCEL_OK, Action.NEW_EVENT, cancel_confirmed)
     router.tap(Tap.EVENT_APPROVE, Action.PUBLISH_EVENT, approve)
@@ -121,21 +123,34 @@ async def titled(ctx: Context) -> None:
     state = ctx.in_flow(Flow.NEW_EVENT, Step.TITLE)
     title = ctx.village.activities.check_text(ctx.text, TITLE_MAX)
     await ctx.enter(Flow.NEW_EVENT, Step.WHEN, **state.data, title=title)
+    await _ask_when(ctx, state.data)
+
+
+async def _ask_when(ctx: Context, data: dict[str, Any]) -> None:
     await ctx.reply("activity/ask_when", buttons=cancel_only(ctx.label))
 
 
-EVENT_DEFAULT_HOUR = 14  # "zaterdag" for an activity means the afternoon
+def _read_back(when: When) -> dict[str, Any]:
+    return {"starts_at": when.at, "has_time": when.has_time}
 
 
-async def when_typed(ctx: Context) -> None:
-    state = ctx.in_flow(Flow.NEW_EVENT, Step.WHEN, Step.WHEN_CONFIRM)
-    when = ctx.when_typed(default_hour=EVENT_DEFAULT_HOUR)
-    await ctx.enter(Flow.NEW_EVENT, Step.WHEN_CONFIRM, **{**state.data, "starts_at": when.at.isoformat()})
-    buttons = keyboard(Button(ctx.label("yes_that_is_right"), encode(Tap.EVENT_WHEN_OK)))
-    await ctx.reply("activity/confirm_when", buttons=buttons, starts_at=when.at, has_time=when.has_time)
+# An activity starts at a time everyone can come: a day without one is asked "hoe laat?".
+NEW_EVENT_WHEN = DateStep(
+    flow=Flow.NEW_EVENT,
+    yes=Tap.EVENT_WHEN_OK,
+    tap=Tap.EVENT_WHEN_OK,
+    moment="starts_at",
+    confirm="activity/confirm_when",
+    values=_read_back,
+    ask=_ask_when,
+    ask_time="activity/ask_time",
+    time_not_understood="activity/time_not_understood",
+)
 
 
-async def when_confirmed(ctx: Context) -> None:
+async def when_pressed(ctx: Context) -> None:
+    if await NEW_EVENT_WHEN.pressed(ctx):
+        return
     state = ctx.in_flow(Flow.NEW_EVENT, Step.WHEN_CONFIRM)
     await ctx.enter(Flow.NEW_EVENT, Step.PLACE, **state.data)
     await ctx.reply("activity/ask_place", buttons=cancel_only(ctx.label))
@@ -300,15 +315,30 @@ async def move(ctx: Context) -> None:
     await ctx.reply("activity/ask_new_when", buttons=cancel_only(ctx.label), **activity_values(view))
 
 
-async def move_when_typed(ctx: Context) -> None:
-    state = ctx.in_flow(Flow.MOVE_EVENT, Step.WHEN, Step.WHEN_CONFIRM)
-    when = ctx.when_typed(default_hour=EVENT_DEFAULT_HOUR)
-    await ctx.enter(Flow.MOVE_EVENT, Step.WHEN_CONFIRM, **{**state.data, "starts_at": when.at.isoformat()})
-    buttons = keyboard(Button(ctx.label("yes_that_is_right"), encode(Tap.EVENT_MOVE_OK)))
-    await ctx.reply("activity/confirm_when", buttons=buttons, starts_at=when.at, has_time=when.has_time)
+async def _ask_new_when(ctx: Context, data: dict[str, Any]) -> None:
+    try:
+        view = await ctx.village.activities.view(int(data["network_id"]), int(data["event_id"]))
+    except (KeyError, ValueError) as error:
+        raise Refusal(Reason.STALE_BUTTON) from error
+    await ctx.reply("activity/ask_new_when", buttons=cancel_only(ctx.label), **activity_values(view))
 
 
-async def move_confirmed(ctx: Context) -> None:
+MOVE_WHEN = DateStep(
+    flow=Flow.MOVE_EVENT,
+    yes=Tap.EVENT_MOVE_OK,
+    tap=Tap.EVENT_MOVE_OK,
+    moment="starts_at",
+    confirm="activity/confirm_when",
+    values=_read_back,
+    ask=_ask_new_when,
+    ask_time="activity/ask_time",
+    time_not_understood="activity/time_not_understood",
+)
+
+
+async def move_pressed(ctx: Context) -> None:
+    if await MOVE_WHEN.pressed(ctx):
+        return
     state = ctx.in_flow(Flow.MOVE_EVENT, Step.WHEN_CONFIRM)
     starts_at = datetime.fromisoformat(str(state.data["starts_at"]))
     view = await ctx.village.activities.move(

@@ -15,6 +15,7 @@ from bot.kernel.permissions import Action
 from bot.kernel.refusals import Reason, Refusal
 from bot.kernel.replies import Button, keyboard
 from bot.kernel.router import Router
+from bot.language.dates import When
 from bot.neighbour_help import (
     Category,
     Draft,
@@ -26,6 +27,7 @@ from bot.neighbour_help import (
     refs,
     request_values,
 )
+from handlers.date_steps import DateStep
 from handlers.keyboards import cancel_only, main_menu
 
 
@@ -41,8 +43,8 @@ def register(router: Router) -> None:
     router.tap(Tap.ASK_CATEGORY, Action.ASK_HELP, category_chosen)
     router.step(Flow.ASK, Step.DESCRIBE, Action.ASK_HELP, described)
     router.tap(Tap.ASK_WHEN, Action.ASK_HELP, when_tapped)
-    router.step(Flow.ASK, Step.WHEN, Action.ASK_HELP, when_typed)
-    router.step(Flow.ASK, Step.WHEN_CONFIRM, Action.ASK_HELP, when_typed)
+    router.step(Flow.ASK, Step.WHEN, Action.ASK_HELP, HELP_WHEN.typed)
+    router.step(Flow.ASK, Step.WHEN_CONFIRM, Action.ASK_HELP, HELP_WHEN.typed)
     router.tap(Tap.ASK_WHEN_OK, Action.ASK_HELP, when_confirmed)
     router.tap(Tap.ASK_NAME_SHOWN, Action.ASK_HELP, name_shown_chosen)
     router.tap(Tap.ASK_POST, Action.ASK_HELP, post)
@@ -160,6 +162,10 @@ async def described(ctx: Context) -> None:
     state = ctx.in_flow(Flow.ASK, Step.DESCRIBE)
     description = ctx.village.help.check_description(ctx.text)
     await ctx.enter(Flow.ASK, Step.WHEN, **state.data, description=description)
+    await _ask_when(ctx, state.data)
+
+
+async def _ask_when(ctx: Context, data: dict[str, Any]) -> None:
     buttons = keyboard(
         [
             Button(ctx.label("today"), encode(Tap.ASK_WHEN, "today")),
@@ -171,7 +177,25 @@ async def described(ctx: Context) -> None:
     await ctx.reply("help/ask_when", buttons=buttons)
 
 
+def _read_back(when: When) -> dict[str, Any]:
+    return {"needed_at": when.at, "needed_has_time": when.has_time}
+
+
+# Help is needed on a day, at a time only if the asker gives one: no time is asked for.
+HELP_WHEN = DateStep(
+    flow=Flow.ASK,
+    yes=Tap.ASK_WHEN_OK,
+    tap=Tap.ASK_WHEN,
+    moment="needed_at",
+    confirm="help/confirm_when",
+    values=_read_back,
+    ask=_ask_when,
+)
+
+
 async def when_tapped(ctx: Context) -> None:
+    if await HELP_WHEN.pressed(ctx):
+        return
     state = ctx.in_flow(Flow.ASK, Step.WHEN, Step.WHEN_CONFIRM)
     choice = ctx.pressed.args[0] if ctx.pressed and ctx.pressed.args else ""
     zone = ctx.village.settings.zone
@@ -181,19 +205,7 @@ async def when_tapped(ctx: Context) -> None:
         raise Refusal(Reason.STALE_BUTTON)
     day = today + timedelta(days=days[choice])
     moment = datetime.combine(day, time(12), tzinfo=zone)
-    await _ask_name_shown(ctx, **state.data, needed_at=moment.isoformat(), has_time=False)
-
-
-async def when_typed(ctx: Context) -> None:
-    state = ctx.in_flow(Flow.ASK, Step.WHEN, Step.WHEN_CONFIRM)
-    when = ctx.when_typed()
-    data = {k: v for k, v in state.data.items() if k not in ("needed_at", "has_time")}
-    await ctx.enter(Flow.ASK, Step.WHEN_CONFIRM, **data, needed_at=when.at.isoformat(), has_time=when.has_time)
-    buttons = keyboard(
-        Button(ctx.label("yes_that_is_right"), encode(Tap.ASK_WHEN_OK)),
-        Button(ctx.label("type_again"), encode(Tap.ASK_WHEN, "again")),
-    )
-    await ctx.reply("help/confirm_when", buttons=buttons, needed_at=when.at, needed_has_time=when.has_time)
+    await _ask_name_shown(ctx, **HELP_WHEN.kept(state.data), needed_at=moment.isoformat(), has_time=False)
 
 
 async def when_confirmed(ctx: Context) -> None:

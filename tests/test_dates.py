@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+import itertools
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from bot.application.settings import LANGUAGES
 from bot.language.dates import (
+    HOLIDAY_NAMES,
+    HOLIDAYS,
     READ_BACK,
     WHEN_TEXT_MAX,
     WeekdayDoesNotMatch,
@@ -16,6 +19,8 @@ from bot.language.dates import (
     WhenInPast,
     WhenNotUnderstood,
     describe,
+    easter_sunday,
+    parse_time_on,
     parse_when,
 )
 
@@ -298,9 +303,40 @@ def test_a_weekday_that_does_not_fit_the_date_is_asked_about() -> None:
     assert isinstance(refused.value, WhenNotUnderstood)
 
 
-def test_tomorrow_saturday_said_on_a_saturday_does_not_fit() -> None:
-    with pytest.raises(WeekdayDoesNotMatch):
-        parse_when("morgen zaterdag", SATURDAY_MORNING, AMSTERDAM)
+# Said on Saturday 28 November 2026 at ten: the Saturday nearest the date, and the date as written.
+WEEKDAY_MISMATCHES = [
+    # 13 December 2026 is a Sunday: Saturday the 12th or Sunday the 13th
+    ("za 13 dec 14u", When(utc(2026, 12, 12, 13), True), When(utc(2026, 12, 13, 13), True)),
+    ("zaterdag 13 december", When(utc(2026, 12, 12, 9), False), When(utc(2026, 12, 13, 9), False)),
+    # 21 June 2027 is a Monday: the Saturday two days before is nearer than the one five days after
+    ("zaterdag 21 juni 15:00", When(utc(2027, 6, 19, 13), True), When(utc(2027, 6, 21, 13), True)),
+    # 3 December 2026 is a Thursday: the Friday after
+    ("vrijdag 3 december om half drie", When(utc(2026, 12, 4, 13, 30), True), When(utc(2026, 12, 3, 13, 30), True)),
+    # 29 November is a Sunday: the nearest Friday (the 27th) has passed, so the Friday after
+    ("vrijdag 29 november 20:00", When(utc(2026, 12, 4, 19), True), When(utc(2026, 11, 29, 19), True)),
+    ("morgen zaterdag", When(utc(2026, 11, 28, 9), False), When(utc(2026, 11, 29, 9), False)),
+    # Christmas Day 2026 is a Friday
+    ("zaterdag eerste kerstdag", When(utc(2026, 12, 26, 9), False), When(utc(2026, 12, 25, 9), False)),
+    ("saturday 13 december 3pm", When(utc(2026, 12, 12, 14), True), When(utc(2026, 12, 13, 14), True)),
+]
+
+
+@pytest.mark.parametrize(("text", "named", "written"), WEEKDAY_MISMATCHES, ids=[m[0] for m in WEEKDAY_MISMATCHES])
+def test_a_weekday_that_does_not_fit_offers_both_days(text: str, named: When, written: When) -> None:
+    with pytest.raises(WeekdayDoesNotMatch) as refused:
+        parse_when(text, SATURDAY_MORNING, AMSTERDAM)
+    assert (refused.value.named, refused.value.written) == (named, written)
+    assert refused.value.named.at.astimezone(AMSTERDAM).weekday() == refused.value.weekday
+
+
+def test_a_weekday_that_fits_is_no_question() -> None:
+    assert parse_when("zo 13 dec 14u", SATURDAY_MORNING, AMSTERDAM) == When(utc(2026, 12, 13, 13), True)
+    assert parse_when("vrijdag eerste kerstdag", SATURDAY_MORNING, AMSTERDAM) == When(utc(2026, 12, 25, 9), False)
+
+
+def test_a_date_that_has_passed_is_past_whatever_weekday_is_named() -> None:
+    with pytest.raises(WhenInPast):
+        parse_when("zondag 28 november 08:00", SATURDAY_MORNING, AMSTERDAM)  # today, eight has passed
 
 
 def test_now_must_be_aware() -> None:
@@ -346,3 +382,234 @@ def test_a_moment_is_never_before_now_when_it_is_soon() -> None:
         now = SATURDAY_AFTERNOON.replace(minute=minute, second=30)
         when = parse_when("vandaag", now, AMSTERDAM)
         assert now <= when.at < now + timedelta(minutes=15)
+
+
+# --- holidays ---------------------------------------------------------------------------------------------
+
+# Easter as the Dutch calendars print it; the earliest (22 March) and latest (25 April) it can be.
+EASTER = {
+    2024: date(2024, 3, 31),
+    2025: date(2025, 4, 20),
+    2026: date(2026, 4, 5),
+    2027: date(2027, 3, 28),
+    2028: date(2028, 4, 16),
+    2029: date(2029, 4, 1),
+    2030: date(2030, 4, 21),
+    2031: date(2031, 4, 13),
+    2038: date(2038, 4, 25),
+    1943: date(1943, 4, 25),
+    1818: date(1818, 3, 22),
+    2285: date(2285, 3, 22),
+}
+
+
+@pytest.mark.parametrize("year", sorted(EASTER))
+def test_easter_is_worked_out_by_the_computus(year: int) -> None:
+    assert easter_sunday(year) == EASTER[year]
+
+
+def test_easter_is_always_a_sunday_between_22_march_and_25_april() -> None:
+    for year in range(1900, 2400):
+        easter = easter_sunday(year)
+        assert easter.weekday() == 6 and date(year, 3, 22) <= easter <= date(year, 4, 25), year
+
+
+# Each holiday in five years, as the calendar has them (not worked out here the way the code does).
+HOLIDAY_DATES: dict[str, tuple[date, ...]] = {
+    "nieuwjaarsdag": tuple(date(year, 1, 1) for year in range(2026, 2031)),
+    "goede vrijdag": (date(2026, 4, 3), date(2027, 3, 26), date(2028, 4, 14), date(2029, 3, 30), date(2030, 4, 19)),
+    "eerste paasdag": (date(2026, 4, 5), date(2027, 3, 28), date(2028, 4, 16), date(2029, 4, 1), date(2030, 4, 21)),
+    "tweede paasdag": (date(2026, 4, 6), date(2027, 3, 29), date(2028, 4, 17), date(2029, 4, 2), date(2030, 4, 22)),
+    "koningsdag": tuple(date(year, 4, 27) for year in range(2026, 2031)),  # none of them on a Sunday
+    "hemelvaartsdag": (date(2026, 5, 14), date(2027, 5, 6), date(2028, 5, 25), date(2029, 5, 10), date(2030, 5, 30)),
+    "eerste pinksterdag": (date(2026, 5, 24), date(2027, 5, 16), date(2028, 6, 4), date(2029, 5, 20), date(2030, 6, 9)),
+    "tweede pinksterdag": (
+        date(2026, 5, 25),
+        date(2027, 5, 17),
+        date(2028, 6, 5),
+        date(2029, 5, 21),
+        date(2030, 6, 10),
+    ),
+    "sinterklaasavond": tuple(date(year, 12, 5) for year in range(2026, 2031)),
+    "kerstavond": tuple(date(year, 12, 24) for year in range(2026, 2031)),
+    "eerste kerstdag": tuple(date(year, 12, 25) for year in range(2026, 2031)),
+    "tweede kerstdag": tuple(date(year, 12, 26) for year in range(2026, 2031)),
+    "oudejaarsdag": tuple(date(year, 12, 31) for year in range(2026, 2031)),
+}
+HOLIDAY_CASES = [
+    pytest.param(name, day, id=f"{name} {day.year}") for name, days in HOLIDAY_DATES.items() for day in days
+]
+# Just after midnight on New Year's Day 2026: every holiday of 2026 is still to come.
+NEW_YEARS_NIGHT = datetime(2026, 1, 1, 0, 5, tzinfo=AMSTERDAM)
+
+
+def test_every_holiday_has_its_dates() -> None:
+    assert set(HOLIDAY_DATES) == set(HOLIDAYS) == set(HOLIDAY_NAMES.values())
+
+
+@pytest.mark.parametrize(("name", "day"), HOLIDAY_CASES)
+def test_a_holiday_with_its_year_is_that_years_day(name: str, day: date) -> None:
+    when = parse_when(f"{name} {day.year} 15:00", NEW_YEARS_NIGHT, AMSTERDAM)
+    assert when.at.astimezone(AMSTERDAM) == datetime.combine(day, time(15), tzinfo=AMSTERDAM)
+    assert when.has_time
+
+
+@pytest.mark.parametrize("name", sorted(HOLIDAY_DATES))
+def test_a_holiday_without_a_year_is_the_coming_one_today_included(name: str) -> None:
+    for this_year, next_year in itertools.pairwise(HOLIDAY_DATES[name]):
+        for now in (this_year + timedelta(days=1), next_year):  # the day after one, and the day itself
+            when = parse_when(name, datetime.combine(now, time(0, 5), tzinfo=AMSTERDAM), AMSTERDAM)
+            assert when.at.astimezone(AMSTERDAM).date() == next_year and not when.has_time, now
+
+
+@pytest.mark.parametrize("alias", sorted(HOLIDAY_NAMES))
+def test_every_name_for_a_holiday_is_understood(alias: str) -> None:
+    holiday = HOLIDAY_NAMES[alias]
+    day = HOLIDAY_DATES[holiday][2]  # 2028
+    assert parse_when(f"{alias} 2028", NEW_YEARS_NIGHT, AMSTERDAM).at.astimezone(AMSTERDAM).date() == day
+
+
+# Koningsdag moves to the Saturday when 27 April is a Sunday.
+KINGS_DAYS = [date(2025, 4, 26), date(2026, 4, 27), date(2030, 4, 27), date(2031, 4, 26), date(2036, 4, 26)]
+
+
+@pytest.mark.parametrize("day", KINGS_DAYS, ids=str)
+def test_kings_day_is_the_26th_when_the_27th_is_a_sunday(day: date) -> None:
+    now = datetime(day.year, 1, 10, 12, 0, tzinfo=AMSTERDAM)
+    assert parse_when("Koningsdag", now, AMSTERDAM).at.astimezone(AMSTERDAM).date() == day
+
+
+# As residents type them, on Saturday 28 November 2026 at ten (Christmas 2026 is on a Friday).
+HOLIDAYS_TYPED = [
+    case("1e kerstdag 15:00", utc(2026, 12, 25, 14), True),
+    case("eerste kerstdag", utc(2026, 12, 25, 9), False),
+    case("Eerste Kerstdag om 3 uur", utc(2026, 12, 25, 14), True),
+    case("1ste kerstdag", utc(2026, 12, 25, 9), False),
+    case("2e kerstdag 14u", utc(2026, 12, 26, 13), True),
+    case("tweede kerstdag 's avonds", utc(2026, 12, 26, 18), True),
+    case("kerst", utc(2026, 12, 25, 9), False),
+    case("met kerstmis", utc(2026, 12, 25, 9), False),
+    case("kerstdg", utc(2026, 12, 25, 9), False),  # a typo
+    case("eerste kerstdag 2027", utc(2027, 12, 25, 9), False),
+    case("eerste kerstdag 2027 15u", utc(2027, 12, 25, 14), True),
+    case("oudjaarsavond 20:00", utc(2026, 12, 31, 19), True),  # misspelt, as residents do
+    case("oudejaarsavond", utc(2026, 12, 31, 9), False),
+    case("nieuwjaarsdag", utc(2027, 1, 1, 9), False),
+    case("pakjesavond 19:00", utc(2026, 12, 5, 18), True),
+    case("Sinterklaasavond", utc(2026, 12, 5, 9), False),
+    case("pasen", utc(2027, 3, 28, 8), False),  # summer time from that very night
+    case("2e paasdag 14:00", utc(2027, 3, 29, 12), True),
+    case("goede vrijdag", utc(2027, 3, 26, 9), False),
+    case("Hemelvaartsdag", utc(2027, 5, 6, 8), False),
+    case("pinksteren", utc(2027, 5, 16, 8), False),
+    case("2e pinksterdag", utc(2027, 5, 17, 8), False),
+    case("op koningsdag om 11 uur", utc(2027, 4, 27, 9), True),
+    case("Christmas Day 3pm", utc(2026, 12, 25, 14), True),
+    case("Boxing Day", utc(2026, 12, 26, 9), False),
+    case("New Year's Eve 8pm", utc(2026, 12, 31, 19), True),
+    case("new years day", utc(2027, 1, 1, 9), False),
+    case("King's Day", utc(2027, 4, 27, 8), False),
+    case("Good Friday", utc(2027, 3, 26, 9), False),
+    case("Easter Sunday", utc(2027, 3, 28, 8), False),
+    case("easter monday 3pm", utc(2027, 3, 29, 13), True),
+    case("Ascension Day", utc(2027, 5, 6, 8), False),
+    case("Whit Sunday", utc(2027, 5, 16, 8), False),
+    case("whit monday", utc(2027, 5, 17, 8), False),
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), HOLIDAYS_TYPED)
+def test_holidays_as_residents_type_them(text: str, expected: When) -> None:
+    assert_parses(text, SATURDAY_MORNING, expected)
+
+
+CHRISTMAS_MORNING = datetime(2026, 12, 25, 10, 0, tzinfo=AMSTERDAM)
+ON_CHRISTMAS_MORNING = [
+    case("eerste kerstdag 15:00", utc(2026, 12, 25, 14), True),  # still ahead: today
+    case("eerste kerstdag 08:00", utc(2027, 12, 25, 7), True),  # passed: next year's
+    case("eerste kerstdag", utc(2026, 12, 25, 9), False),  # the day is still going on
+    case("tweede kerstdag", utc(2026, 12, 26, 9), False),
+    case("kerstavond 19:00", utc(2027, 12, 24, 18), True),  # yesterday's: next year's
+    case("oudejaarsavond", utc(2026, 12, 31, 9), False),
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), ON_CHRISTMAS_MORNING)
+def test_on_christmas_morning_christmas_is_today_while_the_time_is_ahead(text: str, expected: When) -> None:
+    assert_parses(text, CHRISTMAS_MORNING, expected)
+
+
+def test_on_easter_afternoon_easter_at_three_is_next_years() -> None:
+    afternoon = datetime(2027, 3, 28, 16, 0, tzinfo=AMSTERDAM)
+    assert parse_when("pasen 15:00", afternoon, AMSTERDAM) == When(utc(2028, 4, 16, 13), True)
+
+
+HOLIDAYS_REFUSED = [
+    ("kerst 2025", SATURDAY_MORNING, WhenInPast),  # an explicit year is honoured, even when it has passed
+    ("eerste kerstdag 2026 08:00", CHRISTMAS_MORNING, WhenInPast),  # ...and never moves on a year
+    ("eerste kerstdag 5 januari", SATURDAY_MORNING, WhenNotUnderstood),  # two days
+    ("kerst pasen", SATURDAY_MORNING, WhenNotUnderstood),
+    ("eerste kerstdag volgende week", SATURDAY_MORNING, WhenNotUnderstood),
+]
+
+
+@pytest.mark.parametrize(("text", "now", "refusal"), HOLIDAYS_REFUSED, ids=[r[0] for r in HOLIDAYS_REFUSED])
+def test_a_holiday_with_something_that_does_not_fit_is_refused(
+    text: str, now: datetime, refusal: type[Exception]
+) -> None:
+    with pytest.raises(refusal):
+        parse_when(text, now, AMSTERDAM)
+
+
+def test_a_holiday_reads_back_with_its_weekday() -> None:
+    when = parse_when("1e kerstdag 15:00", SATURDAY_MORNING, AMSTERDAM)
+    assert describe(when.at, AMSTERDAM, "nl", when.has_time) == "vrijdag 25 december om 15:00"
+
+
+# --- the answer to "hoe laat?" ----------------------------------------------------------------------------
+
+CHRISTMAS = date(2026, 12, 25)
+TIMES_OF_DAY = [
+    case("15:00", utc(2026, 12, 25, 14), True),
+    case("15.00", utc(2026, 12, 25, 14), True),
+    case("15u", utc(2026, 12, 25, 14), True),
+    case("15 uur", utc(2026, 12, 25, 14), True),
+    case("om 15.00 uur", utc(2026, 12, 25, 14), True),
+    case("15", utc(2026, 12, 25, 14), True),  # asked for a time, a bare hour is one
+    case("3", utc(2026, 12, 25, 14), True),  # by day, three is in the afternoon
+    case("om 3", utc(2026, 12, 25, 14), True),
+    case("3 uur 's middags", utc(2026, 12, 25, 14), True),
+    case("half 4", utc(2026, 12, 25, 14, 30), True),
+    case("half vier", utc(2026, 12, 25, 14, 30), True),
+    case("kwart over drie", utc(2026, 12, 25, 14, 15), True),
+    case("kwart voor 8 's avonds", utc(2026, 12, 25, 18, 45), True),
+    case("10:30", utc(2026, 12, 25, 9, 30), True),
+    case("'s avonds", utc(2026, 12, 25, 18), True),
+    case("3pm", utc(2026, 12, 25, 14), True),
+    case("  15:00 ", utc(2026, 12, 25, 14), True),
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), TIMES_OF_DAY)
+def test_the_time_asked_for_is_read_on_the_day_agreed(text: str, expected: When) -> None:
+    assert parse_time_on(CHRISTMAS, text, SATURDAY_MORNING, AMSTERDAM) == expected
+
+
+def test_the_time_asked_for_is_read_in_summer_time_and_across_the_clocks_going_forward() -> None:
+    assert parse_time_on(date(2027, 6, 21), "15u", SATURDAY_MORNING, AMSTERDAM) == When(utc(2027, 6, 21, 13), True)
+    assert parse_time_on(date(2027, 3, 28), "02:30", SATURDAY_MORNING, AMSTERDAM) == When(utc(2027, 3, 28, 1, 30), True)
+
+
+NOT_A_TIME_OF_DAY = ["", "blabla", "morgen 15:00", "25 december", "zaterdag", "25:00", "15:00 16:00", "over 2 uur"]
+
+
+@pytest.mark.parametrize("text", NOT_A_TIME_OF_DAY, ids=lambda text: text or "empty")
+def test_what_is_not_a_time_of_day_alone_is_not_understood(text: str) -> None:
+    with pytest.raises(WhenNotUnderstood):
+        parse_time_on(CHRISTMAS, text, SATURDAY_MORNING, AMSTERDAM)
+
+
+def test_a_time_that_has_passed_today_is_past() -> None:
+    with pytest.raises(WhenInPast):
+        parse_time_on(date(2026, 11, 28), "08:00", SATURDAY_MORNING, AMSTERDAM)
+    assert parse_time_on(date(2026, 11, 28), "15u", SATURDAY_MORNING, AMSTERDAM) == When(utc(2026, 11, 28, 14), True)

@@ -1,7 +1,8 @@
 """Understands when something should happen from what a resident typed, in Dutch (and English).
 
 `parse_when("zaterdag om half drie", now, zone)` gives a `When`: the moment in UTC and whether a time of
-day was given. `describe` reads a moment back for the resident to confirm.
+day was given. `parse_time_on` adds a time of day to a day already known. `describe` reads a moment back
+for the resident to confirm.
 
 Calendar dates and relative days ("21 juni", "21-6", "over 3 dagen", "tomorrow", "gisteren") are left to
 `dateparser`; this module only prepares the text for it and keeps what dateparser gets wrong in Dutch:
@@ -29,8 +30,16 @@ What a resident means, as decided here:
 - "over 2 uur", "over een kwartier" and "in 20 minutes" count from now, to the minute.
 - A date without a year is the next such date, today included; on that date a time that has passed is
   past, not next year. "vandaag 08:00" at ten is past too: the resident is told, nothing is guessed.
+- Holidays are worked out for each year, Easter by the computus: "eerste kerstdag", "1e paasdag",
+  "pinksteren", "Koningsdag", "oudejaarsavond", "Boxing Day" (see `HOLIDAY_NAMES`). Without a year it is
+  the coming one, today included unless the time given has passed ("eerste kerstdag 08:00" at ten on
+  Christmas morning is next year's); with a year ("eerste kerstdag 2027") it is that year's.
 - A weekday and a date that disagree ("zaterdag 21 juni" when 21 June is a Monday) are refused with
-  `WeekdayDoesNotMatch`: either could be the slip, so the resident is asked.
+  `WeekdayDoesNotMatch`, which carries both moments the resident may have meant: the named weekday
+  nearest the date ("za 13 dec" when the 13th is a Sunday: Saturday 12 December) and the date as written.
+  Either could be the slip, so the resident is asked which.
+- `parse_time_on` reads the answer to "hoe laat?" on a day already agreed: "15u", "half 4", "3 uur
+  's middags", or a bare hour ("15").
 - Refused as not understood: anything vague ("volgende week", "juni", "ooit", "binnenkort"), "nu" and
   "asap" (urgency is not a moment: a request that is urgent should say so, not be due this minute),
   more than one time or weekday, a day without its month ("vrijdag de 4e"), impossible dates and times
@@ -43,6 +52,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from enum import Enum
@@ -71,12 +81,14 @@ class WhenNotUnderstood(ValueError):
 
 
 class WeekdayDoesNotMatch(WhenNotUnderstood):
-    """The text names a date and a weekday that date is not on."""
+    """The text names a date and a weekday that date is not on: the two moments it may mean."""
 
-    def __init__(self, day: date, weekday: int) -> None:
+    def __init__(self, day: date, weekday: int, *, named: When, written: When) -> None:
         super().__init__(f"{day.isoformat()} is not on weekday {weekday}")
         self.day = day
         self.weekday = weekday  # 0 is Monday, as in `date.weekday()`
+        self.named = named  # on the named weekday nearest the date (the next one if that has passed)
+        self.written = written  # on the date as written
 
 
 class WhenInPast(ValueError):
@@ -125,6 +137,85 @@ WEEKDAYS: dict[str, int] = {
     **dict.fromkeys(("zondag", "zo", "zon", "sunday", "sun"), 6),
 }
 
+
+# --- the holiday calendar: worked out per year, never a list of dates -------------------------------------
+
+
+def easter_sunday(year: int) -> date:
+    """Easter Sunday of `year` in the Gregorian calendar: the anonymous computus (Meeus, Jones, Butcher)."""
+    golden, century, of_century = year % 19, year // 100, year % 100
+    leap_centuries, century_rest = divmod(century, 4)
+    correction = (century - (century + 8) // 25 + 1) // 3
+    epact = (19 * golden + century - leap_centuries - correction + 15) % 30
+    leap_years, year_rest = divmod(of_century, 4)
+    weekday = (32 + 2 * century_rest + 2 * leap_years - epact - year_rest) % 7
+    shift = (golden + 11 * epact + 22 * weekday) // 451
+    month, day = divmod(epact + weekday - 7 * shift + 114, 31)
+    return date(year, month, day + 1)
+
+
+def kings_day(year: int) -> date:
+    """27 April, the King's birthday; on a Sunday it is kept the day before."""
+    birthday = date(year, 4, 27)
+    return birthday - timedelta(days=1) if birthday.weekday() == 6 else birthday
+
+
+def _on(month: int, day: int) -> Callable[[int], date]:
+    return lambda year: date(year, month, day)
+
+
+def _after_easter(days: int) -> Callable[[int], date]:
+    return lambda year: easter_sunday(year) + timedelta(days=days)
+
+
+# The holidays residents name, each worked out for a given year.
+HOLIDAYS: dict[str, Callable[[int], date]] = {
+    "nieuwjaarsdag": _on(1, 1),
+    "goede vrijdag": _after_easter(-2),
+    "eerste paasdag": _after_easter(0),
+    "tweede paasdag": _after_easter(1),
+    "koningsdag": kings_day,
+    "hemelvaartsdag": _after_easter(39),
+    "eerste pinksterdag": _after_easter(49),
+    "tweede pinksterdag": _after_easter(50),
+    "sinterklaasavond": _on(12, 5),
+    "kerstavond": _on(12, 24),
+    "eerste kerstdag": _on(12, 25),
+    "tweede kerstdag": _on(12, 26),
+    "oudejaarsdag": _on(12, 31),
+}
+
+# What residents type for each, as `_normalise` leaves it ("1e kerstdag" is "1 kerstdag" by then).
+HOLIDAY_NAMES: dict[str, str] = {
+    **dict.fromkeys(("nieuwjaarsdag", "nieuwjaar", "new year's day", "new years day"), "nieuwjaarsdag"),
+    **dict.fromkeys(("goede vrijdag", "good friday"), "goede vrijdag"),
+    **dict.fromkeys(
+        ("eerste paasdag", "1 paasdag", "paaszondag", "pasen", "easter", "easter sunday", "easter day"),
+        "eerste paasdag",
+    ),
+    **dict.fromkeys(("tweede paasdag", "2 paasdag", "paasmaandag", "easter monday"), "tweede paasdag"),
+    **dict.fromkeys(("koningsdag", "king's day", "kings day"), "koningsdag"),
+    **dict.fromkeys(("hemelvaartsdag", "hemelvaart", "ascension day"), "hemelvaartsdag"),
+    **dict.fromkeys(
+        ("eerste pinksterdag", "1 pinksterdag", "pinksterzondag", "pinksteren", "whit sunday", "whitsunday"),
+        "eerste pinksterdag",
+    ),
+    **dict.fromkeys(
+        ("tweede pinksterdag", "2 pinksterdag", "pinkstermaandag", "whit monday", "whitmonday"), "tweede pinksterdag"
+    ),
+    **dict.fromkeys(("sinterklaasavond", "pakjesavond"), "sinterklaasavond"),
+    **dict.fromkeys(("kerstavond", "christmas eve"), "kerstavond"),
+    **dict.fromkeys(
+        ("eerste kerstdag", "1 kerstdag", "kerstdag", "kerst", "kerstmis", "christmas", "christmas day"),
+        "eerste kerstdag",
+    ),
+    **dict.fromkeys(("tweede kerstdag", "2 kerstdag", "boxing day"), "tweede kerstdag"),
+    **dict.fromkeys(
+        ("oudejaarsdag", "oudejaarsavond", "oudjaarsdag", "oudjaarsavond", "new year's eve", "new years eve"),
+        "oudejaarsdag",
+    ),
+}
+
 NUMBER_WORDS: dict[str, int] = {
     "een": 1, "twee": 2, "drie": 3, "vier": 4, "vijf": 5, "zes": 6, "zeven": 7, "acht": 8, "negen": 9,
     "tien": 10, "elf": 11, "twaalf": 12, "dertien": 13, "veertien": 14, "vijftien": 15, "twintig": 20,
@@ -160,7 +251,10 @@ WORDS = (
     "year", "years", "over", "voor", "half", "kwart", "uur", "kwartier", "minuut", "minuten", "hour", "hours",
     "minute", "minutes",
 )  # fmt: skip
-KNOWN_WORDS = frozenset((*WEEKDAYS, *NUMBER_WORDS, *COMPOUNDS, *DAY_PARTS, *FILLERS, *NOT_A_MOMENT, *WORDS))
+HOLIDAY_WORDS = frozenset(word for name in HOLIDAY_NAMES for word in name.split() if word.isalpha())
+KNOWN_WORDS = frozenset(
+    (*WEEKDAYS, *NUMBER_WORDS, *COMPOUNDS, *DAY_PARTS, *FILLERS, *NOT_A_MOMENT, *WORDS, *HOLIDAY_WORDS)
+)
 _CORRECTABLE = tuple(sorted(KNOWN_WORDS))  # sorted: the same correction on every run
 VAGUE_PERIODS = frozenset(("week", "month", "year"))  # fine as "over 2 weken", vague as "volgende week"
 
@@ -189,6 +283,12 @@ IN_A_WHILE_PATTERN = re.compile(
     r"(?:over|in) (?:(?P<count>\d{1,3}) (?P<unit>uur|hours?|minuten|minuut|minutes?|min)|1 (?P<quarter>kwartier))"
 )
 WEEKDAY_PATTERN = re.compile(r"\b(?P<day>" + "|".join(sorted(WEEKDAYS, key=len, reverse=True)) + r")\b")
+HOLIDAY_PATTERN = re.compile(
+    r"(?:\b(?:met|with) )?(?<![\w'])(?P<holiday>"
+    + "|".join(re.escape(name) for name in sorted(HOLIDAY_NAMES, key=len, reverse=True))
+    + r")(?![\w'])"
+)
+YEAR_PATTERN = re.compile(r"20\d\d")  # a year a holiday is named with: "eerste kerstdag 2027"
 LAST_PATTERN = re.compile(r"\b(?:vorige|afgelopen|last)\b")
 
 
@@ -214,30 +314,56 @@ def parse_when(text: str, now: datetime, zone: ZoneInfo, *, default_hour: int = 
     phrase = _normalise(text)
     if NOT_A_MOMENT.intersection(phrase.split()):
         raise WhenNotUnderstood(f"{text!r} is urgent, not a moment")
-    if (later := _in_a_while(phrase)) is not None:
-        return When(at=now + later, has_time=True)
+    if (a_while := _in_a_while(phrase)) is not None:
+        return When(at=now + a_while, has_time=True)
     phrase, part = _take_day_part(phrase)
     phrase, clock = _take_clock(phrase, part)
+    phrase, holiday = _take_holiday(phrase)  # before the weekday: "goede vrijdag" is no Friday of choice
     phrase, weekday = _take_weekday(phrase)
     rest = " ".join(word for word in phrase.split() if word not in FILLERS)
 
-    roll = timedelta(0)  # how far a moment that has just passed moves on, if at all
-    if rest:
-        day = _calendar_day(rest, local_now.date())
-        if weekday is not None and day.weekday() != weekday[0]:
-            raise WeekdayDoesNotMatch(day, weekday[0])
+    today = local_now.date()
+    later: date | None = None  # the day meant instead if the moment on `day` has passed
+    if holiday is not None:
+        day, later = _holiday(holiday, rest, today)
+    elif rest:
+        day = _calendar_day(rest, today)
     elif weekday is not None:
-        day, roll = _weekday(weekday[0], weekday[1], local_now.date())
+        day, roll = _weekday(weekday[0], weekday[1], today)
+        later = day + roll if roll else None
     elif clock is not None or part is not None:
-        day, roll = local_now.date(), timedelta(days=1)
+        day, later = today, today + timedelta(days=1)
     else:
         raise WhenNotUnderstood(f"no moment in {text!r}")
 
     when = _moment(day, clock, part, local_now, default_hour)
-    if when.at < now and roll:
-        when = _moment(day + roll, clock, part, local_now, default_hour)
+    if when.at < now and later is not None:
+        day, when = later, _moment(later, clock, part, local_now, default_hour)
     if when.at < now:
         raise WhenInPast(f"{text!r} is before now")
+    if weekday is not None and day.weekday() != weekday[0]:
+        named = _nearest_weekday(day, weekday[0], clock, part, local_now, default_hour)
+        raise WeekdayDoesNotMatch(day, weekday[0], named=named, written=when)
+    return when
+
+
+def parse_time_on(day: date, text: str, now: datetime, zone: ZoneInfo) -> When:
+    """The moment on `day` (in `zone`) at the time of day `text` names: the answer to "hoe laat?" once the
+    day is agreed. "15u", "15.00", "half 4", "kwart over drie", "3 uur 's middags", "'s avonds" and a bare
+    hour ("15", "3") are read as in `parse_when`; a day or anything else in the text is not understood."""
+    if now.tzinfo is None:
+        raise ValueError("parse_time_on needs an aware now")
+    local_now = now.astimezone(zone)
+    phrase = _normalise(text)
+    if re.fullmatch(r"\d{1,2}", phrase):
+        phrase = f"om {phrase}"  # asked for a time, "15" and "3" are hours
+    phrase, part = _take_day_part(phrase)
+    phrase, clock = _take_clock(phrase, part)
+    if (clock is None and part is None) or any(word not in FILLERS for word in phrase.split()):
+        raise WhenNotUnderstood(f"no time of day alone in {text!r}")
+    when = _moment(day, clock, part, local_now, default_hour=0)  # a clock or a part: no default used
+    if when.at < now:
+        raise WhenInPast(f"{text!r} on {day.isoformat()} is before now")
     return when
 
 
@@ -361,6 +487,42 @@ def _weekday(weekday: int, mode: WeekdayMode, today: date) -> tuple[date, timede
     if mode is WeekdayMode.AFTER_TODAY:
         return today + timedelta(days=ahead or 7), timedelta(0)
     return today + timedelta(days=ahead), timedelta(days=7)
+
+
+def _nearest_weekday(
+    day: date, weekday: int, clock: time | None, part: DayPart | None, local_now: datetime, default_hour: int
+) -> When:
+    """The moment on `weekday` nearest `day` (at most three days away), or the one after `day` if that
+    nearest one has passed: what a resident meant if the weekday was right and the date the slip."""
+    ahead = (weekday - day.weekday()) % 7
+    nearest = day + timedelta(days=ahead if ahead <= 3 else ahead - 7)
+    when = _moment(nearest, clock, part, local_now, default_hour)
+    if when.at < local_now:
+        when = _moment(day + timedelta(days=ahead), clock, part, local_now, default_hour)
+    return when
+
+
+def _take_holiday(phrase: str) -> tuple[str, str | None]:
+    matches = list(HOLIDAY_PATTERN.finditer(phrase))
+    if not matches:
+        return phrase, None
+    if len(matches) > 1:
+        raise WhenNotUnderstood(f"more than one holiday in {phrase!r}")
+    return _without(phrase, matches[0]), HOLIDAY_NAMES[matches[0]["holiday"]]
+
+
+def _holiday(holiday: str, rest: str, today: date) -> tuple[date, date | None]:
+    """This year's `holiday`, and next year's for when the moment on it has passed; a year in `rest`
+    ("eerste kerstdag 2027") is honoured and never moves on."""
+    on = HOLIDAYS[holiday]
+    if not rest:
+        return on(today.year), on(today.year + 1)
+    if (year := YEAR_PATTERN.fullmatch(rest)) is None:
+        raise WhenNotUnderstood(f"{rest!r} besides {holiday!r}")
+    day = on(int(year[0]))
+    if day < today:
+        raise WhenInPast(f"{holiday} {rest} is before today")
+    return day, None
 
 
 def _calendar_day(rest: str, today: date) -> date:
