@@ -16,7 +16,7 @@ import pytest
 
 from bot.application.settings import Settings
 
-INVITE_LINK = re.compile(r"https://t\.me/\w+\?start=([A-Za-z0-9_-]+)")
+INVITE_CODE = re.compile(r"/start ([A-Za-z0-9_-]+)")
 
 
 def environment_for(workdir: Path, **settings: str) -> dict[str, str]:
@@ -91,7 +91,7 @@ def setup(tmp_path_factory: pytest.TempPathFactory) -> Setup:
     appoint = buurtbot(workdir, "verbinder", "add", "breugel-noord", "123456", "--name", "Jan")
     listing = buurtbot(workdir, "network", "list")
     invite = buurtbot(workdir, "invite", "breugel-noord")
-    found = INVITE_LINK.search(invite.stdout)
+    found = INVITE_CODE.search(invite.stdout)
     code = found.group(1) if found else "no-code-printed"
     piet_opens_invite = buurtbot(workdir, "console", stdin=f"/as Piet\n/start {code}\n")
     backup = buurtbot(workdir, "backup", str(workdir / "backup"))
@@ -136,14 +136,23 @@ def test_verbinder_add_for_an_unknown_network_is_refused(setup: Setup) -> None:
 
 def test_invite_link_lets_piet_join_at_once_in_the_console(setup: Setup) -> None:
     assert setup.invite.returncode == 0, setup.invite.stderr
-    found = INVITE_LINK.search(setup.invite.stdout)
-    assert found is not None, setup.invite.stdout
-    assert f"/start {found.group(1)}" in setup.invite.stdout
+    assert INVITE_CODE.search(setup.invite.stdout) is not None, setup.invite.stdout
+    # Without a token or BOT_USERNAME the bot's name is unknown: no link to a made-up bot, but how to get one.
+    assert "t.me" not in setup.invite.stdout
+    assert "set BOT_USERNAME" in setup.invite.stdout
 
     console = setup.piet_opens_invite
     assert console.returncode == 0, console.stderr
     assert "Welkom bij buurtnetwerk Breugel-Noord! U bent nu lid." in console.stdout
     assert "Deze uitnodiging" not in console.stdout  # neither unknown nor used up
+
+
+def test_with_bot_username_the_invite_is_a_telegram_link(setup: Setup) -> None:
+    invite = finish(start_buurtbot(setup.workdir, "invite", "breugel-noord", BOT_USERNAME="buurtbot_son"))
+    assert invite.returncode == 0, invite.stderr
+    found = re.search(r"https://t\.me/buurtbot_son\?start=([A-Za-z0-9_-]+)", invite.stdout)
+    assert found is not None, invite.stdout
+    assert f"/start {found.group(1)}" in invite.stdout
 
 
 def test_backup_copies_every_store_and_the_copy_opens(setup: Setup) -> None:

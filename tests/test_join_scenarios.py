@@ -86,6 +86,18 @@ async def test_jan_makes_an_invite_in_chat(village: Village) -> None:
     assert await status_of(village, els.id, village.noord.id or 0) == MembershipStatus.ACTIVE
 
 
+async def test_without_the_bots_name_jan_gets_a_code_to_pass_on_not_a_link_to_another_bot(village: Village) -> None:
+    village.bot.village.identity.username = ""  # no token and no BOT_USERNAME: the console, say
+    await village.jan.says("/uitnodigen")
+    await village.jan.taps("Voor één persoon")
+    text = village.jan.last_text
+    assert "t.me" not in text
+    code = text.split("/start ")[1].split()[0]
+    els = village.person("Els")
+    await els.says(f"/start {code}")
+    assert await status_of(village, els.id, village.noord.id or 0) == MembershipStatus.ACTIVE
+
+
 async def test_unknown_and_expired_invites_are_refused(village: Village, clock: ManualClock) -> None:
     kees = village.person("Kees")
     await kees.says("/start nietbestaand123")

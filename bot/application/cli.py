@@ -168,7 +168,13 @@ def invite_command(
             max_uses=uses or None,
             valid_for=timedelta(days=days) if days else None,
         )
-        return f"{village.deep_link(invite.code)}\n(console: /start {invite.code})"
+        link = village.deep_link(invite.code)
+        if link is None:
+            return (
+                f"code: {invite.code} (console: /start {invite.code})\n"
+                "no Telegram link: set BOT_USERNAME in .env to the bot's @username (without the @) to get one"
+            )
+        return f"{link}\n(console: /start {invite.code})"
 
     typer.echo(_refusals_to_exit(lambda: _in_village(make)))
 

@@ -143,5 +143,7 @@ class Village:
     def bot_username(self) -> str:
         return self.identity.username
 
-    def deep_link(self, code: str) -> str:
-        return f"https://t.me/{self.bot_username or 'buurtbot'}?start={code}"
+    def deep_link(self, code: str) -> str | None:
+        """The Telegram link that starts the bot with `code`; None while the bot's name is unknown
+        (no token and no BOT_USERNAME): a link to a made-up name would open someone else's bot."""
+        return f"https://t.me/{self.bot_username}?start={code}" if self.bot_username else None
