@@ -56,7 +56,7 @@ async def test_the_street_party_answers_counts_and_reminders_across_a_restart(
     await els.taps("Kan niet")
     assert "✅ U komt." in anna.last_text and "✅ Ik kom" in anna.last.labels
     jan_copy = first.jan.last_text
-    assert "👍 1 komen · 🤔 1 misschien" in jan_copy
+    assert "👍 1 komen · 🤔 1 misschien · 👎 1 kan niet" in jan_copy  # every answer counts, "Kan niet" too
     assert len([m for m in first.jan.inbox if "👍" in m.text]) == 1  # no new message per tap
 
     clock.advance(PARTY - timedelta(hours=24) - clock.now())  # Friday 15:00
