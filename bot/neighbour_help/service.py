@@ -10,10 +10,6 @@ from dataclasses import replace
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import String, Table, bindparam, cast, delete, func, union_all, update
-from sqlalchemy import select as sa_select
-from sqlmodel import col, select
-
 from bot.delivery.outbox import Outbox
 from bot.delivery.scheduler import JobKind, JobPlan
 from bot.joining import Standing
@@ -24,20 +20,11 @@ from bot.kernel.permissions import Action
 from bot.kernel.refusals import Reason, Refusal
 from bot.neighbour_help.views import Asked, Asker, Category, Draft, RequestView, help_ref
 from bot.network_admin import settings_of
-from storage import steps
-from storage.models import (
-    HelpOffer,
-    HelpPosting,
-    HelpRequest,
-    MembershipStatus,
-    Network,
-    OutboxKind,
-    OutboxMessage,
-    Person,
-    RelayMessage,
-)
+from storage.help import HelpRows
+from storage.models import HelpRequest, MembershipStatus, Network, OutboxKind, Person
 from storage.models import HelpStatus as HelpStatus  # re-exported for handlers
 from storage.models import NameShownTo as NameShownTo  # re-exported for handlers
+from storage.steps import Applied
 from storage.stores import Stores
 
 DESCRIPTION_MAX = 500
@@ -47,38 +34,11 @@ RETENTION_HOUR = 4  # the nightly clean-up of old closed requests
 STEP_MEMORY = timedelta(days=30)  # applied steps are kept this long (their updates are long handled)
 ASK_STEP, CLAIM_STEP, RELAY_STEP, CLOSE_STEP = "help_ask", "help_claim", "help_relay", "help_close"  # steps' kinds
 
-# What a member sees under /verzoeken, and a buurtverbinder; made once (run on every look).
-# The list of requests, in SQLAlchemy Core: /verzoeken is one of the commands residents use most,
-# and loading through the ORM cost more than the statement (rows become HelpRequests by hand).
-_REQUESTS: Table = HelpRequest.__table__  # type: ignore[attr-defined]
-_POSTING: Table = HelpPosting.__table__  # type: ignore[attr-defined]
-_OUTBOX: Table = OutboxMessage.__table__  # type: ignore[attr-defined]
-_OPEN = sa_select(_REQUESTS).where(_REQUESTS.c.status == HelpStatus.OPEN).order_by(_REQUESTS.c.needed_at)
-_OPEN_OR_CLAIMED = (
-    sa_select(_REQUESTS)
-    .where(_REQUESTS.c.status.in_([HelpStatus.OPEN, HelpStatus.CLAIMED]))
-    .order_by(_REQUESTS.c.needed_at)
-)
-
-# Where a request landed, (chat, message): copies the outbox sent to helpers, and those kept by
-# hand before requests went through the outbox.
-_POSTINGS = union_all(
-    sa_select(_POSTING.c.chat_id, _POSTING.c.message_id).where(_POSTING.c.request_id == bindparam("request_id")),
-    sa_select(_OUTBOX.c.chat_id, _OUTBOX.c.message_id).where(
-        _OUTBOX.c.kind == OutboxKind.HELP_REQUEST, _OUTBOX.c.ref == bindparam("ref"), _OUTBOX.c.message_id.is_not(None)
-    ),
-)
-
-
-# The outbox's copies of requests that are no longer there (purged after the retention period).
-_FORGET_GONE_POSTS = _OUTBOX.delete().where(
-    _OUTBOX.c.kind == OutboxKind.HELP_REQUEST, _OUTBOX.c.ref.not_in(sa_select(cast(_REQUESTS.c.id, String)))
-)
-
 
 class Help:
     def __init__(self, stores: Stores, clock: Clock, zone: ZoneInfo, jobs: JobPlan, outbox: Outbox) -> None:
         self._stores = stores
+        self._rows = HelpRows(stores)
         self._clock = clock
         self._zone = zone
         self._jobs = jobs
@@ -109,15 +69,14 @@ class Help:
             raise Refusal(Reason.WHEN_IN_PAST)
         done = await self._applied(network, key)
         if done is not None and done.kind == ASK_STEP:
-            async with self._stores.network(network.slug) as store, store.transaction() as session:
-                asked = await session.get(HelpRequest, int(done.ref))
+            asked = await self._rows.get(network.slug, int(done.ref))
             if asked is None:
                 raise Refusal(Reason.STALE_BUTTON)
             if done.told:
                 return Asked(asked, tell=False)
             await self._plan(network, asked, now)
             return Asked(asked)
-        if not on_behalf and await self._open_requests_of(network, standing.person.id) >= OPEN_REQUESTS_MAX:
+        if not on_behalf and await self._rows.under_way_of(network.slug, standing.person.id) >= OPEN_REQUESTS_MAX:
             raise Refusal(Reason.TOO_MANY_REQUESTS, limit=OPEN_REQUESTS_MAX)
         request = HelpRequest(
             requester_id=None if on_behalf else standing.person.id,
@@ -132,10 +91,7 @@ class Help:
             name_shown_to=draft.name_shown_to,
             created_at=now,
         )
-        async with self._stores.network(network.slug) as store, store.transaction() as session:
-            session.add(request)
-            await session.flush()
-            await steps.record(await session.connection(), key, kind=ASK_STEP, ref=str(request.id), now=now)
+        await self._rows.add(network.slug, request, key=key, step_kind=ASK_STEP, now=now)
         failpoints.failpoint(failpoints.HELP_ASKED)
         await self._plan(network, request, now)
         return Asked(request)
@@ -154,18 +110,7 @@ class Help:
 
     async def reached(self, network: Network, request_id: int) -> int:
         """How many helpers the request was queued for."""
-        query = sa_select(func.count()).select_from(_OUTBOX)
-        query = query.where(_OUTBOX.c.kind == OutboxKind.HELP_REQUEST, _OUTBOX.c.ref == help_ref(request_id))
-        async with self._stores.network(network.slug) as store, store.connection() as connection:
-            return int(await connection.scalar(query) or 0)
-
-    async def _open_requests_of(self, network: Network, person_id: int) -> int:
-        async with self._stores.network(network.slug) as store, store.transaction() as session:
-            query = select(HelpRequest.id).where(
-                HelpRequest.requester_id == person_id,
-                col(HelpRequest.status).in_([HelpStatus.OPEN, HelpStatus.CLAIMED]),
-            )
-            return len((await session.exec(query)).all())
+        return await self._rows.reached(network.slug, request_id)
 
     def _follow_up_moment(self, needed_at: datetime) -> datetime:
         zone = self._zone
@@ -174,9 +119,7 @@ class Help:
 
     async def helpers_for(self, network: Network, category: str, *, besides: int | None) -> list[Person]:
         """Active members of the network who offered this kind of help and want to hear of it."""
-        async with self._stores.network(network.slug) as store, store.transaction() as session:
-            offers = (await session.exec(select(HelpOffer).where(col(HelpOffer.notify).is_(True)))).all()
-        wanted = [o.person_id for o in offers if category in o.categories.split(",") and o.person_id != besides]
+        wanted = await self._rows.offering(network.slug, category, besides=besides)
         helpers = []
         for person_id in wanted:
             membership = await self._stores.directory.membership_of(person_id, network.id or 0)
@@ -187,35 +130,25 @@ class Help:
 
     async def postings(self, network: Network, request_id: int) -> list[tuple[int, int]]:
         """Where the request was posted to helpers, as (chat, message)."""
-        params = {"request_id": request_id, "ref": help_ref(request_id)}
-        async with self._stores.network(network.slug) as store, store.connection() as connection:
-            return [(chat_id, message_id) for chat_id, message_id in await connection.execute(_POSTINGS, params)]
+        return await self._rows.postings(network.slug, request_id)
 
     # --- offering -------------------------------------------------------------------------
 
     async def offer_of(self, standing: Standing) -> tuple[set[str], bool]:
         """What this person offers (the same in each of their networks) and whether to notify them."""
         for view in standing.active:
-            async with self._stores.network(view.network.slug) as store, store.transaction() as session:
-                offer = await session.get(HelpOffer, standing.person.id)
+            offer = await self._rows.offer(view.network.slug, standing.person.id)
             if offer is not None:
-                return {c for c in offer.categories.split(",") if c}, offer.notify
+                return set(offer.categories), offer.notify
         return set(), True
 
     async def set_offer(self, standing: Standing, categories: set[str], notify: bool, now: datetime) -> None:
         if not standing.active:
             raise Refusal(Reason.NOT_MEMBER)
         known = {c.value for c in Category}
-        value = ",".join(sorted(categories & known))
+        offered = categories & known
         for view in standing.active:
-            async with self._stores.network(view.network.slug) as store, store.transaction() as session:
-                offer = await session.get(HelpOffer, standing.person.id)
-                if offer is None:
-                    session.add(
-                        HelpOffer(person_id=standing.person.id, categories=value, notify=notify, updated_at=now)
-                    )
-                else:
-                    offer.categories, offer.notify, offer.updated_at = value, notify, now
+            await self._rows.set_offer(view.network.slug, standing.person.id, offered, notify=notify, now=now)
 
     # --- reading --------------------------------------------------------------------------
 
@@ -223,8 +156,7 @@ class Help:
         network = await self._stores.directory.network(network_id)
         if network is None:
             raise Refusal(Reason.STALE_BUTTON)
-        async with self._stores.network(network.slug) as store, store.transaction() as session:
-            request = await session.get(HelpRequest, request_id)
+        request = await self._rows.get(network.slug, request_id)
         if request is None:
             raise Refusal(Reason.STALE_BUTTON)
         return await self._view(network, request)
@@ -246,10 +178,7 @@ class Help:
         for membership in standing.active:
             network = membership.network
             connector = standing.may_in(network.id or 0, Action.FOLLOW_UP_HELP)
-            query = _OPEN_OR_CLAIMED if connector else _OPEN
-            async with self._stores.network(network.slug) as store, store.connection() as connection:
-                rows = (await connection.execute(query)).all()
-            requests = [HelpRequest(**row._mapping) for row in rows]
+            requests = await self._rows.listed(network.slug, claimed_too=connector)
             views.extend([await self._view(network, request) for request in requests])
         return views
 
@@ -286,18 +215,12 @@ class Help:
         await self._jobs.cancel(view.network, JobKind.HELP_ESCALATE, request_id)
         return await self.view(network_id, request_id)
 
-    async def _applied(self, network: Network, key: str | None) -> steps.Applied | None:
-        if key is None:
-            return None
-        async with self._stores.network(network.slug) as store, store.connection() as connection:
-            return await steps.applied(connection, key)
+    async def _applied(self, network: Network, key: str | None) -> Applied | None:
+        return await self._rows.applied(network.slug, key)
 
     async def told(self, network: Network, key: str | None) -> None:
         """The messages that follow a claim or a close went out: handled again, it sends none."""
-        if key is None:
-            return
-        async with self._stores.network(network.slug) as store, store.connection() as connection:
-            await steps.told(connection, key, self._clock.now())
+        await self._rows.told(network.slug, key, self._clock.now())
 
     async def release(self, standing: Standing, network_id: int, request_id: int) -> RequestView:
         """The helper hands the request back: it is open again."""
@@ -390,15 +313,18 @@ class Help:
             recipient = view.request.helper_id
         else:
             raise Refusal(Reason.STALE_BUTTON)
-        async with self._stores.network(view.network.slug) as store, store.transaction() as session:
-            connection = await session.connection()
-            done = await steps.applied(connection, key)
-            if done is not None and done.kind == RELAY_STEP:  # passed on before a crash?
-                return replace(view, tell=not done.told), recipient
-            session.add(
-                RelayMessage(request_id=request_id, from_id=standing.person.id, to_id=recipient, text=text, at=now)
-            )
-            await steps.record(connection, key, kind=RELAY_STEP, ref=str(request_id), now=now)
+        done = await self._rows.relay(
+            view.network.slug,
+            request_id,
+            from_id=standing.person.id,
+            to_id=recipient,
+            text=text,
+            key=key,
+            step_kind=RELAY_STEP,
+            now=now,
+        )
+        if done is not None:  # passed on before a crash
+            return replace(view, tell=not done.told), recipient
         failpoints.failpoint(failpoints.HELP_RELAYED)
         return view, recipient
 
@@ -436,15 +362,17 @@ class Help:
         with `unfollowed`, if a buurtverbinder follows it up already). With a `step` (an update's
         key and what it does) the step is kept in the same transaction."""
         key, kind = step
-        statement = update(HelpRequest).where(col(HelpRequest.id) == request_id, col(HelpRequest.status) == expected)
-        if unfollowed:
-            statement = statement.where(col(HelpRequest.followed_up_by).is_(None))
-        async with self._stores.network(network.slug) as store, store.transaction() as session:
-            result = await session.exec(statement.values(status=status, **values))
-            if result.rowcount:
-                now = self._clock.now()
-                await steps.record(await session.connection(), key, kind=kind, ref=str(request_id), now=now)
-        moved = bool(result.rowcount)
+        moved = await self._rows.move(
+            network.slug,
+            request_id,
+            expected=expected,
+            status=status,
+            unfollowed=unfollowed,
+            key=key,
+            step_kind=kind,
+            now=self._clock.now(),
+            **values,
+        )
         if moved and status != HelpStatus.OPEN:  # taken or closed: helpers who have not had it yet will not
             await self._outbox.withdraw(network, kind=OutboxKind.HELP_REQUEST, ref=help_ref(request_id))
         return moved
@@ -472,23 +400,12 @@ class Help:
         """The nightly job: closed requests past the network's retention period go, with what
         hangs on them; then the next night is planned."""
         settings = await settings_of(self._stores, network)
-        cutoff = self._clock.now() - timedelta(days=30 * settings.retention_months)
-        closed = [HelpStatus.DONE, HelpStatus.CANCELLED, HelpStatus.EXPIRED]
-        async with self._stores.network(network.slug) as store:
-            async with store.transaction() as session:
-                result = await session.exec(
-                    delete(HelpRequest).where(col(HelpRequest.status).in_(closed), col(HelpRequest.closed_at) < cutoff)
-                )  # their postings and relayed messages go with them (foreign keys, cascade)
-                await session.exec(_FORGET_GONE_POSTS)  # and the copies the outbox sent to helpers
-                now = self._clock.now()
-                await steps.forget_before(await session.connection(), now - STEP_MEMORY)
-            if result.rowcount:
-                await store.audit(
-                    actor_id=None,
-                    action="help_purged",
-                    subject_id=None,
-                    detail=str(result.rowcount),
-                    now=self._clock.now(),
-                )
-                await store.compact()
+        now = self._clock.now()
+        await self._rows.purge(
+            network.slug,
+            closed_before=now - timedelta(days=30 * settings.retention_months),
+            steps_before=now - STEP_MEMORY,
+            audit_action="help_purged",
+            now=now,
+        )  # their postings, relayed messages and the outbox's copies for helpers go with them
         await self.plan_retention(network)

@@ -10,12 +10,8 @@ from typing import Any
 from bot.delivery.post import Labels
 from bot.kernel.buttons import Tap, encode
 from bot.kernel.replies import Button, Keyboard, keyboard
+from storage.help import help_ref as help_ref  # how the outbox names a request's copies; re-exported
 from storage.models import HelpRequest, HelpStatus, NameShownTo, Network, Person
-
-
-def help_ref(request_id: int) -> str:
-    """How the outbox names the copies of a request sent to helpers (OutboxMessage.ref)."""
-    return str(request_id)
 
 
 class Category(StrEnum):
