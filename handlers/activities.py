@@ -69,7 +69,10 @@ async def agenda(ctx: Context) -> None:
     activities = ctx.village.activities
     views = await activities.upcoming(ctx.standing, ctx.now)
     on = await activities.reminders_on(ctx.standing)
-    footer = keyboard(Button(ctx.label("reminders", on=on), encode(Tap.EVENT_REMINDERS, "off" if on else "on")))
+    rows = [Button(ctx.label("reminders", on=on), encode(Tap.EVENT_REMINDERS, "off" if on else "on"))]
+    if any([await activities.may_create(ctx.standing, view.network) for view in ctx.standing.active]):
+        rows.insert(0, Button(ctx.label("menu_new_event"), encode(Tap.EVENT_NEW)))
+    footer = keyboard(*rows)
     if not views:
         await ctx.reply("activity/none", buttons=footer)
         return

@@ -17,6 +17,8 @@ def main_menu(label: Labels, standing: Standing) -> Keyboard:
         rows.append(Button(label("menu_offer"), encode(Tap.OFFER)))
         rows.append(Button(label("menu_requests"), encode(Tap.REQUESTS)))
         rows.append(Button(label("menu_agenda"), encode(Tap.EVENTS)))
+        if standing.verbinder_of():  # residents find it in the agenda, where their network lets them propose
+            rows.append(Button(label("menu_new_event"), encode(Tap.EVENT_NEW)))
         rows.append(Button(label("menu_my_networks"), encode(Tap.MY_NETWORKS)))
     else:
         rows.append(Button(label("menu_join"), encode(Tap.JOIN_START)))

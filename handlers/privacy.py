@@ -19,11 +19,19 @@ def register(router: Router) -> None:
     router.tap(Tap.PRIVACY, Action.PRIVACY, privacy)
     router.command(commands.MY_DATA, my_data)
     router.command(commands.FORGET_ME, forget_me)
+    router.tap(Tap.MY_DATA, Action.PRIVACY, my_data)
+    router.tap(Tap.FORGET_ME_ASK, Action.PRIVACY, forget_me)
     router.tap(Tap.FORGET_ME, Action.PRIVACY, forget_me_confirmed)
+    router.tap(Tap.FORGET_ME_NOT, Action.PRIVACY, forget_me_not)
 
 
 async def privacy(ctx: Context) -> None:
-    await ctx.reply("privacy/full", buttons=main_menu(ctx.label, ctx.standing))
+    buttons = keyboard(
+        Button(ctx.label("privacy_my_data"), encode(Tap.MY_DATA)),
+        Button(ctx.label("privacy_forget_me"), encode(Tap.FORGET_ME_ASK)),
+        Button(ctx.label("back_to_menu"), encode(Tap.MENU)),
+    )
+    await ctx.reply("privacy/full", buttons=buttons)
 
 
 async def my_data(ctx: Context) -> None:
@@ -35,9 +43,14 @@ async def my_data(ctx: Context) -> None:
 
 async def forget_me(ctx: Context) -> None:
     buttons = keyboard(
-        Button(ctx.label("yes_forget_me"), encode(Tap.FORGET_ME)), Button(ctx.label("no_keep_me"), encode(Tap.CANCEL))
+        Button(ctx.label("yes_forget_me"), encode(Tap.FORGET_ME)),
+        Button(ctx.label("no_keep_me"), encode(Tap.FORGET_ME_NOT)),
     )
     await ctx.reply("privacy/forget_confirm", buttons=buttons)
+
+
+async def forget_me_not(ctx: Context) -> None:
+    await ctx.replace("privacy/kept", buttons=main_menu(ctx.label, ctx.standing))
 
 
 async def forget_me_confirmed(ctx: Context) -> None:

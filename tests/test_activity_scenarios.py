@@ -19,7 +19,8 @@ PARTY = datetime(2026, 12, 5, 14, 0, tzinfo=UTC)  # Saturday 5 December, 15:00 i
 
 
 async def jan_plans_the_street_party(jan: SimulatedPerson, *, capacity: str | None = None) -> None:
-    await jan.says("/activiteit")
+    await jan.says("/menu")
+    await jan.taps("➕ Nieuwe activiteit")  # a buurtverbinder has it in the menu
     await jan.says("Straatfeest")
     await jan.says("zaterdag 5 december 15:00")
     assert "Bedoelt u zaterdag 5 december om 15:00?" in jan.last_text
@@ -154,9 +155,12 @@ async def test_a_resident_proposes_where_the_network_allows_and_jan_publishes(vi
     anna, piet = await member(village, "Anna"), await member(village, "Piet")
     await anna.says("/activiteit")
     assert "Dat kunt u hier niet doen" in anna.last_text
+    await anna.says("/agenda")
+    assert "➕ Nieuwe activiteit" not in anna.last.labels  # no button to a refusal
     async with village.bot.village.stores.network("breugel-noord") as store:
         await store.set_setting("residents_propose_events", "1")
-    await anna.says("/activiteit")
+    await anna.says("/agenda")
+    await anna.taps("➕ Nieuwe activiteit")  # by button, where her network lets residents propose
     await anna.says("Koffieochtend")
     await anna.says("morgen om 10 uur")
     await anna.taps("Ja, dat klopt")

@@ -255,9 +255,31 @@ async def test_cancel_leaves_the_flow(village: Village) -> None:
     assert "Er is niets om te stoppen" in anna.last_text
 
 
-async def test_help_lists_only_what_this_person_may_do(village: Village) -> None:
+async def test_the_privacy_screen_works_by_buttons_and_no_keeps_everything(village: Village) -> None:
+    anna = village.person("Anna")
+    await anna.says("/menu")
+    await anna.taps("🔒 Mijn gegevens")  # the menu's privacy button
+    assert "Uw gegevens bij Buurtbot" in anna.last_text and "/vergeetmij" not in anna.last_text
+    await anna.taps("Mijn gegevens opvragen")
+    assert "alles wat Buurtbot over u bewaart" in anna.last_text
+    [sent] = anna.files
+    assert sent.filename == "mijn-gegevens.json"
+    await anna.says("/privacy")
+    await anna.taps("Vergeet mij")
+    assert "Wilt u dat Buurtbot u vergeet?" in anna.last_text
+    await anna.taps("Nee, niets veranderen")
+    assert "er verandert niets" in anna.last_text and "Er is niets om te stoppen" not in anna.last_text
+    await anna.says("/privacy")
+    await anna.taps("Vergeet mij")
+    await anna.taps("Ja, vergeet mij")
+    assert "U bent vergeten" in anna.last_text
+
+
+async def test_help_shows_this_persons_choices_as_buttons_and_the_commands_in_one_line(village: Village) -> None:
     anna = village.person("Anna")
     await anna.says("/hulp")
+    assert "🏠 Aanmelden bij mijn buurtnetwerk" in anna.last.labels  # a tap, not a command to type
+    assert len(anna.last_text.splitlines()) <= 4  # no list of commands to read through
     assert "/aanmelden" in anna.last_text
     assert "/aanmeldingen" not in anna.last_text and "/netwerken" not in anna.last_text
     assert "📋 Aanmeldingen" not in anna.last.labels

@@ -88,7 +88,10 @@ class Tap(StrEnum):
     EXPORT = "xp"  # args: network id
     INVITE_KIND = "ik"  # args: network id, one | street
     INVITE_REVOKE = "ir"  # args: invite code
-    FORGET_ME = "fm"
+    FORGET_ME = "fm"  # "Ja, vergeet mij": the confirmation
+    FORGET_ME_ASK = "fa"  # the privacy screen's "Vergeet mij": asks first
+    FORGET_ME_NOT = "fn"  # "Nee, niets veranderen"
+    MY_DATA = "my"
 
 
 class BadButton(ValueError):
