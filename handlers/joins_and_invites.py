@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.joining import Network, split_streets
+from bot.joining import Network, Person, split_streets
 from bot.kernel import commands
 from bot.kernel.buttons import Tap, encode
 from bot.kernel.context import Context
@@ -19,7 +19,7 @@ from bot.kernel.permissions import Action
 from bot.kernel.refusals import Reason, Refusal
 from bot.kernel.replies import Button, keyboard
 from bot.kernel.router import Router
-from handlers.keyboards import cancel_only, main_menu
+from handlers.keyboards import cancel_only, main_menu, review_buttons
 
 
 def register(router: Router) -> None:
@@ -40,6 +40,43 @@ def register(router: Router) -> None:
     router.step(Flow.NEW_NETWORK, Step.STREETS, Action.MANAGE_NETWORKS, streets_given)
     router.tap(Tap.NETWORK_SAVE, Action.MANAGE_NETWORKS, save_network)
     router.tap(Tap.APPOINT_PICK, Action.APPOINT_VERBINDER, appoint)
+    router.awaiting_approval(awaiting_approval)
+    router.tap(Tap.REMIND_REVIEWER, Action.START, remind_reviewer)
+
+
+# --- waiting for approval -------------------------------------------------------------------
+
+
+def first_name(person: Person) -> str:
+    return person.name.split()[0] if person.name.strip() else ""
+
+
+async def awaiting_approval(ctx: Context) -> None:
+    """Someone whose membership still waits asked for what members may do: who decides, and a
+    button to remind them."""
+    waiting = ctx.standing.pending[0]
+    reviewers = await ctx.village.memberships.reviewers(waiting.network.id or 0)
+    reviewer = first_name(reviewers[0]) if len(reviewers) == 1 else ""
+    buttons = keyboard(
+        Button(ctx.label("remind_reviewer", name=reviewer), encode(Tap.REMIND_REVIEWER, waiting.membership.id)),
+        Button(ctx.label("back_to_menu"), encode(Tap.MENU)),
+    )
+    await ctx.reply("onboarding/still_waiting", buttons=buttons, network=waiting.network.name, reviewer=reviewer)
+
+
+async def remind_reviewer(ctx: Context) -> None:
+    reminder = await ctx.village.memberships.remind_reviewers(ctx.standing, ctx.int_arg(0), ctx.now)
+    network, membership_id = reminder.waiting.network, reminder.waiting.membership.id
+    for reviewer in reminder.reviewers:
+        await ctx.tell(
+            reviewer,
+            "admin/join_reminder",
+            buttons=lambda label: review_buttons(label, membership_id),
+            name=ctx.person.name,
+            network=network.name,
+        )
+    named = first_name(reminder.reviewers[0]) if len(reminder.reviewers) == 1 else ""
+    await ctx.replace("onboarding/reminder_sent", reviewer=named, network=network.name)
 
 
 # --- reviewing joins ------------------------------------------------------------------------

@@ -36,5 +36,15 @@ def main_menu(label: Labels, standing: Standing) -> Keyboard:
     return keyboard(*rows)
 
 
+def review_buttons(label: Labels, membership_id: int | None) -> Keyboard:
+    """What a buurtverbinder decides a join with."""
+    return keyboard(
+        [
+            Button(label("approve"), encode(Tap.APPROVE, membership_id)),
+            Button(label("decline"), encode(Tap.DECLINE, membership_id)),
+        ]
+    )
+
+
 def cancel_only(label: Labels) -> Keyboard:
     return keyboard(Button(label("cancel"), encode(Tap.CANCEL)))

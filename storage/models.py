@@ -80,6 +80,7 @@ class Membership(SQLModel, table=True):
     created_at: datetime = Field(sa_type=UtcDateTime)
     decided_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
     decided_by: int | None = Field(default=None, sa_type=BigInteger)
+    reminded_at: datetime | None = Field(default=None, sa_type=UtcDateTime)  # a pending member's last reminder
 
 
 class Conversation(SQLModel, table=True):

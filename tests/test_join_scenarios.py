@@ -144,6 +144,39 @@ async def test_a_street_in_two_networks_offers_both(village: Village) -> None:
     assert "Kerkstraat (Breugel-Zuid)" in anna.last.labels
 
 
+async def test_a_waiting_member_hears_who_decides_and_may_remind_jan_once_a_day(
+    village: Village, clock: ManualClock
+) -> None:
+    anna = village.person("Anna")
+    await anna.says("/start")
+    await anna.says("Kerkstraat 12")
+    await anna.taps("Ja, dat is mijn straat")
+    await anna.says("/vraag")  # what members may do: not "Dat kunt u hier niet doen"
+    assert "Dat kunt u hier niet doen" not in anna.last_text
+    assert "wacht nog op Jan" in anna.last_text and "Breugel-Noord" in anna.last_text
+    await anna.says("/agenda")
+    assert "wacht nog op Jan" in anna.last_text
+    jan_had = len(village.jan.inbox)
+    await anna.taps("🔔 Herinner Jan")
+    assert "Ik heb Jan eraan herinnerd" in anna.last_text
+    reminder = village.jan.last
+    assert len(village.jan.inbox) == jan_had + 1
+    assert "Anna wacht nog op uw besluit" in reminder.text and reminder.labels == ["✅ Toelaten", "❌ Afwijzen"]
+
+    await anna.says("/agenda")
+    await anna.taps("🔔 Herinner Jan")  # the same day: Jan is not reminded twice
+    assert "al herinnerd" in (anna.answers[-1] + anna.last_text) and len(village.jan.inbox) == jan_had + 1
+    clock.advance(timedelta(days=1))
+    await anna.says("/agenda")
+    await anna.taps("🔔 Herinner Jan")
+    assert len(village.jan.inbox) == jan_had + 2
+
+    await village.jan.taps("Toelaten")  # from the reminder
+    assert "Jan heeft u toegelaten tot buurtnetwerk Breugel-Noord" in anna.last_text
+    await anna.says("/agenda")
+    assert "wacht nog" not in anna.last_text
+
+
 async def test_a_forged_approve_button_is_refused(village: Village) -> None:
     anna = village.person("Anna")
     await anna.says("/start")

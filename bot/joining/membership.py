@@ -13,8 +13,12 @@ from bot.kernel import failpoints
 from bot.kernel.limits import INVITE_TTL, INVITE_USES
 from bot.kernel.permissions import Action
 from bot.kernel.refusals import Reason, Refusal
+from storage import join_reminders
 from storage.models import Invite, MemberRole, Membership, MembershipStatus, Network, Person
 from storage.stores import Stores
+from storage.views import MembershipView
+
+REMIND_EVERY = timedelta(days=1)  # a member waiting for approval may remind the buurtverbinder this often
 
 
 class JoinOutcome(StrEnum):
@@ -43,6 +47,14 @@ class Decision:
     membership: Membership
     # False when the decision was handled again after a crash that came after the resident was told.
     tell: bool = True
+
+
+@dataclass(frozen=True)
+class Reminder:
+    """A waiting member's reminder: their pending membership and who decides on it."""
+
+    waiting: MembershipView
+    reviewers: list[Person]
 
 
 class AuditAction(StrEnum):
@@ -128,6 +140,22 @@ class Memberships:
     async def told(self, key: str | None, now: datetime) -> None:
         """Notes that the resident heard of the decision taken by this tap (`key`, its update)."""
         await self._stores.directory.step_told(key, now)
+
+    async def remind_reviewers(self, standing: Standing, membership_id: int, now: datetime) -> Reminder:
+        """A member waiting for approval reminds those who decide, at most once per REMIND_EVERY."""
+        view = next((v for v in standing.pending if v.membership.id == membership_id), None)
+        if view is None:  # decided meanwhile, or not theirs
+            raise Refusal(Reason.STALE_BUTTON)
+        last = await join_reminders.claim(
+            self._stores.directory,
+            membership_id=membership_id,
+            person_id=standing.person.id,
+            now=now,
+            every=REMIND_EVERY,
+        )
+        if last is not None:
+            raise Refusal(Reason.ALREADY_REMINDED, network=view.network.name, again_at=last + REMIND_EVERY)
+        return Reminder(view, await self.reviewers(view.network.id or 0))
 
     async def ask_for_contact(self, person: Person, typed: str, now: datetime) -> list[Person]:
         """Keeps the wish of someone whose street was not found to be contacted; returns the

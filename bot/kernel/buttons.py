@@ -92,6 +92,7 @@ class Tap(StrEnum):
     FORGET_ME_ASK = "fa"  # the privacy screen's "Vergeet mij": asks first
     FORGET_ME_NOT = "fn"  # "Nee, niets veranderen"
     MY_DATA = "my"
+    REMIND_REVIEWER = "rv"  # args: membership id
 
 
 class BadButton(ValueError):

@@ -38,6 +38,7 @@ class Reason(StrEnum):
     LINKED_ELSEWHERE = "linked_elsewhere"
     TOO_MANY_REQUESTS = "too_many_requests"
     TOO_MANY_EVENTS = "too_many_events"
+    ALREADY_REMINDED = "already_reminded"
 
 
 class Refusal(Exception):

@@ -11,7 +11,7 @@ from bot.kernel.commands import Command
 from bot.kernel.context import Context
 from bot.kernel.events import ButtonPress, JoinRequest, MembersJoined, Message, parse_command
 from bot.kernel.flows import Flow, Step
-from bot.kernel.permissions import Action
+from bot.kernel.permissions import Action, Role, may
 from bot.kernel.refusals import Reason, Refusal
 
 Handler = Callable[[Context], Awaitable[None]]
@@ -33,6 +33,7 @@ class Router:
         self._join_request: Handler | None = None
         self._members_joined: Handler | None = None
         self._otherwise: Handler | None = None
+        self._awaiting_approval: Handler | None = None
 
     # --- registration ---------------------------------------------------------------------
 
@@ -59,6 +60,10 @@ class Router:
     def members_joined(self, handler: Handler) -> None:
         """People came into a group the bot is in."""
         self._members_joined = handler
+
+    def awaiting_approval(self, handler: Handler) -> None:
+        """What a member may do, asked by someone whose membership still waits for approval."""
+        self._awaiting_approval = handler
 
     def otherwise(self, handler: Handler) -> None:
         """Text outside any flow, in a private chat."""
@@ -124,6 +129,10 @@ class Router:
 
     async def _run(self, ctx: Context, route: Route) -> None:
         if not ctx.standing.may(route.action):
+            waiting = ctx.standing.pending and may(frozenset({Role.STRANGER, Role.RESIDENT}), route.action)
+            if waiting and self._awaiting_approval is not None:
+                await self._awaiting_approval(ctx)  # not "not allowed": allowed soon, and who decides
+                return
             raise Refusal(Reason.NOT_ALLOWED)
         ctx.handler = f"{route.handler.__module__}.{route.handler.__qualname__}"
         await route.handler(ctx)

@@ -127,6 +127,10 @@ def _link_groups(op: Operations) -> None:
     )
 
 
+def _remember_join_reminders(op: Operations) -> None:
+    op.add_column("membership", sa.Column("reminded_at", UtcDateTime, nullable=True))
+
+
 MIGRATIONS = (
     Migration(1, "networks, streets, people, memberships, flows, invites", _create_tables),
     Migration(2, "updates are kept until handled", _keep_updates_until_handled),
@@ -134,4 +138,5 @@ MIGRATIONS = (
     Migration(4, "when each network's next scheduled job is due", _index_the_next_job_of_each_network),
     Migration(5, "Telegram groups linked to networks, and who waits to join them", _link_groups),
     Migration(6, "steps applied by an update, so a replay applies nothing twice", remember_applied_steps),
+    Migration(9, "when a member waiting for approval last reminded the buurtverbinder", _remember_join_reminders),
 )
