@@ -457,3 +457,26 @@ NETWORK_TABLES = _tables(
     OutboxMessage,
     AppliedStep,
 )
+
+
+# --- people on other chat apps (directory store) ---------------------------------------------------
+
+
+class AppIdentity(SQLModel, table=True):
+    """Who a person is on a chat app other than Telegram (WhatsApp: their `wa_id`). A person found
+    this way gets a person id from a range Telegram user ids never reach (`storage.identities`);
+    the id is also their private chat id. `phone` is never shown to another resident nor logged,
+    and goes when the person is forgotten."""
+
+    __tablename__ = "app_identity"
+    __table_args__ = (UniqueConstraint("app", "app_id"),)
+
+    person_id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    app: str = Field(sa_type=String(16))
+    app_id: str = Field(sa_type=String(64))  # WhatsApp: the wa_id
+    phone: str | None = Field(default=None, sa_type=String(32))
+    created_at: datetime = Field(sa_type=UtcDateTime)
+    last_inbound_at: datetime | None = Field(default=None, sa_type=UtcDateTime)  # WhatsApp's 24-hour window
+
+
+DIRECTORY_TABLES = (*DIRECTORY_TABLES, *_tables(AppIdentity))

@@ -269,3 +269,20 @@ class OutboxRows:
         )
         async with self._stores.network(slug) as store, store.connection() as connection:
             return bool((await connection.execute(statement)).rowcount)
+
+    async def mark_failed_after_sending(
+        self, slug: str, *, chat_id: int, message_id: int, status: DeliveryStatus, now: datetime
+    ) -> int:
+        """A message the app accepted (the row says sent) and reported failed later (WhatsApp's
+        `failed` status): the row gets `status` (failed or unreachable); returns how many rows."""
+        statement = (
+            OUTBOX.update()
+            .where(
+                OUTBOX.c.chat_id == chat_id,
+                OUTBOX.c.message_id == message_id,
+                OUTBOX.c.status == DeliveryStatus.SENT,
+            )
+            .values(status=status, finished_at=now)
+        )
+        async with self._stores.network(slug) as store, store.connection() as connection:
+            return int((await connection.execute(statement)).rowcount)

@@ -131,6 +131,19 @@ def _remember_join_reminders(op: Operations) -> None:
     op.add_column("membership", sa.Column("reminded_at", UtcDateTime, nullable=True))
 
 
+def _identify_people_on_other_apps(op: Operations) -> None:
+    op.create_table(
+        "app_identity",
+        sa.Column("person_id", sa.BigInteger, primary_key=True, autoincrement=False),
+        sa.Column("app", sa.String(16), nullable=False),
+        sa.Column("app_id", sa.String(64), nullable=False),
+        sa.Column("phone", sa.String(32), nullable=True),
+        sa.Column("created_at", UtcDateTime, nullable=False),
+        sa.Column("last_inbound_at", UtcDateTime, nullable=True),
+        sa.UniqueConstraint("app", "app_id"),
+    )
+
+
 MIGRATIONS = (
     Migration(1, "networks, streets, people, memberships, flows, invites", _create_tables),
     Migration(2, "updates are kept until handled", _keep_updates_until_handled),
@@ -138,5 +151,6 @@ MIGRATIONS = (
     Migration(4, "when each network's next scheduled job is due", _index_the_next_job_of_each_network),
     Migration(5, "Telegram groups linked to networks, and who waits to join them", _link_groups),
     Migration(6, "steps applied by an update, so a replay applies nothing twice", remember_applied_steps),
+    Migration(8, "who people are on WhatsApp (person ids of their own, phone numbers)", _identify_people_on_other_apps),
     Migration(9, "when a member waiting for approval last reminded the buurtverbinder", _remember_join_reminders),
 )
