@@ -14,11 +14,18 @@ log = logging.getLogger(__name__)
 
 
 async def run(settings: Settings, *, source: TextIO = sys.stdin, output: TextIO = sys.stdout) -> int:
-    """The main job: the Telegram bot with a token, otherwise the console door on the same data."""
+    """The main job: Telegram with a token, WhatsApp with its settings, both with both (one core,
+    each person written to on their own app); with neither, the console door on the same data."""
+    # Read here, not in the door: importing pywa costs a second a Telegram-only bot need not pay.
+    whatsapp = bool(settings.whatsapp_token or settings.whatsapp_phone_id)
     if settings.bot_token:
         from bot.transports.telegram import run_telegram
 
-        return await run_telegram(settings)
+        return await run_telegram(settings, with_whatsapp=whatsapp)
+    if whatsapp:
+        from bot.transports.whatsapp import run_whatsapp
+
+        return await run_whatsapp(settings)
     return await open_console(settings, source=source, output=output)
 
 

@@ -9,7 +9,7 @@ import hashlib
 import logging
 import signal
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 from urllib.parse import urlsplit
 
 from bot.application.build import asked_to_stop_early, build_bot
@@ -18,6 +18,10 @@ from bot.kernel.core import Buurtbot
 from bot.kernel.events import Event
 from bot.kernel.port import CommandMenu, DoorError, OutboundPort, RateLimited, TransientDoorError
 from bot.transports.errors import TokenRefused
+
+if TYPE_CHECKING:
+    from bot.transports.webhook import WebhookServer
+    from bot.transports.whatsapp import WhatsAppDoor
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -72,12 +76,16 @@ def webhook_secret(settings: Settings) -> str:
     return hashlib.sha256(f"buurtbot-webhook:{settings.bot_token}".encode()).hexdigest()[:48]
 
 
-async def run_telegram(settings: Settings, stop: asyncio.Event | None = None, core: Buurtbot | None = None) -> int:
+async def run_telegram(
+    settings: Settings, stop: asyncio.Event | None = None, core: Buurtbot | None = None, *, with_whatsapp: bool = False
+) -> int:
     """Runs until SIGTERM/SIGINT (or `stop`); finishes the updates in hand; returns 0.
 
     What stops it from starting (a token Telegram refuses, an API server that does not answer,
     an address it cannot listen on) is a `CannotStart` naming the setting. `core` is built from
-    settings unless given (tests give one to watch it work).
+    settings unless given (tests give one to watch it work). `with_whatsapp` serves WhatsApp
+    too, on the same core: its webhook on the same server as Telegram's (or on a server of its
+    own on WEBHOOK_LISTEN while Telegram polls), each message sent through the person's app.
     """
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -89,7 +97,8 @@ async def run_telegram(settings: Settings, stop: asyncio.Event | None = None, co
 
     core = core or build_bot(settings, door="telegram")
     runtime = make_runtime(settings, core)
-    core.attach(runtime.port)
+    whatsapp = _whatsapp_door(settings, core) if with_whatsapp else None
+    core.attach(runtime.port if whatsapp is None else _routing_port(runtime.port, whatsapp))
     starting_core = False
     menus: asyncio.Task[None] | None = None
     try:
@@ -97,6 +106,8 @@ async def run_telegram(settings: Settings, stop: asyncio.Event | None = None, co
         core.village.identity.username = username
         starting_core = True
         await core.start()
+        if whatsapp is not None:
+            await whatsapp.open()
         menus = asyncio.create_task(_set_commands(runtime.port, core.command_menus()))
         # What is alive now (modules, the frameworks' models, the stores' mappings) lives as long
         # as the process: taken out of the garbage collector's sight, each full collection walks
@@ -105,7 +116,9 @@ async def run_telegram(settings: Settings, stop: asyncio.Event | None = None, co
         gc.collect()
         gc.freeze()
         if settings.webhook_url:
-            await _serve_webhook(settings, core, runtime, stop)
+            await _serve_webhook(settings, core, runtime, stop, whatsapp)
+        elif whatsapp is not None:
+            await _poll_beside_whatsapp(settings, runtime, stop, username, whatsapp)
         else:
             await _poll(settings, runtime, stop, username)
     finally:
@@ -116,6 +129,8 @@ async def run_telegram(settings: Settings, stop: asyncio.Event | None = None, co
         if starting_core:
             await core.stop()  # waits for the updates in hand, then closes the stores
         await runtime.close()
+        if whatsapp is not None:
+            await whatsapp.close()
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.remove_signal_handler(signum)
     log.info("stopped")
@@ -185,18 +200,60 @@ async def _poll(settings: Settings, runtime: TelegramRuntime, stop: asyncio.Even
     await runtime.stop_polling()
 
 
-async def _serve_webhook(settings: Settings, core: Buurtbot, runtime: TelegramRuntime, stop: asyncio.Event) -> None:
+def _whatsapp_door(settings: Settings, core: Buurtbot) -> WhatsAppDoor:
+    from bot.transports.whatsapp import WhatsAppDoor
+
+    return WhatsAppDoor(settings, core)
+
+
+def _routing_port(telegram: OutboundPort, whatsapp: WhatsAppDoor) -> OutboundPort:
+    from bot.transports.whatsapp import RoutingPort
+
+    return RoutingPort(telegram, whatsapp)
+
+
+async def _poll_beside_whatsapp(
+    settings: Settings, runtime: TelegramRuntime, stop: asyncio.Event, username: str, whatsapp: WhatsAppDoor
+) -> None:
+    """Telegram polls; WhatsApp's webhook (and /healthz) listen on WEBHOOK_LISTEN meanwhile."""
     from bot.transports.webhook import WebhookServer
 
-    secret = webhook_secret(settings)
-    server = WebhookServer(
-        path=urlsplit(settings.webhook_url).path, secret=secret, parse=runtime.event_from_json, submit=core.submit
-    )
+    server = WebhookServer()
+    whatsapp.serve_on(server)
+    await _listen(server, settings)
+    try:
+        await _poll(settings, runtime, stop, username)
+    finally:
+        await server.stop()
+
+
+async def _listen(server: WebhookServer, settings: Settings) -> None:
     host, port = settings.listen_address
     try:
         await server.start(host, port)
     except OSError as error:
         raise CannotStart(f"WEBHOOK_LISTEN: cannot listen on {host}:{port}: {error.strerror or error}") from error
+
+
+async def _serve_webhook(
+    settings: Settings,
+    core: Buurtbot,
+    runtime: TelegramRuntime,
+    stop: asyncio.Event,
+    whatsapp: WhatsAppDoor | None = None,
+) -> None:
+    from bot.transports.webhook import WebhookServer
+
+    secret = webhook_secret(settings)
+    server = WebhookServer()
+    path = urlsplit(settings.webhook_url).path
+    server.serve_telegram(path=path, secret=secret, parse=runtime.event_from_json, submit=core.submit)
+    if whatsapp is not None:
+        try:
+            whatsapp.serve_on(server)
+        except ValueError as error:
+            raise CannotStart(f"WEBHOOK_URL: its path {path} is WhatsApp's; choose another") from error
+    await _listen(server, settings)
     try:
         await _essential(lambda: runtime.set_webhook(settings.webhook_url, secret), "setWebhook", settings)
         log.info("Buurtbot serves its webhook %s with %s", settings.webhook_url, runtime.name)

@@ -1,9 +1,11 @@
-"""The webhook server: Telegram posts updates here; each is kept before Telegram is told "received".
+"""The webhook server: Telegram and WhatsApp post updates here; each is kept before the app is told "received".
 
-What is not a Telegram update gets 400, never 500 (and never reaches a framework's parser half
-checked); bodies too large or nested deeper than any update are refused before they are parsed;
-a connection that sends its headers or body too slowly is closed; refusals are logged at most
-once a minute, with a count, so a noisy sender cannot fill the log.
+One aiohttp server on WEBHOOK_LISTEN serves Telegram's path (when Telegram uses a webhook), the
+paths other doors add (WhatsApp's `/whatsapp`), and `/healthz`. What is not a Telegram update
+gets 400, never 500 (and never reaches a framework's parser half checked); bodies too large or
+nested deeper than any update are refused before they are parsed; a connection that sends its
+headers or body too slowly is closed; refusals are logged at most once a minute, with a count,
+so a noisy sender cannot fill the log.
 """
 
 from __future__ import annotations
@@ -38,22 +40,40 @@ Parse = Callable[[dict[str, Any]], Event | None]
 Submit = Callable[[Event], Awaitable[bool]]
 
 
-class WebhookServer:
-    """Serves `path` for Telegram's updates and `/healthz` for whoever watches the bot."""
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
-    def __init__(self, *, path: str, secret: str, parse: Parse, submit: Submit) -> None:
-        self.path = path or "/"
-        self._secret = secret
-        self._parse = parse
-        self._submit = submit
+
+class WebhookServer:
+    """Serves `/healthz` for whoever watches the bot, Telegram's updates at their path once
+    `serve_telegram` is called, and whatever other doors `add`."""
+
+    def __init__(self) -> None:
+        self.paths: list[str] = []
+        self._routes: set[tuple[str, str]] = set()
+        self._secret = ""
+        self._parse: Parse | None = None
+        self._submit: Submit | None = None
         self._runner: web.AppRunner | None = None
         self._reading: set[asyncio.Timeout] = set()  # the body reads in progress, cut short by a stop
         self._refusals = RefusalLog()
         self.accepting = True
         app = web.Application(client_max_size=MAX_BODY_BYTES)
-        app.router.add_post(self.path, self._update)
         app.router.add_get(HEALTH_PATH, self._health)
         self.app = app
+
+    def serve_telegram(self, *, path: str, secret: str, parse: Parse, submit: Submit) -> None:
+        """Takes Telegram's updates at `path`, checking its secret token header."""
+        self._secret, self._parse, self._submit = secret, parse, submit
+        self.add("POST", path or "/", self._update)
+
+    def add(self, method: str, path: str, handler: Handler) -> None:
+        """Another door's route; a path already served (Telegram's, say) is a setting to change."""
+        if (method, path) in self._routes or path == HEALTH_PATH:
+            raise ValueError(f"{method} {path} is served twice")
+        self._routes.add((method, path))
+        if path not in self.paths:
+            self.paths.append(path)
+        self.app.router.add_route(method, path, handler)
 
     async def start(self, host: str, port: int) -> None:
         self._runner = web.AppRunner(
@@ -71,7 +91,7 @@ class WebhookServer:
         except OSError:
             await self._runner.cleanup()
             raise
-        log.info("webhook listening on %s:%s%s", host, port, self.path)
+        log.info("webhook listening on %s:%s (%s)", host, port, ", ".join(self.paths) or HEALTH_PATH)
 
     async def stop(self) -> None:
         """Refuses new updates, drops bodies still arriving (not yet kept, so Telegram sends them
@@ -89,7 +109,8 @@ class WebhookServer:
             {"status": "ok" if self.accepting else "stopping"}, status=200 if self.accepting else 503
         )
 
-    def _refuse(self, request: web.Request, status: int, reason: str) -> web.Response:
+    def refuse(self, request: web.Request, status: int, reason: str) -> web.Response:
+        """Answers `status`, logged at most once a minute (see RefusalLog)."""
         self._refusals.refused(f"{status} to {request.remote}: {reason}")
         response = web.Response(status=status, text=reason)
         if status in (408, 413):
@@ -97,14 +118,15 @@ class WebhookServer:
         return response
 
     async def _update(self, request: web.Request) -> web.Response:
+        assert self._parse is not None and self._submit is not None  # set with the route
         given = request.headers.get(SECRET_HEADER, "")
         if not hmac.compare_digest(given.encode(), self._secret.encode()):
-            return self._refuse(request, 401, f"wrong or missing {SECRET_HEADER}")
+            return self.refuse(request, 401, f"wrong or missing {SECRET_HEADER}")
         if not self.accepting:
             return web.Response(status=503, text="stopping")  # Telegram will deliver it again later
         if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
-            return self._refuse(request, 413, f"a body of {request.content_length} bytes is not an update")
-        body = await self._read_body(request)
+            return self.refuse(request, 413, f"a body of {request.content_length} bytes is not an update")
+        body = await self.read_body(request)
         if isinstance(body, web.Response):
             return body
         data, problem = parsed_update(body)
@@ -115,7 +137,7 @@ class WebhookServer:
             except Exception as error:  # whatever the framework makes of it: not an update we can take
                 problem = f"{type(error).__name__}: {' '.join(str(error).split())[:200]}"
         if problem is not None:
-            return self._refuse(request, 400, f"not a Telegram update ({problem})")
+            return self.refuse(request, 400, f"not a Telegram update ({problem})")
         if event is not None:
             try:
                 await self._submit(event)  # returns once the update is kept in the directory store
@@ -124,7 +146,8 @@ class WebhookServer:
                 return web.Response(status=503, text="not kept")
         return web.Response(status=200)
 
-    async def _read_body(self, request: web.Request) -> bytes | web.Response:
+    async def read_body(self, request: web.Request) -> bytes | web.Response:
+        """The request's body, or the answer for one too large, too slow, or cut off by a stop."""
         try:
             async with asyncio.timeout(BODY_TIMEOUT_S) as reading:
                 self._reading.add(reading)
@@ -135,9 +158,9 @@ class WebhookServer:
         except TimeoutError:
             if not self.accepting:
                 return web.Response(status=503, text="stopping")
-            return self._refuse(request, 408, f"the body did not arrive within {BODY_TIMEOUT_S:g} s")
+            return self.refuse(request, 408, f"the body did not arrive within {BODY_TIMEOUT_S:g} s")
         except web.HTTPRequestEntityTooLarge:
-            return self._refuse(request, 413, f"a body of more than {MAX_BODY_BYTES} bytes is not an update")
+            return self.refuse(request, 413, f"a body of more than {MAX_BODY_BYTES} bytes is not an update")
 
 
 class RefusalLog:
@@ -177,7 +200,7 @@ _BRACKET = re.compile(rb"[\[\]{}]")
 
 def parsed_update(body: bytes) -> tuple[dict[str, Any], str | None]:
     """The body as a Telegram update, or why it is not one."""
-    if _nested_deeper_than(body, MAX_DEPTH):
+    if nested_deeper_than(body, MAX_DEPTH):
         return {}, f"nested deeper than {MAX_DEPTH}"
     try:
         data = json.loads(body)
@@ -187,7 +210,7 @@ def parsed_update(body: bytes) -> tuple[dict[str, Any], str | None]:
     return (data, None) if problem is None else ({}, problem)
 
 
-def _nested_deeper_than(body: bytes, limit: int) -> bool:
+def nested_deeper_than(body: bytes, limit: int) -> bool:
     """Whether the JSON in BODY has objects and arrays more than LIMIT deep (brackets inside
     strings do not count), found without parsing it."""
     if body.count(b"[") + body.count(b"{") <= limit:

@@ -38,6 +38,14 @@ class Users(Conversations, Webhooks):
         reply = {"type": "button_reply", "button_reply": {"id": button_id, "title": titles[button_id]}}
         return await self._user_message(wa_id, self._interactive(message, reply), name)
 
+    async def forge_tap(
+        self, wa_id: str, message: OutboundMessage, button_id: str, *, title: str = "?", name: str | None = None
+    ) -> Delivery:
+        """wa_id's app reports a tap on a reply button with any id under the bot's message: how a
+        forged or stale button (one the message does not have) reaches the bot."""
+        reply = {"type": "button_reply", "button_reply": {"id": button_id, "title": title}}
+        return await self._user_message(wa_id, self._interactive(message, reply), name)
+
     async def choose_row(
         self, wa_id: str, message: OutboundMessage, row_id: str, *, name: str | None = None
     ) -> Delivery:
