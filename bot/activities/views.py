@@ -10,12 +10,9 @@ from typing import Any
 from bot.delivery.post import Labels
 from bot.kernel.buttons import Tap, encode
 from bot.kernel.replies import Button, Keyboard, keyboard
+from storage.activities import RsvpRow
+from storage.activities import invitation_ref as invitation_ref  # re-exported: the outbox's name for invitations
 from storage.models import Answer, Event, Network, Person, Rsvp
-
-
-def invitation_ref(event_id: int) -> str:
-    """How the outbox names an activity's invitations (OutboxMessage.ref)."""
-    return str(event_id)
 
 
 @dataclass(frozen=True)
@@ -55,16 +52,6 @@ class Answered:
     promoted: Person | None  # someone from the waiting list who now has a place
     organiser_copies: Sequence[int]  # ids of the organiser's messages about it (none if they answered)
     network: Network | None = None  # where the step was kept (see `Activities.told`)
-
-
-@dataclass
-class RsvpRow:
-    """One person's answer to an activity, as read for an RSVP (a row of `Rsvp`, without the ORM)."""
-
-    person_id: int
-    answer: str
-    waiting: bool
-    answered_at: datetime
 
 
 def view_of(network: Network, event: Event, rows: Sequence[Rsvp | RsvpRow], viewer: int | None) -> ActivityView:
