@@ -451,6 +451,8 @@ SAMPLES: dict[str, tuple[object, ...]] = {
     "language": ("nl", "en"),
     "code": ("k7Hq2xWm9a",),
     "uses": (0, 12),
+    "part": ("morning", "afternoon", "evening", ""),
+    "phone": ("040-1234567", "+31 6 12345678"),
 }
 
 
@@ -461,6 +463,9 @@ def every_label(renderer: Renderer, language: str) -> Iterator[tuple[str, str]]:
         if name.startswith(NOT_BUTTONS):
             continue
         arguments = getattr(module, name).arguments
+        unknown = [a for a in arguments if a not in SAMPLES]
+        if unknown:
+            pytest.fail(f"label {name} takes {unknown}: give SAMPLES values like the ones it will get")
         for values in itertools.product(*(SAMPLES[a] for a in arguments)):
             yield name, renderer.label(language, name, **dict(zip(arguments, values, strict=True)))
 
