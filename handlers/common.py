@@ -11,6 +11,7 @@ from bot.kernel.refusals import Reason, Refusal
 from bot.kernel.replies import Button, keyboard
 from bot.kernel.router import Router
 from handlers.keyboards import main_menu
+from handlers.neighbour_help import offer_to_forward
 
 
 def register(router: Router) -> None:
@@ -70,4 +71,6 @@ async def unknown_command(ctx: Context) -> None:
 
 
 async def not_understood(ctx: Context) -> None:
+    if await offer_to_forward(ctx):  # written to a neighbour without tapping ✉️ first: not lost
+        return
     await ctx.reply("common/not_understood", buttons=main_menu(ctx.label, ctx.standing))

@@ -16,6 +16,7 @@ def main_menu(label: Labels, standing: Standing) -> Keyboard:
         rows.append(Button(label("menu_ask"), encode(Tap.ASK)))
         rows.append(Button(label("menu_offer"), encode(Tap.OFFER)))
         rows.append(Button(label("menu_requests"), encode(Tap.REQUESTS)))
+        rows.append(Button(label("menu_my_requests"), encode(Tap.MY_REQUESTS)))
         rows.append(Button(label("menu_agenda"), encode(Tap.EVENTS)))
         if standing.verbinder_of():  # residents find it in the agenda, where their network lets them propose
             rows.append(Button(label("menu_new_event"), encode(Tap.EVENT_NEW)))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime, time, timedelta
 from typing import Any
 
+from bot.delivery.post import Labels
 from bot.joining import Network
 from bot.kernel import commands
 from bot.kernel.buttons import Tap, encode
@@ -13,7 +14,7 @@ from bot.kernel.flows import Flow, Step
 from bot.kernel.limits import BEHALF_TEXT_MAX, REQUESTS_PAGE
 from bot.kernel.permissions import Action
 from bot.kernel.refusals import Reason, Refusal
-from bot.kernel.replies import Button, keyboard
+from bot.kernel.replies import Button, Keyboard, keyboard
 from bot.kernel.router import Router
 from bot.language.dates import When
 from bot.neighbour_help import (
@@ -54,6 +55,10 @@ def register(router: Router) -> None:
     router.tap(Tap.OFFER_NOTIFY, Action.OFFER_HELP, offer_notify_toggled)
     router.tap(Tap.OFFER_SAVE, Action.OFFER_HELP, offer_saved)
     router.command(commands.REQUESTS, requests)
+    router.command(commands.MY_REQUESTS, my_requests)
+    router.tap(Tap.MY_REQUESTS, Action.ASK_HELP, my_requests)
+    router.tap(Tap.DONE_CHECK, Action.ASK_HELP, done_check)
+    router.tap(Tap.FORWARD, Action.ASK_HELP, forward)
     router.tap(Tap.REQUESTS, Action.VIEW_REQUESTS, requests)
     router.tap(Tap.CLAIM, Action.OFFER_HELP, claim)
     router.tap(Tap.RELAY, Action.RELAY, relay_start)
@@ -366,6 +371,21 @@ async def requests(ctx: Context) -> None:
         )
 
 
+async def my_requests(ctx: Context) -> None:
+    """The asker's own requests, open or taken, each with what they can do with it."""
+    views = await ctx.village.help.mine(ctx.standing)
+    if not views:
+        buttons = keyboard(
+            Button(ctx.label("menu_ask"), encode(Tap.ASK)), Button(ctx.label("back_to_menu"), encode(Tap.MENU))
+        )
+        await ctx.reply("help/none_of_mine", buttons=buttons)
+        return
+    await ctx.reply("help/mine", count=len(views))
+    for view in views:
+        buttons = asker_keyboard(ctx.label, view)
+        await ctx.reply("help/request_line", buttons=buttons, mine=True, **request_values(view, reveal_name=True))
+
+
 # --- claiming, relaying, closing ------------------------------------------------------------
 
 
@@ -390,28 +410,70 @@ async def relay_start(ctx: Context) -> None:
 
 async def relay_text(ctx: Context) -> None:
     state = ctx.in_flow(Flow.RELAY, Step.TEXT)
-    network_id, request_id = int(state.data["network_id"]), int(state.data["request_id"])
+    await _relay(ctx, int(state.data["network_id"]), int(state.data["request_id"]), ctx.text)
+
+
+async def offer_to_forward(ctx: Context) -> bool:
+    """Text typed outside any flow by someone in a taken request (asker or helper) is offered for
+    passing on ("Doorsturen naar Anna?") rather than lost; False when there is no one to pass it to."""
+    if not ctx.event.chat.is_private or not ctx.text.strip() or not ctx.standing.memberships:
+        return False
+    views = await ctx.village.help.conversations(ctx.standing)
+    if not views:
+        return False
+    rows: list[Button] = []
+    for view in views:
+        partner = await ctx.village.help.relay_partner(ctx.standing, *refs(view))
+        rows.append(Button(ctx.label("forward_to", name=partner), encode(Tap.FORWARD, *refs(view))))
+    rows.append(Button(ctx.label("dont_forward"), encode(Tap.CANCEL)))
+    await ctx.enter(Flow.FORWARD, Step.CONFIRM, text=ctx.text)
+    await ctx.reply("help/forward_offer", buttons=keyboard(*rows), text=ctx.text.strip())
+    return True
+
+
+async def forward(ctx: Context) -> None:
+    state = ctx.in_flow(Flow.FORWARD, Step.CONFIRM)
+    await _relay(ctx, ctx.int_arg(0), ctx.int_arg(1), str(state.data["text"]))
+
+
+async def _relay(ctx: Context, network_id: int, request_id: int, text: str) -> None:
+    """Passes the text on to the other side of the request; both keep the buttons to go on with it."""
     help_ = ctx.village.help
-    view, recipient_id = await help_.relay(ctx.standing, network_id, request_id, ctx.text, ctx.now, key=ctx.step_key)
+    view, recipient_id = await help_.relay(ctx.standing, network_id, request_id, text, ctx.now, key=ctx.step_key)
     await ctx.leave_flow()
     if not view.tell:  # passed on before a crash, and the sender was told so then
         return
     recipient = await ctx.village.people.get(recipient_id)
     if recipient is None:
         raise Refusal(Reason.STALE_BUTTON)
-    reply_button = keyboard(
-        Button(ctx.village.post.labels_for(recipient.language)("reply"), encode(Tap.RELAY, *refs(view)))
-    )
+    recipient_asks = view.helper is not None and recipient.id != view.helper.id
+
+    def recipient_buttons(label: Labels) -> Keyboard:
+        return asker_keyboard(label, view) if recipient_asks else helper_keyboard(label, view)
+
     await ctx.tell(
         recipient,
         "help/relayed",
-        buttons=lambda _: reply_button,
+        buttons=recipient_buttons,
         sender=ctx.person.name,
-        text=ctx.text.strip(),
+        text=text.strip(),
         **request_values(view, reveal_name=True),
     )
-    await ctx.reply("help/relay_sent", name=recipient.name)
+    mine = asker_keyboard(ctx.label, view) if help_.is_asker(ctx.standing, view) else helper_keyboard(ctx.label, view)
+    await ctx.reply("help/relay_sent", buttons=mine, name=recipient.name)
     await help_.told(view.network, ctx.step_key)
+
+
+async def done_check(ctx: Context) -> None:
+    """ "Gelukt" on a request nobody took yet: asked first, so one mis-tap closes nothing."""
+    view = await ctx.village.help.view(ctx.int_arg(0), ctx.int_arg(1))
+    if not ctx.village.help.is_asker(ctx.standing, view) or view.request.status != HelpStatus.OPEN:
+        raise Refusal(Reason.STALE_BUTTON)
+    buttons = keyboard(
+        Button(ctx.label("close_my_request"), encode(Tap.DONE, *refs(view))),
+        Button(ctx.label("keep_it_open"), encode(Tap.MY_REQUESTS)),
+    )
+    await ctx.reply("help/done_check", buttons=buttons, **request_values(view, reveal_name=True))
 
 
 async def done(ctx: Context) -> None:

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import String, Table, bindparam, cast, delete, func, union_all, update
+from sqlalchemy import String, Table, bindparam, cast, delete, func, or_, union_all, update
 from sqlalchemy import select as sa_select
 from sqlmodel import col
 
@@ -90,6 +90,19 @@ class HelpRows:
         query = _OPEN_OR_CLAIMED if claimed_too else _OPEN
         async with self._stores.network(slug) as store, store.connection() as connection:
             rows = (await connection.execute(query)).all()
+        return [HelpRequest(**row._mapping) for row in rows]
+
+    async def involving(self, slug: str, person_id: int) -> list[HelpRequest]:
+        """Open or taken requests this person asked (or entered for a resident) or helps with,
+        soonest needed first."""
+        involved = or_(
+            _REQUESTS.c.requester_id == person_id,
+            _REQUESTS.c.entered_by == person_id,
+            _REQUESTS.c.helper_id == person_id,
+        )
+        query = sa_select(_REQUESTS).where(involved, _REQUESTS.c.status.in_(TAKEN_OR_NOT))
+        async with self._stores.network(slug) as store, store.connection() as connection:
+            rows = (await connection.execute(query.order_by(_REQUESTS.c.needed_at))).all()
         return [HelpRequest(**row._mapping) for row in rows]
 
     async def under_way_of(self, slug: str, person_id: int) -> int:

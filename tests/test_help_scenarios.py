@@ -92,7 +92,7 @@ async def test_anna_and_piet_write_through_the_bot_and_anna_says_it_worked(villa
     await anna.says("Komt zaterdag om twee uur uit?")
     assert "doorgestuurd naar Piet" in anna.last_text
     assert "Bericht van Anna" in piet.last_text and "Komt zaterdag om twee uur uit?" in piet.last_text
-    await piet.taps("Antwoorden")
+    await piet.taps("Bericht aan Anna")  # on her message: the helper's buttons
     await piet.says("Prima, ik bel aan!")
     assert "Bericht van Piet" in anna.last_text and "Prima, ik bel aan!" in anna.last_text
 
@@ -333,3 +333,60 @@ async def test_one_person_cannot_keep_more_than_five_requests_open(village: Vill
     await anna.taps("Plaatsen")
     assert "U heeft al 5 vragen open staan" in anna.answers[-1]
     assert len(await requests_in(village, village.noord)) == 5
+
+
+async def test_mijn_vragen_shows_annas_requests_and_gelukt_on_one_nobody_took_asks_first(village: Village) -> None:
+    anna, piet = await member(village, "Anna"), await member(village, "Piet")
+    await offers_groceries(piet)
+    await asks_for_groceries(anna)
+    await anna.says("/menu")
+    await anna.taps("📝 Mijn vragen")
+    assert "Mijn vragen" in anna.inbox[-2].text and "1 vraag open of opgepakt" in anna.inbox[-2].text
+    assert "Boodschappen halen bij de Jumbo" in anna.last_text
+    assert anna.last.labels == ["✅ Gelukt, bedankt!", "Vraag intrekken"]
+    await anna.taps("Gelukt")  # nobody took it yet: one tap closes nothing
+    assert "Niemand heeft uw vraag nog opgepakt" in anna.last_text
+    assert (await requests_in(village, village.noord))[0].status == HelpStatus.OPEN
+    await anna.taps("Nee, laat open staan")
+    assert "Boodschappen halen bij de Jumbo" in anna.last_text  # back to her requests
+
+    await piet.taps("Ik help")
+    await anna.says("/mijnvragen")  # taken: she can write to Piet and close it from here
+    assert "Piet" in anna.last_text
+    assert any("Bericht aan Piet" in label for label in anna.last.labels)
+    await anna.taps("Gelukt")
+    assert (await requests_in(village, village.noord))[0].status == HelpStatus.DONE  # no question once taken
+
+
+async def test_text_typed_without_tapping_is_offered_for_forwarding_and_every_relay_keeps_its_buttons(
+    village: Village,
+) -> None:
+    anna, piet = await member(village, "Anna"), await member(village, "Piet")
+    await offers_groceries(piet)
+    await asks_for_groceries(anna)
+    await piet.taps("Ik help")
+
+    await piet.says("Ik kom om twee uur langs, is dat goed?")  # typed without tapping ✉️ first
+    assert "Wilt u dit bericht doorsturen?" in piet.last_text and "Ik kom om twee uur langs" in piet.last_text
+    assert "Dat begrijp ik niet helemaal" not in piet.last_text
+    await piet.taps("Doorsturen naar Anna")
+    assert "Ik kom om twee uur langs, is dat goed?" in anna.last_text
+    assert any("Gelukt" in label for label in anna.last.labels)  # "Gelukt" on the newest message, not an old one
+    assert any("Bericht aan Piet" in label for label in anna.last.labels)
+    assert piet.last.labels  # "Uw bericht is doorgestuurd" has the helper's buttons too
+    assert any("Bericht aan Anna" in label for label in piet.last.labels)
+
+    await anna.says("Prima, tot straks!")
+    await anna.taps("Niet doorsturen")
+    assert "Prima" not in piet.last_text  # not sent: she chose not to
+    await anna.says("Prima, tot straks!")
+    await anna.taps("Doorsturen naar Piet")
+    assert "Prima, tot straks!" in piet.last_text
+    await anna.taps("Gelukt")
+    assert (await requests_in(village, village.noord))[0].status == HelpStatus.DONE
+
+
+async def test_text_typed_with_no_request_under_way_is_still_not_understood(village: Village) -> None:
+    anna = await member(village, "Anna")
+    await anna.says("Hallo, hoe werkt dit?")
+    assert "Dat begrijp ik niet helemaal" in anna.last_text

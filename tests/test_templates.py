@@ -17,6 +17,7 @@ HOSTILE = '<b>Anna</b> & "Piet" <a href="http://evil">klik</a>'
 
 SAMPLES: dict[str, Any] = {
     "name": HOSTILE,
+    "reviewer": HOSTILE,
     "username": "anna_<x>",
     "network": "Breugel-Noord & <i>Co</i>",
     "street": "Kerkstraat <script>",

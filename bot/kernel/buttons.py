@@ -93,6 +93,9 @@ class Tap(StrEnum):
     FORGET_ME_NOT = "fn"  # "Nee, niets veranderen"
     MY_DATA = "my"
     REMIND_REVIEWER = "rv"  # args: membership id
+    MY_REQUESTS = "mq"
+    DONE_CHECK = "dq"  # args: network id, request id: "Gelukt" on a request nobody took asks first
+    FORWARD = "fw"  # args: network id, request id: text typed outside a flow, passed on after all
 
 
 class BadButton(ValueError):

@@ -42,6 +42,7 @@ ANNOUNCE_ALL = Command("announceall", "berichtiedereen", Action.ANNOUNCE_ALL, in
 ASK = Command("ask", "vraag", Action.ASK_HELP)
 OFFER = Command("offer", "aanbod", Action.OFFER_HELP)
 REQUESTS = Command("requests", "verzoeken", Action.VIEW_REQUESTS)
+MY_REQUESTS = Command("myrequests", "mijnvragen", Action.ASK_HELP)
 EVENTS = Command("events", "agenda", Action.VIEW_EVENTS)
 NEW_EVENT = Command("newevent", "activiteit", Action.NEW_EVENT)
 
@@ -51,6 +52,7 @@ ALL: tuple[Command, ...] = (
     ASK,
     OFFER,
     REQUESTS,
+    MY_REQUESTS,
     EVENTS,
     NEW_EVENT,
     JOIN,

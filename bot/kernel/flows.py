@@ -22,6 +22,7 @@ class Flow(StrEnum):
     MOVE_EVENT = "move_event"
     ANNOUNCE = "announce"
     ANNOUNCE_ALL = "announce_all"
+    FORWARD = "forward"  # text typed outside a flow during a taken request: pass it on?
 
 
 class Step(StrEnum):

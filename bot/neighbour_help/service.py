@@ -182,6 +182,24 @@ class Help:
             views.extend([await self._view(network, request) for request in requests])
         return views
 
+    async def mine(self, standing: Standing) -> list[RequestView]:
+        """This person's own requests (and those they entered for a resident), open or taken."""
+        views = await self._involving(standing)
+        return [view for view in views if self.is_asker(standing, view)]
+
+    async def conversations(self, standing: Standing) -> list[RequestView]:
+        """Taken requests this person asked or helps with: someone they may write to."""
+        views = await self._involving(standing)
+        return [view for view in views if view.request.status == HelpStatus.CLAIMED and view.helper is not None]
+
+    async def _involving(self, standing: Standing) -> list[RequestView]:
+        views = []
+        for membership in standing.memberships:
+            network = membership.network
+            requests = await self._rows.involving(network.slug, standing.person.id)
+            views.extend([await self._view(network, request) for request in requests])
+        return views
+
     # --- state changes --------------------------------------------------------------------
 
     async def claim(

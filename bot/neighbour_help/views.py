@@ -94,7 +94,9 @@ def asker_keyboard(label: Labels, view: RequestView) -> Keyboard:
     rows: list[Button] = []
     if view.request.status == HelpStatus.CLAIMED and view.helper is not None:
         rows.append(Button(label("message_to", name=view.helper.name), encode(Tap.RELAY, *refs(view))))
-    rows.append(Button(label("done_thanks"), encode(Tap.DONE, *refs(view))))
+    # Nobody took it yet: one tap must not close it by mistake, so "Gelukt" asks first.
+    done = Tap.DONE if view.request.status == HelpStatus.CLAIMED else Tap.DONE_CHECK
+    rows.append(Button(label("done_thanks"), encode(done, *refs(view))))
     rows.append(Button(label("withdraw_request"), encode(Tap.WITHDRAW, *refs(view))))
     return keyboard(*rows)
 
