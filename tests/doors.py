@@ -254,7 +254,22 @@ class WhatsAppHarness:
     stop_event: asyncio.Event
     api: FakeBotAPI | None = None  # Telegram, for the people in `on_telegram`
     on_telegram: set[int] = field(default_factory=set)
+    phones: dict[int, str] = field(default_factory=dict)  # people who came with a number of their own
     _registered: set[int] = field(default_factory=set)
+
+    def wa_id(self, who: Who) -> str:
+        return self.phones.get(who.id) or wa_id_of(who.id)
+
+    async def newcomer(self, name: str, phone: str, first_words: str) -> Who:
+        """Someone the bot does not know writes from WhatsApp: they get a person id of their own."""
+        delivery = await self.graph.send_text_from_user(phone, first_words, name=name)
+        assert delivery.status == 200, delivery.statuses
+        await self.handled.wait(number_of(delivery.message_id or ""))
+        person_id = await AppIdentities(self.bot.village.stores.directory).person_of(WHATSAPP, phone)
+        assert person_id is not None
+        self.phones[person_id] = phone
+        self._registered.add(person_id)
+        return Who(self, name, person_id)
 
     def on_whatsapp(self, who: Who) -> bool:
         return who.id not in self.on_telegram
@@ -275,7 +290,7 @@ class WhatsAppHarness:
             await self.handled.wait(self.api.push_message(who.id, text, first_name=who.name))
             return
         await self.register(who.id)
-        delivery = await self.graph.send_text_from_user(wa_id_of(who.id), text, name=who.name)
+        delivery = await self.graph.send_text_from_user(self.wa_id(who), text, name=who.name)
         assert delivery.status == 200, delivery.statuses
         await self.handled.wait(number_of(delivery.message_id or ""))
 
@@ -287,7 +302,7 @@ class WhatsAppHarness:
             await self.handled.wait(update_id)
             return
         await self.register(who.id)
-        wa_id = wa_id_of(who.id)
+        wa_id = self.wa_id(who)
         sent = self.graph.messages_to(wa_id)
         tapped = sent[message]
         if data in dict(tapped.buttons):
@@ -306,14 +321,14 @@ class WhatsAppHarness:
         if not self.on_whatsapp(who):
             assert self.api is not None
             return [_seen(record) for record in self.api.messages_to(who.id)]
-        return [whatsapp_seen(message) for message in self.graph.messages_to(wa_id_of(who.id))]
+        return [whatsapp_seen(message) for message in self.graph.messages_to(self.wa_id(who))]
 
     def answers(self, who: Who) -> list[str]:
         """On WhatsApp: the alerts, sent as texts that quote the tapped message."""
         if not self.on_whatsapp(who):
             assert self.api is not None
             return [a.get("text") or "" for a in self.api.callback_answers if a.get("user_id") == who.id]
-        sent = self.graph.messages_to(wa_id_of(who.id))
+        sent = self.graph.messages_to(self.wa_id(who))
         return [whatsapp_plain(message.text or "") for message in sent if message.reply_to]
 
     async def stop(self) -> None:
@@ -326,9 +341,11 @@ class WhatsAppHarness:
         assert refused == [], refused
 
 
-async def _listening(url: str) -> None:
+async def _listening(url: str, task: asyncio.Task[int]) -> None:
     async with asyncio.timeout(HANDLED_WITHIN_S), aiohttp.ClientSession() as http:
         while True:
+            if task.done():
+                raise RuntimeError(f"the bot stopped while starting: {task.result()}")
             try:
                 async with http.get(url) as response:
                     if response.status == 200:
@@ -369,7 +386,7 @@ async def start_whatsapp_door(
         task = asyncio.create_task(run_telegram(door_settings, stop, core=bot, with_whatsapp=True))
     else:
         task = asyncio.create_task(run_whatsapp(door_settings, stop, core=bot))
-    await _listening(f"http://127.0.0.1:{port}/healthz")
+    await _listening(f"http://127.0.0.1:{port}/healthz", task)
     if both and api is not None:
         await api.wait_for_call("getUpdates")
     harness = WhatsAppHarness(name, graph, bot, handled, task, stop, api if both else None, on_telegram)
