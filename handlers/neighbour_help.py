@@ -467,6 +467,9 @@ async def _relay(ctx: Context, network_id: int, request_id: int, text: str) -> N
 async def done_check(ctx: Context) -> None:
     """ "Gelukt" on a request nobody took yet: asked first, so one mis-tap closes nothing."""
     view = await ctx.village.help.view(ctx.int_arg(0), ctx.int_arg(1))
+    if view.request.status == HelpStatus.CLAIMED:  # taken since the button was made: nothing to ask
+        await done(ctx)
+        return
     if not ctx.village.help.is_asker(ctx.standing, view) or view.request.status != HelpStatus.OPEN:
         raise Refusal(Reason.STALE_BUTTON)
     buttons = keyboard(

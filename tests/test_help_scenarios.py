@@ -350,6 +350,19 @@ async def test_mijn_vragen_shows_annas_requests_and_gelukt_on_one_nobody_took_as
     await anna.taps("Nee, laat open staan")
     assert "Boodschappen halen bij de Jumbo" in anna.last_text  # back to her requests
 
+    before_piet = anna.last
+    await piet.taps("Ik help")
+    await anna.taps("Gelukt", in_message=before_piet)  # the older button, made while nobody had it
+    assert "Fijn dat het gelukt is" in anna.last_text  # taken since: closed at once, no question
+    assert (await requests_in(village, village.noord))[0].status == HelpStatus.DONE
+
+
+async def test_mijn_vragen_for_a_taken_request_writes_to_the_helper_and_closes_without_asking(
+    village: Village,
+) -> None:
+    anna, piet = await member(village, "Anna"), await member(village, "Piet")
+    await offers_groceries(piet)
+    await asks_for_groceries(anna)
     await piet.taps("Ik help")
     await anna.says("/mijnvragen")  # taken: she can write to Piet and close it from here
     assert "Piet" in anna.last_text
