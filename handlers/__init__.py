@@ -7,6 +7,7 @@ from handlers import (
     activities,
     announcements,
     common,
+    contacts,
     groups,
     joins_and_invites,
     members_and_settings,
@@ -28,6 +29,7 @@ def build_router() -> Router:
         members_and_settings,
         groups,
         privacy,
+        contacts,
     ):
         area.register(router)
     return router

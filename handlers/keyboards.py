@@ -23,12 +23,15 @@ def main_menu(label: Labels, standing: Standing) -> Keyboard:
         rows.append(Button(label("menu_my_networks"), encode(Tap.MY_NETWORKS)))
     else:
         rows.append(Button(label("menu_join"), encode(Tap.JOIN_START)))
+        rows.append(Button(label("prefer_a_call"), encode(Tap.JOIN_CONTACT)))  # the offline route
     if standing.may(Action.REVIEW_JOINS):
         rows.append(Button(label("menu_pending"), encode(Tap.PENDING)))
         rows.append(Button(label("menu_invite"), encode(Tap.INVITE)))
         rows.append(Button(label("menu_announce"), encode(Tap.ANNOUNCE)))
         rows.append(Button(label("menu_members"), encode(Tap.MEMBERS)))
         rows.append(Button(label("menu_settings"), encode(Tap.SETTINGS)))
+    if standing.may(Action.FOLLOW_UP_CONTACTS):
+        rows.append(Button(label("menu_contacts"), encode(Tap.CONTACTS)))
     if standing.may(Action.MANAGE_NETWORKS):
         rows.append(Button(label("menu_networks"), encode(Tap.NETWORKS)))
     rows.append(Button(label("menu_language"), encode(Tap.LANGUAGE_MENU)))

@@ -24,7 +24,6 @@ def register(router: Router) -> None:
     router.step(Flow.JOIN, Step.STREET, Action.JOIN, street_typed)
     router.step(Flow.JOIN, Step.CHOOSE, Action.JOIN, street_typed)
     router.tap(Tap.JOIN_PICK, Action.JOIN, street_picked)
-    router.tap(Tap.JOIN_CONTACT, Action.ASK_CONTACT, ask_for_contact)
     router.tap(Tap.MY_NETWORKS, Action.MY_NETWORKS, my_networks)
     router.command(commands.LEAVE, leave)
     router.tap(Tap.LEAVE_PICK, Action.LEAVE, confirm_leave)
@@ -100,7 +99,9 @@ async def street_picked(ctx: Context) -> None:
 async def _tell_outcome(ctx: Context, result: JoinResult, street: str | None = None) -> None:
     network = result.network.name
     if result.outcome == JoinOutcome.PENDING:
-        await ctx.replace("onboarding/waiting_for_approval", network=network)
+        # Waiting for a buurtverbinder, a resident may rather talk to one: the offline route.
+        call = keyboard(Button(ctx.label("prefer_a_call"), encode(Tap.JOIN_CONTACT)))
+        await ctx.replace("onboarding/waiting_for_approval", buttons=call, network=network)
         membership_id = result.membership.id
 
         def review_buttons(label: Labels) -> Keyboard:
@@ -131,19 +132,6 @@ async def _tell_outcome(ctx: Context, result: JoinResult, street: str | None = N
         JoinOutcome.ALREADY_PENDING: "onboarding/already_pending",
     }[result.outcome]
     await ctx.replace(template, buttons=main_menu(ctx.label, standing), network=network)
-
-
-async def ask_for_contact(ctx: Context) -> None:
-    """The offline route: someone will get in touch with a resident whose street we could not find."""
-    state = ctx.in_flow(Flow.JOIN, Step.CHOOSE)
-    typed = str(state.data.get("typed", ""))[:STREET_TEXT_MAX]
-    managers = await ctx.village.memberships.ask_for_contact(ctx.person, typed, ctx.now)
-    await ctx.leave_flow()
-    for manager in managers:
-        await ctx.tell(
-            manager, "admin/contact_request", name=ctx.person.name, username=ctx.person.username, typed=typed
-        )
-    await ctx.replace("onboarding/contact_requested", buttons=main_menu(ctx.label, ctx.standing))
 
 
 async def my_networks(ctx: Context) -> None:

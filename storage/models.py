@@ -108,15 +108,27 @@ class Invite(SQLModel, table=True):
 
 
 class ContactRequest(SQLModel, table=True):
-    """A resident who could not find their street asked a person to get in touch."""
+    """A resident who asked for a person to get in touch (the offline route): how to reach them,
+    with their consent, who was told, who took it up, and when it was done. `phone` is shown only
+    to those told of the request, never logged, and goes when the resident is forgotten."""
 
     __tablename__ = "contact_request"
 
     id: int | None = Field(default=None, primary_key=True)
     person_id: int = Field(sa_column=Column(BigInteger, ForeignKey("person.id", ondelete="CASCADE"), nullable=False))
-    street_text: str = Field(sa_type=String(200))
+    street_text: str = Field(sa_type=String(200))  # what they typed as their street ("" if they typed none)
     created_at: datetime = Field(sa_type=UtcDateTime)
-    handled_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    handled_at: datetime | None = Field(default=None, sa_type=UtcDateTime)  # marked done
+    network_id: int | None = Field(default=None, sa_type=Integer)  # the network their street is in, if known
+    phone: str | None = Field(default=None, sa_type=String(16))  # national form; None: reach them in the chat
+    call_time: str | None = Field(default=None, sa_type=String(16))  # "bel mij": morning | afternoon | evening
+    consent_at: datetime | None = Field(default=None, sa_type=UtcDateTime)  # they agreed to be passed on
+    escalate_at: datetime | None = Field(default=None, sa_type=UtcDateTime)  # to the community managers if untaken
+    escalated_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    taken_by: int | None = Field(default=None, sa_type=BigInteger)  # who said "Ik neem contact op"
+    taken_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    # JSON [[chat, message], ...]: where the request was told, so those messages can be changed later.
+    notices: str = Field(default="", sa_type=Text, sa_column_kwargs={"server_default": ""})
 
 
 class ProcessedUpdate(SQLModel, table=True):

@@ -21,6 +21,7 @@ from bot.application.data_lock import DataLock
 from bot.application.demo import seed_demo
 from bot.application.settings import CannotStart, Settings, SettingsError, load_settings
 from bot.application.village import Village
+from bot.contacts import ContactView, show_phone
 from bot.joining import split_streets
 from bot.kernel.refusals import Refusal
 from bot.kernel.replies import html_to_plain
@@ -177,6 +178,35 @@ def invite_command(
         return f"{link}\n(console: /start {invite.code})"
 
     typer.echo(_refusals_to_exit(lambda: _in_village(make)))
+
+
+@app.command("contacts")
+def contacts_command() -> None:
+    """List the open contact requests: who, how to reach them, street typed, network, age, taken up by."""
+
+    async def listing(village: Village) -> list[str]:
+        now = village.clock.now()
+        return [
+            f"#{view.id}\t{view.resident.name}\t{_reach(view)}\tstreet={view.request.street_text or '-'}"
+            f"\tnetwork={view.network.name if view.network else '-'}\tage={_age(now - view.request.created_at)}"
+            f"\ttaken_by={view.taker.name if view.taker else '-'}"
+            for view in await village.contacts.open_all()
+        ]
+
+    lines = _in_village(listing)
+    typer.echo("\n".join(lines) if lines else "no open contact requests")
+
+
+def _reach(view: ContactView) -> str:
+    reach = view.reach
+    if reach.phone is None:
+        return "a message in the chat"
+    return f"phone {show_phone(reach.phone)}" + (f", call in the {reach.call_time}" if reach.call_time else "")
+
+
+def _age(age: timedelta) -> str:
+    hours = int(age.total_seconds() // 3600)
+    return f"{hours // 24}d{hours % 24}h" if hours >= 24 else f"{hours}h"
 
 
 @app.command("backup")

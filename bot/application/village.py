@@ -8,6 +8,7 @@ from datetime import datetime
 from bot.activities import Activities, ActivityMessages
 from bot.announcements import Announcements
 from bot.application.settings import Settings
+from bot.contacts import ContactJobs, ContactMessages, Contacts
 from bot.delivery.budget import RateBudget
 from bot.delivery.messenger import Messenger
 from bot.delivery.outbox import Outbox, Turns
@@ -22,6 +23,7 @@ from bot.kernel.identity import BotIdentity
 from bot.language.renderer import Renderer
 from bot.neighbour_help import Help, HelpJobs, HelpMessages
 from bot.network_admin import NetworkAdmin
+from storage.contacts import ContactRows
 from storage.outbox import OutboxRows
 from storage.stores import Stores
 
@@ -49,6 +51,9 @@ class Village:
     announcements: Announcements
     admin: NetworkAdmin
     groups: Groups
+    contacts: Contacts
+    contact_messages: ContactMessages
+    contact_jobs: ContactJobs
     identity: BotIdentity
 
     @classmethod
@@ -114,6 +119,21 @@ class Village:
             },
             batch_runners={JobKind.EVENT_REMIND: activities.remind_all},
         )
+        contacts = Contacts(
+            ContactRows(directory),
+            clock,
+            find_street=networks.find,
+            network=directory.network,
+            person=directory.get_person,
+            people_with_role=directory.people_with_role,
+            community_managers=settings.community_manager_ids,
+            platform_contact=settings.community_contact,
+        )
+        contact_messages = ContactMessages(post, contacts)
+        contact_jobs = ContactJobs(contacts, contact_messages, clock)
+        # Contact requests live in the directory, not in a network's job table: their round runs
+        # after each pass of the scheduler (see bot/contacts/jobs.py).
+        scheduler.listeners.append(contact_jobs.after_pass)
         return cls(
             settings=settings,
             clock=clock,
@@ -136,6 +156,9 @@ class Village:
             announcements=announcements,
             admin=admin,
             groups=groups,
+            contacts=contacts,
+            contact_messages=contact_messages,
+            contact_jobs=contact_jobs,
             identity=BotIdentity(settings.bot_username),
         )
 

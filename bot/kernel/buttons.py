@@ -96,6 +96,13 @@ class Tap(StrEnum):
     MY_REQUESTS = "mq"
     DONE_CHECK = "dq"  # args: network id, request id: "Gelukt" on a request nobody took asks first
     FORWARD = "fw"  # args: network id, request id: text typed outside a flow, passed on after all
+    # The offline route: a resident asks for a person (JOIN_CONTACT above), a buurtverbinder takes it up.
+    CONTACT_REACH = "cr"  # args: morning | afternoon | evening | chat
+    CONSENT = "cy"  # args: yes | no
+    CONTACT_TAKE = "ct"  # args: contact request id
+    CONTACT_DONE = "cd"  # args: contact request id
+    CONTACT_WRITE = "cw"  # args: contact request id
+    CONTACTS = "cl"
 
 
 class BadButton(ValueError):

@@ -45,6 +45,7 @@ REQUESTS = Command("requests", "verzoeken", Action.VIEW_REQUESTS)
 MY_REQUESTS = Command("myrequests", "mijnvragen", Action.ASK_HELP)
 EVENTS = Command("events", "agenda", Action.VIEW_EVENTS)
 NEW_EVENT = Command("newevent", "activiteit", Action.NEW_EVENT)
+CONTACTS = Command("contacts", "contacten", Action.FOLLOW_UP_CONTACTS, in_menu=False)
 
 ALL: tuple[Command, ...] = (
     START,
@@ -74,6 +75,7 @@ ALL: tuple[Command, ...] = (
     STATS,
     LINK,
     UNLINK,
+    CONTACTS,
 )
 
 

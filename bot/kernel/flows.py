@@ -23,6 +23,7 @@ class Flow(StrEnum):
     ANNOUNCE = "announce"
     ANNOUNCE_ALL = "announce_all"
     FORWARD = "forward"  # text typed outside a flow during a taken request: pass it on?
+    CONTACT = "contact"  # the offline route: how a resident wants to be reached, their consent; messages about it
 
 
 class Step(StrEnum):
@@ -47,6 +48,7 @@ class Step(StrEnum):
     TITLE = "title"
     PLACE = "place"
     CAPACITY = "capacity"
+    PHONE = "phone"  # waiting for a phone number (or a tap saying how else to reach them)
 
 
 # A flow step saved while handling an update carries, under this name in its data, the update's

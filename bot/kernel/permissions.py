@@ -44,6 +44,7 @@ class Action(StrEnum):
     EXPORT = "export"
     STATS = "stats"
     LINK_GROUP = "link_group"
+    FOLLOW_UP_CONTACTS = "follow_up_contacts"  # residents who asked for a person; per request, checked by bot.contacts
 
 
 _EVERYONE = frozenset(Role)
@@ -82,6 +83,7 @@ PERMISSIONS: Mapping[Action, frozenset[Role]] = {
     Action.EXPORT: _CONNECTORS,
     Action.STATS: _CONNECTORS,
     Action.LINK_GROUP: _CONNECTORS,
+    Action.FOLLOW_UP_CONTACTS: _CONNECTORS,
 }
 
 

@@ -100,6 +100,11 @@ async def forget(village: Village, person: Person) -> None:
                     update(AuditEntry).where(col(AuditEntry.subject_id) == person_id).values(subject_id=None)
                 )
             await store.compact()
+    # Contact requests: the copies told to buurtverbinders lose what they said of the resident,
+    # then the requests go (and they lose the name of someone who took one up).
+    for asked in await village.contacts.of_resident(person_id):
+        await village.contact_messages.withdraw(asked, village.clock.now())
+    await village.contacts.forget(person_id)
     directory = stores.directory
     async with directory.transaction() as session:
         await session.exec(delete(Conversation).where(col(Conversation.person_id) == person_id))
@@ -107,9 +112,7 @@ async def forget(village: Village, person: Person) -> None:
         await session.exec(update(Invite).where(col(Invite.created_by) == person_id).values(created_by=None))
         await session.exec(update(Membership).where(col(Membership.decided_by) == person_id).values(decided_by=None))
         await session.exec(update(LinkedGroup).where(col(LinkedGroup.linked_by) == person_id).values(linked_by=0))
-        await session.exec(
-            delete(Person).where(col(Person.id) == person_id)
-        )  # memberships and contact requests go with it
+        await session.exec(delete(Person).where(col(Person.id) == person_id))  # memberships go with it
     await directory.compact()
 
 

@@ -12,10 +12,28 @@ from storage.models import Event, HelpOffer, HelpRequest, Person, RelayMessage, 
 
 if TYPE_CHECKING:
     from bot.application.village import Village
+    from bot.contacts import ContactView
 
 
 def _when(moment: datetime | None) -> str | None:
     return moment.isoformat() if moment else None
+
+
+def _contact_request(view: ContactView, person_id: int) -> dict[str, Any]:
+    """A contact request as the resident who asked for it, or as the one who took it up (who is
+    not given the resident's details here: those are the resident's)."""
+    request = view.request
+    when = {"asked": _when(request.created_at), "taken": _when(request.taken_at), "done": _when(request.handled_at)}
+    if view.resident.id != person_id:
+        return {"as": "taken up", **when}
+    return {
+        "as": "asked",
+        "street_typed": request.street_text,
+        "phone": request.phone,
+        "call_time": request.call_time,
+        "consented": _when(request.consent_at),
+        **when,
+    }
 
 
 async def my_data(village: Village, person: Person) -> bytes:
@@ -32,6 +50,9 @@ async def my_data(village: Village, person: Person) -> bytes:
             "consented": _when(person.consented_at),
         },
         "networks": [],
+        "contact_requests": [
+            _contact_request(view, person.id) for view in await village.contacts.concerning(person.id)
+        ],
     }
     for view in await directory.memberships_of(person.id):
         network = view.network

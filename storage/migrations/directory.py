@@ -144,6 +144,21 @@ def _identify_people_on_other_apps(op: Operations) -> None:
     )
 
 
+def _follow_contact_requests(op: Operations) -> None:
+    for column in (
+        sa.Column("network_id", sa.Integer, nullable=True),
+        sa.Column("phone", sa.String(16), nullable=True),
+        sa.Column("call_time", sa.String(16), nullable=True),
+        sa.Column("consent_at", UtcDateTime, nullable=True),
+        sa.Column("escalate_at", UtcDateTime, nullable=True),
+        sa.Column("escalated_at", UtcDateTime, nullable=True),
+        sa.Column("taken_by", sa.BigInteger, nullable=True),
+        sa.Column("taken_at", UtcDateTime, nullable=True),
+        sa.Column("notices", sa.Text, nullable=False, server_default=""),
+    ):
+        op.add_column("contact_request", column)
+
+
 MIGRATIONS = (
     Migration(1, "networks, streets, people, memberships, flows, invites", _create_tables),
     Migration(2, "updates are kept until handled", _keep_updates_until_handled),
@@ -151,6 +166,7 @@ MIGRATIONS = (
     Migration(4, "when each network's next scheduled job is due", _index_the_next_job_of_each_network),
     Migration(5, "Telegram groups linked to networks, and who waits to join them", _link_groups),
     Migration(6, "steps applied by an update, so a replay applies nothing twice", remember_applied_steps),
+    Migration(7, "contact requests: how to reach the resident, who was told, who took it up", _follow_contact_requests),
     Migration(8, "who people are on WhatsApp (person ids of their own, phone numbers)", _identify_people_on_other_apps),
     Migration(9, "when a member waiting for approval last reminded the buurtverbinder", _remember_join_reminders),
 )
