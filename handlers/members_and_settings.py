@@ -1,4 +1,4 @@
-"""Running a network from chat: /members (/leden), /settings (/instellingen), /export, /stats."""
+"""Running a network from chat: /members (/leden), /settings (/instellingen), /export, /stats (with charts)."""
 
 from __future__ import annotations
 
@@ -230,10 +230,12 @@ async def _export(ctx: Context, network: Network) -> None:
 
 
 async def stats(ctx: Context) -> None:
-    admin = ctx.village.admin
-    networks = [n for n in await ctx.village.networks.all() if ctx.standing.may_in(n.id or 0, Action.STATS)]
-    if not networks:
-        raise Refusal(Reason.NOT_ALLOWED)
-    figures = [await admin.figures(network, ctx.now) for network in networks]
-    village_wide = ctx.standing.may(Action.MANAGE_NETWORKS)
-    await ctx.reply("admin/stats", figures=figures, village=village_wide, total_members=sum(f.members for f in figures))
+    found = await ctx.village.admin.statistics(ctx.standing, ctx.now, ctx.lang)
+    await ctx.reply("admin/stats", figures=found.figures, village=found.village, total_members=found.total_members)
+    for chart in found.charts:
+        whose = "admin/village_" if chart.village else "admin/"
+        if chart.png is None:
+            await ctx.reply(f"{whose}no_chart", network=chart.network)
+            continue
+        caption = ctx.render(f"{whose}chart", network=chart.network).text
+        await ctx.village.messenger.send_document(ctx.chat_id, chart.filename, chart.png, caption)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 
 from storage.models import Network
+from storage.network_admin import setting_values
 from storage.stores import Stores
 
 
@@ -36,5 +37,4 @@ class NetworkSettings:
 
 
 async def settings_of(stores: Stores, network: Network) -> NetworkSettings:
-    async with stores.network(network.slug) as store:
-        return NetworkSettings.from_values(await store.settings())
+    return NetworkSettings.from_values(await setting_values(stores, network.slug))
