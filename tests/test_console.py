@@ -162,18 +162,18 @@ def test_anna_joins_and_jan_approves_through_python_m_bot_run(tmp_path: Path) ->
     assert "✅ U heeft Anna toegelaten tot Breugel-Noord." in jan
     told = after(jan, "[to Anna]\n")
     assert told.startswith("Goed nieuws: Jan heeft u toegelaten tot buurtnetwerk Breugel-Noord.")
-    assert "[1] 🙋 Hulp vragen\n" in told and "[5] 🏠 Mijn buurtnetwerk\n" in told
+    assert "[1] 🙋 Hulp vragen\n" in told and "[6] 🏠 Mijn buurtnetwerk\n" in told
 
 
 async def test_anna_is_still_a_member_in_the_next_console_run(tmp_path: Path) -> None:
     settings = make_settings(tmp_path / "data")
     await console(settings, JOIN_SCRIPT)
 
-    again = await console(settings, "/as Anna\n/start\n5\n")
+    again = await console(settings, "/as Anna\n/start\n6\n")
     assert "[no networks" not in again  # the village is not seeded twice
     anna = after(again, "[you are Anna]\n")
     assert anna.startswith("Welkom terug, Anna!")
-    assert "[5] 🏠 Mijn buurtnetwerk" in anna
+    assert "[6] 🏠 Mijn buurtnetwerk" in anna
     assert "• Breugel-Noord (Kerkstraat): lid" in after(anna, "Uw buurtnetwerken\n")
 
 
