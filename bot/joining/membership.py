@@ -157,14 +157,6 @@ class Memberships:
             raise Refusal(Reason.ALREADY_REMINDED, network=view.network.name, again_at=last + REMIND_EVERY)
         return Reminder(view, await self.reviewers(view.network.id or 0))
 
-    async def ask_for_contact(self, person: Person, typed: str, now: datetime) -> list[Person]:
-        """Keeps the wish of someone whose street was not found to be contacted; returns the
-        community managers to tell of it."""
-        directory = self._stores.directory
-        await directory.add_contact_request(person_id=person.id, street_text=typed, now=now)
-        managers = [await directory.get_person(person_id) for person_id in sorted(self._community_managers)]
-        return [manager for manager in managers if manager is not None]
-
     async def pending(self, actor: Standing) -> list[tuple[Membership, Person, Network]]:
         """Joins waiting in the networks this person may review."""
         directory = self._stores.directory
