@@ -24,6 +24,7 @@ def register(router: Router) -> None:
     router.step(Flow.JOIN, Step.STREET, Action.JOIN, street_typed)
     router.step(Flow.JOIN, Step.CHOOSE, Action.JOIN, street_typed)
     router.tap(Tap.JOIN_PICK, Action.JOIN, street_picked)
+    router.tap(Tap.JOIN_SUGGESTED, Action.JOIN, street_suggested)
     router.tap(Tap.MY_NETWORKS, Action.MY_NETWORKS, my_networks)
     router.command(commands.LEAVE, leave)
     router.tap(Tap.LEAVE_PICK, Action.LEAVE, confirm_leave)
@@ -58,27 +59,45 @@ async def street_typed(ctx: Context) -> None:
     await ctx.enter(Flow.JOIN, Step.CHOOSE, typed=typed, offered=[choice.street_id for choice in offered])
     if len(search.matches) == 1:
         match = search.matches[0]
-        buttons = keyboard(
-            Button(ctx.label("yes_my_street"), encode(Tap.JOIN_PICK, match.street_id)),
-            Button(ctx.label("no_other_street"), encode(Tap.JOIN_RETRY)),
-        )
-        await ctx.reply("onboarding/confirm_street", buttons=buttons, street=match.street, network=match.network)
+        await _confirm_street(ctx, match)
     elif search.matches:
         await ctx.reply("onboarding/choose_street", buttons=_street_buttons(ctx.label, search.matches))
-    else:
-        buttons = _street_buttons(ctx.label, search.suggestions, contact=True)
+    else:  # only guesses: each is confirmed like a typed street before anyone joins
+        buttons = _street_buttons(ctx.label, search.suggestions, contact=True, pick=Tap.JOIN_SUGGESTED)
         await ctx.reply("onboarding/street_not_found", buttons=buttons, typed=typed, has_suggestions=bool(offered))
 
 
-def _street_buttons(label: Labels, choices: tuple[StreetChoice, ...], *, contact: bool = False) -> Keyboard:
+async def _confirm_street(ctx: Context, choice: StreetChoice) -> None:
+    buttons = keyboard(
+        Button(ctx.label("yes_my_street"), encode(Tap.JOIN_PICK, choice.street_id)),
+        Button(ctx.label("no_other_street"), encode(Tap.JOIN_RETRY)),
+    )
+    await ctx.reply("onboarding/confirm_street", buttons=buttons, street=choice.street, network=choice.network)
+
+
+def _street_buttons(
+    label: Labels, choices: tuple[StreetChoice, ...], *, contact: bool = False, pick: Tap = Tap.JOIN_PICK
+) -> Keyboard:
     rows = [
-        Button(label("street_in_network", street=c.street, network=c.network), encode(Tap.JOIN_PICK, c.street_id))
+        Button(label("street_in_network", street=c.street, network=c.network), encode(pick, c.street_id))
         for c in choices
     ]
     rows.append(Button(label("type_again"), encode(Tap.JOIN_RETRY)))
     if contact:
         rows.append(Button(label("ask_verbinder"), encode(Tap.JOIN_CONTACT)))
     return keyboard(*rows)
+
+
+async def street_suggested(ctx: Context) -> None:
+    """A street we guessed from what was typed: "Woont u in de Kerkstraat?" before anything happens."""
+    street_id = ctx.int_arg()
+    state = ctx.in_flow(Flow.JOIN, Step.CHOOSE)
+    if street_id not in state.data.get("offered", []):
+        raise Refusal(Reason.STALE_BUTTON)
+    choice = await ctx.village.networks.choice(street_id)
+    if choice is None:
+        raise Refusal(Reason.STALE_BUTTON)
+    await _confirm_street(ctx, choice)
 
 
 async def street_picked(ctx: Context) -> None:

@@ -133,6 +133,22 @@ async def test_a_street_that_matches_nothing_gets_suggestions_and_a_buurtverbind
     assert "niemand die ik kan vragen" in kees.last_text and "neemt contact met u op" not in kees.last_text
 
 
+async def test_a_suggested_street_is_confirmed_like_a_typed_one(village: Village) -> None:
+    anna = village.person("Anna")
+    await anna.says("/start")
+    await anna.says("Kerkweg")  # no such street: Kerkstraat is a guess
+    assert "Kerkstraat (Breugel-Noord)" in anna.last.labels
+    await anna.taps("Kerkstraat (Breugel-Noord)")
+    assert "Woont u in de Kerkstraat?" in anna.last_text  # asked, not joined on a mis-tap
+    assert await status_of(village, anna.id, village.noord.id or 0) is None
+    await anna.taps("Nee, een andere straat")
+    assert await status_of(village, anna.id, village.noord.id or 0) is None
+    await anna.says("Kerkweg")
+    await anna.taps("Kerkstraat (Breugel-Noord)")
+    await anna.taps("Ja, dat is mijn straat")
+    assert await status_of(village, anna.id, village.noord.id or 0) == MembershipStatus.PENDING
+
+
 async def test_a_street_in_two_networks_offers_both(village: Village) -> None:
     now = village.bot.village.clock.now()
     await village.bot.village.networks.add("Breugel-Zuid", ["Kerkstraat", "Breugelseweg"], now)

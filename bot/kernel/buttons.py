@@ -15,6 +15,7 @@ class Tap(StrEnum):
     MENU = "menu"
     JOIN_START = "js"
     JOIN_PICK = "jp"  # args: street id
+    JOIN_SUGGESTED = "jq"  # args: street id: a street we guessed, asked "Woont u in…?" first
     JOIN_RETRY = "jr"
     JOIN_CONTACT = "jc"
     APPROVE = "ma"  # args: membership id
