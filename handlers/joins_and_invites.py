@@ -194,6 +194,7 @@ async def invite_kind_chosen(ctx: Context) -> None:
     await ctx.reply(
         "admin/invite_link",
         link=ctx.village.deep_link(created.code),
+        whatsapp_link=ctx.village.whatsapp_link(created.code, network=network.name, language=ctx.lang),
         code=created.code,
         network=network.name,
         uses=created.max_uses,

@@ -38,6 +38,7 @@ SAMPLES: dict[str, Any] = {
     "shown": 2,
     "approved": True,
     "link": "https://t.me/buurtbot?start=abc",
+    "whatsapp_link": "https://wa.me/31612345678?text=Hallo%20%28code%20abc%29",
     "code": "abc",
     "uses": 1,
     "expires_at": datetime(2026, 12, 12, 10, 0, tzinfo=UTC),

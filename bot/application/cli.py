@@ -158,7 +158,7 @@ def invite_command(
     uses: Annotated[int, typer.Option(help="How many people may use it; 0 for any number")] = 1,
     days: Annotated[int, typer.Option(help="Days the link stays valid; 0 for no end")] = 14,
 ) -> None:
-    """Print an invite deep link for NETWORK (its slug): whoever opens it joins at once."""
+    """Print invite links for NETWORK (its slug), Telegram's and WhatsApp's: whoever opens one joins at once."""
 
     async def make(village: Village) -> str:
         found = await village.networks.by_slug(network)
@@ -169,13 +169,16 @@ def invite_command(
             max_uses=uses or None,
             valid_for=timedelta(days=days) if days else None,
         )
-        link = village.deep_link(invite.code)
-        if link is None:
+        telegram = village.deep_link(invite.code)
+        whatsapp = village.whatsapp_link(invite.code, network=found.name, language=village.settings.default_language)
+        if telegram is None and whatsapp is None:
             return (
                 f"code: {invite.code} (console: /start {invite.code})\n"
-                "no Telegram link: set BOT_USERNAME in .env to the bot's @username (without the @) to get one"
+                "no link: set BOT_USERNAME in .env to the bot's @username (without the @) to get a Telegram"
+                " link, WHATSAPP_NUMBER to the bot's WhatsApp number to get a WhatsApp link"
             )
-        return f"{link}\n(console: /start {invite.code})"
+        links = [f"{app}: {link}" for app, link in (("Telegram", telegram), ("WhatsApp", whatsapp)) if link]
+        return "\n".join([*links, f"(console: /start {invite.code})"])
 
     typer.echo(_refusals_to_exit(lambda: _in_village(make)))
 

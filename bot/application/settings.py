@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -49,6 +50,8 @@ class Settings(BaseSettings):
     whatsapp_app_secret: str = ""
     whatsapp_verify_token: str = ""
     whatsapp_api_base_url: str = "https://graph.facebook.com"
+    # The bot's WhatsApp number in international form, kept as digits only (as wa.me links want it).
+    whatsapp_number: str = ""
 
     @field_validator("community_manager_ids", mode="before")
     @classmethod
@@ -91,6 +94,15 @@ class Settings(BaseSettings):
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ValueError("must be a URL such as https://api.telegram.org")
         return value
+
+    @field_validator("whatsapp_number")
+    @classmethod
+    def _whatsapp_number(cls, value: str) -> str:
+        digits = re.sub(r"[\s().-]", "", value).removeprefix("+")
+        digits = digits[2:] if digits.startswith("00") else digits  # 0031 6…: the international prefix
+        if value and (not digits.isdigit() or digits.startswith("0") or not 8 <= len(digits) <= 15):
+            raise ValueError("must be the bot's WhatsApp number in international form, such as +31 6 12345678")
+        return digits
 
     @field_validator("webhook_url")
     @classmethod

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from urllib.parse import quote
 
 from bot.activities import Activities, ActivityMessages
 from bot.announcements import Announcements
@@ -20,6 +21,7 @@ from bot.joining import Memberships, Networks, People
 from bot.kernel.clock import Clock
 from bot.kernel.flows import Flows
 from bot.kernel.identity import BotIdentity
+from bot.kernel.replies import html_to_plain
 from bot.language.renderer import Renderer
 from bot.neighbour_help import Help, HelpJobs, HelpMessages
 from bot.network_admin import NetworkAdmin
@@ -27,6 +29,10 @@ from storage.contacts import ContactRows
 from storage.network_admin import NetworkAdminRows
 from storage.outbox import OutboxRows
 from storage.stores import Stores
+
+# The message a WhatsApp invite link fills in for the resident; `bot.transports.whatsapp.words` reads
+# its "(code …)" back as /start CODE.
+WHATSAPP_INVITE_TEXT = "admin/invite_whatsapp_text"
 
 
 @dataclass(frozen=True)
@@ -171,3 +177,12 @@ class Village:
         """The Telegram link that starts the bot with `code`; None while the bot's name is unknown
         (no token and no BOT_USERNAME): a link to a made-up name would open someone else's bot."""
         return f"https://t.me/{self.bot_username}?start={code}" if self.bot_username else None
+
+    def whatsapp_link(self, code: str, *, network: str, language: str) -> str | None:
+        """The wa.me link that opens a chat with the bot's WhatsApp number with a message already
+        typed that asks to join by `code` (the resident only taps Send; the WhatsApp door reads it as
+        /start CODE); None without WHATSAPP_NUMBER."""
+        if not self.settings.whatsapp_number:
+            return None
+        text = html_to_plain(self.renderer.render(language, WHATSAPP_INVITE_TEXT, code=code, network=network))
+        return f"https://wa.me/{self.settings.whatsapp_number}?text={quote(text.strip(), safe='')}"
