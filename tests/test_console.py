@@ -196,8 +196,8 @@ async def test_a_number_that_is_no_button_is_what_anna_typed_and_tap_of_it_chang
 
 
 async def test_a_number_presses_only_the_last_message_shown(tmp_path: Path) -> None:
-    # Her menu has 8 buttons, "Mijn buurtnetwerk" 3: then 4 is text, not the menu's 📅 Agenda.
-    out = await console(make_settings(tmp_path / "data"), JOIN_SCRIPT + "/as Anna\n5\n4\n")
+    # Her menu has 9 buttons, "Mijn buurtnetwerk" 3: then 4 is text, not the menu's 📝 Mijn vragen.
+    out = await console(make_settings(tmp_path / "data"), JOIN_SCRIPT + "/as Anna\n6\n4\n")
     mine = after(out, "Uw buurtnetwerken\n• Breugel-Noord (Kerkstraat): lid\n")
     shown, four = mine.split("[3] Terug naar het menu\n\n")
     assert "[4]" not in shown
@@ -277,3 +277,101 @@ async def test_emma_gets_english_with_as_emma_en(tmp_path: Path) -> None:
     assert "Which street do you live in?" in emma
     assert "[1] Stop\n" in emma
     assert "Welkom" not in emma
+
+
+# --- someone on WhatsApp: WhatsApp's rendering, offline ---------------------------------------------
+
+WHATSAPP_JOIN = "/as Anna whatsapp\nHallo\nkerkstaat\n1\n/as Jan\n1\n"
+
+
+async def test_anna_on_whatsapp_says_hallo_sees_whatsapps_buttons_and_list_and_chooses_by_number(
+    tmp_path: Path,
+) -> None:
+    out = await console(make_settings(tmp_path / "data"), WHATSAPP_JOIN)
+    anna = after(out, "[you are Anna, on WhatsApp]\n")
+    # "Hallo", her first message, starts the conversation; WhatsApp's *bold*, not HTML; one button
+    # that fits is a reply button.
+    assert anna.startswith("Welkom, Anna!")
+    assert "*In welke straat woont u?* Typ de naam van uw straat.\n[1] Stoppen\n" in anna
+    # "Ja, dat is mijn straat" is over a reply button's 20 characters: the two choices are a list.
+    assert (
+        "Woont u in de *Kerkstraat*? Die hoort bij buurtnetwerk *Breugel-Noord*.\n"
+        "[≡ Kies]\n"
+        "[1] Ja, dat is mijn straat\n"
+        "[2] Nee, een andere straat\n"
+    ) in anna
+    assert "is doorgestuurd naar de buurtverbinder" in anna.split("[you are Jan]")[0]  # 1 chose the row
+    # Jan is on Telegram: his request and Anna's news, as Telegram shows them.
+    assert "[1] ✅ Toelaten\n[2] ❌ Afwijzen\n" in after(anna, "[to Jan]\n")
+    told = after(out, "[you are Jan]\n")
+    assert "[edited:" in told.split("[to Anna]")[0]  # Telegram edits his request in place
+    told = after(told, "[to Anna]\n")
+    assert told.startswith("Goed nieuws: Jan heeft u toegelaten tot buurtnetwerk *Breugel-Noord*. Welkom!\n[≡ Kies]\n")
+    assert "[6] 🏠 Mijn buurtnetwerk\n" in told
+
+
+async def test_a_list_over_ten_choices_pages_with_meer_and_a_row_of_the_next_page_is_chosen_by_number(
+    tmp_path: Path,
+) -> None:
+    async with terminal(make_settings(tmp_path / "data")) as at:
+        at.types("/as Jan whatsapp\nmenu\n")
+        first_page = after(await at.sees("[10] Meer…\n"), "[you are Jan, on WhatsApp]\n")
+        assert first_page.startswith("*Menu*\nWat wilt u doen, Jan? Tik op een knop.\n[≡ Kies]\n[1] 🙋 Hulp vragen\n")
+        assert first_page.count("\n[") == 11  # the list's button, 9 rows and "Meer…"
+        at.types("10\n")
+        second_page = after(await at.sees("❓ Hulp bij deze bot\n"), "[10] Meer…\n\n")
+        assert second_page.startswith("Kies een van deze:\n[≡ Kies]\n[1] ")
+        language = next(line for line in second_page.splitlines() if line.endswith("] 🌐 Taal / Language"))
+        at.types(language.removeprefix("[").partition("]")[0] + "\n")  # its number on this page
+        await at.sees("In welke taal wilt u berichten krijgen?\n[1] Nederlands\n[2] English\n")
+        at.types("2\n")
+        await at.sees("From now on I will write to you in English.")
+
+
+async def test_a_row_whose_label_is_too_long_shows_its_title_and_the_whole_label_beneath(tmp_path: Path) -> None:
+    out = await console(make_settings(tmp_path / "data"), "/as Piet whatsapp\nhulp\n1\n")
+    piet = after(out, "[you are Piet, on WhatsApp]\n")
+    assert piet.startswith("*Wat kunt u hier doen?*")  # "hulp", a plain word, is /hulp on WhatsApp
+    assert "[1] 🏠 Aanmelden bij mijn…\n    🏠 Aanmelden bij mijn buurtnetwerk\n" in piet
+    assert "*In welke straat woont u?*" in after(piet, "    🏠 Aanmelden bij mijn buurtnetwerk\n")  # 1 chose it
+
+
+async def test_on_whatsapp_an_answer_comes_as_a_new_message_not_an_edit_and_without_a_toast(tmp_path: Path) -> None:
+    async with terminal(make_settings(tmp_path / "data")) as at:
+        at.types(WHATSAPP_JOIN + EVENT_SCRIPT)
+        invitation = "[to Anna]\n*Uitnodiging*\n📅 *Snertavond* · Breugel-Noord\n"
+        await at.sees(invitation)
+        at.types("/as Anna\n1\n")
+        await at.sees("✅ U komt.")
+    anna = after(at.screen.getvalue(), invitation)
+    assert "👍 0 komen · 20 plaatsen\n\nKomt u? Tik op een knop.\n[≡ Kies]\n[1] Ik kom\n" in anna
+    answer = after(anna, "[you are Anna, on WhatsApp]\n")
+    assert answer.startswith("📅 *Snertavond* · Breugel-Noord\n")  # a new message, not an edit
+    assert "👍 1 komen · 20 plaatsen\n\n✅ U komt.\n[≡ Kies]\n[1] ✅ Ik kom\n" in answer
+    assert '[edited: "' not in anna and "[notice]" not in anna  # no edits and no toasts on WhatsApp
+    assert "[edited: to Jan, " in answer  # while Jan's copy on Telegram shows the count in place
+
+
+async def test_jan_on_whatsapp_decides_by_reply_button_and_an_old_button_answers_with_a_message(
+    tmp_path: Path,
+) -> None:
+    script = "/as Jan whatsapp\n/start\n/as Anna\n/start\nkerkstaat\n1\n/as Jan\n1\n/tap 1\n"
+    out = await console(make_settings(tmp_path / "data"), script)
+    request = after(out, "[to Jan]\n")
+    assert request.startswith("*Nieuwe aanmelding voor Breugel-Noord*\nAnna wil lid worden")
+    assert "\n[1] ✅ Toelaten\n[2] ❌ Afwijzen\n\n" in request  # two short choices: reply buttons, no list
+    decided = after(request, "[you are Jan, on WhatsApp]\n")
+    assert decided.startswith("✅ U heeft Anna toegelaten tot Breugel-Noord.\n\n")  # a new message
+    # /tap 1 presses Toelaten again, on the request: the refusal comes as a message, not a pop-up.
+    assert decided.endswith("\n\nOver de aanmelding van Anna is al beslist.\n\n")
+    assert "[edited" not in decided and "[notice]" not in decided
+
+
+async def test_as_anna_telegram_brings_her_back_to_telegrams_rendering(tmp_path: Path) -> None:
+    out = await console(
+        make_settings(tmp_path / "data"), "/as Anna whatsapp\n/start\n/as Jan\n/as Anna\n/as Anna telegram\n/start\n"
+    )
+    assert "[you are Jan]\n[you are Anna, on WhatsApp]\n[you are Anna]\n" in out  # `/as Anna` keeps her app
+    again = after(out, "[you are Anna]\n")
+    assert "<b>" not in again and "*In welke straat woont u?*" not in again
+    assert "In welke straat woont u? Typ de naam van uw straat.\n[1] Stoppen\n" in again
