@@ -6,11 +6,8 @@ from bot.kernel import commands, failpoints
 from bot.kernel.buttons import Tap, encode
 from bot.kernel.context import Context
 from bot.kernel.permissions import Action
-from bot.kernel.refusals import Reason, Refusal
 from bot.kernel.replies import Button, keyboard
 from bot.kernel.router import Router
-from bot.privacy import forget, leave_no_trace
-from bot.privacy import my_data as gather_my_data
 from handlers.keyboards import main_menu
 
 
@@ -36,7 +33,7 @@ async def privacy(ctx: Context) -> None:
 
 async def my_data(ctx: Context) -> None:
     """Sends the person a file with everything Buurtbot holds about them."""
-    content = await gather_my_data(ctx.village, ctx.person)
+    content = await ctx.village.privacy.my_data(ctx.person)
     await ctx.reply("privacy/my_data")
     await ctx.village.messenger.send_document(ctx.chat_id, ctx.label("my_data_filename"), content)
 
@@ -55,14 +52,9 @@ async def forget_me_not(ctx: Context) -> None:
 
 async def forget_me_confirmed(ctx: Context) -> None:
     """Everything about this person leaves every store; what others need loses their name."""
-    if ctx.standing.verbinder_of():
-        for network in ctx.standing.verbinder_of():
-            verbinders = await ctx.village.networks.verbinders(network.id or 0)
-            if len(verbinders) <= 1:
-                raise Refusal(Reason.LAST_VERBINDER, network=network.name)
-    await forget(ctx.village, ctx.person)
+    await ctx.village.privacy.forget(ctx.standing)
     failpoints.failpoint(failpoints.FORGOTTEN)
     # Told once it is done. Handled again after a crash, the update finds the person anew (the
     # core records whoever writes) and forgets them again: the same end, and one edit in place.
     await ctx.replace("privacy/forgotten")
-    await leave_no_trace(ctx.village, ctx.person.id)
+    await ctx.village.privacy.leave_no_trace(ctx.person.id)

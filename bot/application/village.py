@@ -25,9 +25,12 @@ from bot.kernel.replies import html_to_plain
 from bot.language.renderer import Renderer
 from bot.neighbour_help import Help, HelpJobs, HelpMessages
 from bot.network_admin import NetworkAdmin
+from bot.privacy import Privacy
 from storage.contacts import ContactRows
+from storage.identities import AppIdentities
 from storage.network_admin import NetworkAdminRows
 from storage.outbox import OutboxRows
+from storage.privacy import PrivacyRows
 from storage.stores import Stores
 
 # The message a WhatsApp invite link fills in for the resident; `bot.transports.whatsapp.words` reads
@@ -61,6 +64,7 @@ class Village:
     contacts: Contacts
     contact_messages: ContactMessages
     contact_jobs: ContactJobs
+    privacy: Privacy
     identity: BotIdentity
 
     @classmethod
@@ -141,6 +145,15 @@ class Village:
         # Contact requests live in the directory, not in a network's job table: their round runs
         # after each pass of the scheduler (see bot/contacts/jobs.py).
         scheduler.listeners.append(contact_jobs.after_pass)
+        privacy = Privacy(
+            PrivacyRows(stores),
+            AppIdentities(directory),
+            contacts,
+            contact_messages,
+            clock,
+            memberships_of=directory.memberships_of,
+            verbinders=networks.verbinders,
+        )
         return cls(
             settings=settings,
             clock=clock,
@@ -166,6 +179,7 @@ class Village:
             contacts=contacts,
             contact_messages=contact_messages,
             contact_jobs=contact_jobs,
+            privacy=privacy,
             identity=BotIdentity(settings.bot_username),
         )
 

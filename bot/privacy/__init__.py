@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from bot.privacy.forgetting import forget, leave_no_trace
-from bot.privacy.personal_data import my_data
+from bot.privacy.service import Privacy
 
-__all__ = ["forget", "leave_no_trace", "my_data"]
+__all__ = ["Privacy"]
