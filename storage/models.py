@@ -417,7 +417,12 @@ class OutboxMessage(SQLModel, table=True):
     attempts: int = Field(default=0)
     not_before: datetime = Field(sa_type=UtcDateTime)
     finished_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
-    message_id: int | None = Field(default=None, sa_type=BigInteger)  # Telegram's, once sent
+    message_id: int | None = Field(default=None, sa_type=BigInteger)  # the app's, once sent
+    # What the message means, for an app that cannot show it as it is (WhatsApp outside its 24-hour
+    # window sends this topic's template): the template it was rendered from, and its plain values
+    # as a JSON object. NULL for a message without one (a group's copy).
+    topic: str | None = Field(default=None, sa_type=String(64))
+    template_values: str | None = Field(default=None, sa_type=Text)
 
 
 class AppliedStep(SQLModel, table=True):

@@ -34,6 +34,8 @@ class NewMessage:
     chat_id: int
     text: str
     buttons: str = ""
+    topic: str | None = None  # what the message means (its template), for an app that needs it
+    template_values: str | None = None  # its plain values, a JSON object
 
 
 @dataclass(frozen=True)
@@ -49,9 +51,34 @@ class ClaimedRow:
     buttons: str
     attempts: int
     not_before: datetime
+    topic: str | None = None
+    template_values: str | None = None
 
 
-_CLAIMED_FIELDS = ("id", "kind", "ref", "announcement_id", "chat_id", "text", "buttons", "attempts", "not_before")
+_CLAIMED_FIELDS = (
+    "id",
+    "kind",
+    "ref",
+    "announcement_id",
+    "chat_id",
+    "text",
+    "buttons",
+    "attempts",
+    "not_before",
+    "topic",
+    "template_values",
+)
+
+
+@dataclass(frozen=True)
+class SentMessage:
+    """A message the outbox handed over, as it was queued: enough to make it again (WhatsApp sends
+    it again as its template, or shows it when that template's button is tapped)."""
+
+    text: str
+    buttons: str
+    topic: str | None
+    template_values: str | None
 
 
 @dataclass(frozen=True)
@@ -110,6 +137,8 @@ async def insert(
                 "chat_id": message.chat_id,
                 "text": message.text,
                 "buttons": message.buttons,
+                "topic": message.topic,
+                "template_values": message.template_values,
                 "status": DeliveryStatus.PENDING,
                 "attempts": 0,
                 "not_before": now,
@@ -283,6 +312,26 @@ class OutboxRows:
                 OUTBOX.c.status == DeliveryStatus.SENT,
             )
             .values(status=status, finished_at=now)
+        )
+        async with self._stores.network(slug) as store, store.connection() as connection:
+            return int((await connection.execute(statement)).rowcount)
+
+    async def sent_message(self, slug: str, *, chat_id: int, message_id: int) -> SentMessage | None:
+        """The message handed over to `chat_id` under the app's `message_id`, if the outbox sent it."""
+        query = sa_select(OUTBOX.c.text, OUTBOX.c.buttons, OUTBOX.c.topic, OUTBOX.c.template_values).where(
+            OUTBOX.c.chat_id == chat_id, OUTBOX.c.message_id == message_id
+        )
+        async with self._stores.network(slug) as store, store.connection() as connection:
+            row = (await connection.execute(query.limit(1))).first()
+        return None if row is None else SentMessage(*row)
+
+    async def sent_again(self, slug: str, *, chat_id: int, message_id: int, new_message_id: int) -> int:
+        """A message the app refused after accepting it went again under another id (WhatsApp's
+        template outside the 24-hour window): its row keeps the new id; returns how many rows."""
+        statement = (
+            OUTBOX.update()
+            .where(OUTBOX.c.chat_id == chat_id, OUTBOX.c.message_id == message_id)
+            .values(message_id=new_message_id)
         )
         async with self._stores.network(slug) as store, store.connection() as connection:
             return int((await connection.execute(statement)).rowcount)

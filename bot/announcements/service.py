@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from bot.delivery.outbox import Outbox, new_message
 from bot.delivery.post import Post
@@ -107,10 +108,8 @@ class Announcements:
         """The announcement for each member in their language, and for each linked group."""
         people = await self.recipients(network, besides=standing.person.id)
         renderer = self._renderer
-        values = {"network": network.name, "author": standing.person.name, "text": text}
-        messages = [
-            (person.id, Reply(renderer.render(person.language, "announcement/message", **values))) for person in people
-        ]
+        values: dict[str, Any] = {"network": network.name, "author": standing.person.name, "text": text}
+        messages = [(person.id, self._post.compose(person, "announcement/message", **values)) for person in people]
         language = await self._language_of(network)
         for group in await self._groups.groups_of(network):  # the street's linked groups too
             messages.append((group, Reply(renderer.render(language, "announcement/message", **values))))

@@ -82,7 +82,7 @@ class Village:
         turns = Turns()
         outbox_rows = OutboxRows(stores)
         outbox = Outbox(outbox_rows, clock, turns)
-        post = Post(renderer, messenger, outbox)
+        post = Post(renderer, messenger, outbox, zone=settings.zone)
         jobs = JobPlan(stores, clock)
         help_ = Help(stores, clock, settings.zone, jobs, outbox)
         networks = Networks(stores, on_added=(help_.plan_retention,))

@@ -1,8 +1,9 @@
 """The outbox: every message to many people is queued here, one row per recipient, for the sender.
 
 Announcements, activity invitations and reminders, help requests to helpers: each row keeps
-its text and buttons already in the recipient's language, and once sent, the message id, so
-the message can be edited later. What is queued is sent by `bot.delivery.sender` within the
+its text and buttons already in the recipient's language, what it means (`Reply.topic` and
+`Reply.values`, for WhatsApp's templates), and once sent, the message id, so the message can be
+edited later. What is queued is sent by `bot.delivery.sender` within the
 app's limits; nothing queued is lost if the bot stops halfway.
 """
 
@@ -10,15 +11,23 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from bot.kernel.clock import Clock
 from bot.kernel.replies import Button, Keyboard, Reply
 from storage.models import Network, OutboxKind
-from storage.outbox import NewMessage, OutboxRows, Report
+from storage.outbox import ClaimedRow, NewMessage, OutboxRows, Report, SentMessage
 
-__all__ = ["Outbox", "Report", "Turns", "keyboard_from_json", "keyboard_to_json", "new_message"]
+__all__ = [
+    "Outbox",
+    "Report",
+    "Turns",
+    "keyboard_from_json",
+    "keyboard_to_json",
+    "new_message",
+    "reply_of",
+]
 
 
 def keyboard_to_json(buttons: Keyboard) -> str:
@@ -34,9 +43,25 @@ def keyboard_from_json(text: str) -> Keyboard:
     return tuple(tuple(Button(label, data, url) for label, data, url in row) for row in rows)
 
 
+def values_to_json(values: Mapping[str, str] | None) -> str | None:
+    return None if values is None else json.dumps(dict(values), ensure_ascii=False)
+
+
+def values_from_json(text: str | None) -> dict[str, str] | None:
+    if text is None:
+        return None
+    found: dict[str, Any] = json.loads(text)
+    return {str(name): str(value) for name, value in found.items()}
+
+
 def new_message(chat_id: int, reply: Reply) -> NewMessage:
     """A reply as the row that waits for the sender."""
-    return NewMessage(chat_id, reply.text, keyboard_to_json(reply.buttons))
+    return NewMessage(chat_id, reply.text, keyboard_to_json(reply.buttons), reply.topic, values_to_json(reply.values))
+
+
+def reply_of(row: ClaimedRow | SentMessage) -> Reply:
+    """The reply a row was queued from, what it means included."""
+    return Reply(row.text, keyboard_from_json(row.buttons), row.topic, values_from_json(row.template_values))
 
 
 class Turns:

@@ -29,11 +29,10 @@ from datetime import datetime, timedelta
 
 from bot.delivery.budget import RateBudget
 from bot.delivery.messenger import Messenger
-from bot.delivery.outbox import Turns, keyboard_from_json
+from bot.delivery.outbox import Turns, reply_of
 from bot.kernel import failpoints
 from bot.kernel.clock import Clock
 from bot.kernel.port import BlockedByUser, ChatNotFound, DoorError, RateLimited, TransientDoorError
-from bot.kernel.replies import Reply
 from storage.models import Announcement, DeliveryStatus, Network, OutboxKind
 from storage.outbox import ClaimedRow, OutboxRows, Report, Result
 
@@ -264,7 +263,7 @@ class Sender:
     async def _deliver(self, network: Network, row: ClaimedRow) -> _Outcome:
         unchanged = _Outcome(row, DeliveryStatus.PENDING, row.attempts, row.not_before)
         try:
-            message_id = await self._messenger.port.send(row.chat_id, Reply(row.text, keyboard_from_json(row.buttons)))
+            message_id = await self._messenger.port.send(row.chat_id, reply_of(row))
             failpoints.failpoint(failpoints.OUTBOX_HANDED_OVER)
         except RateLimited as error:
             log.warning("rate limited; pausing the sender for %ss", error.retry_after)

@@ -21,6 +21,11 @@ class ChatNotFound(DoorError):
     """The chat does not exist (any more) or the bot is not in it."""
 
 
+class NotDeliverable(DoorError):
+    """The app cannot carry this message to this person now (WhatsApp outside its 24-hour window,
+    with no template for the message): the message fails, and the person stays reachable."""
+
+
 class RateLimited(DoorError):
     def __init__(self, retry_after: float) -> None:
         super().__init__(f"rate limited, retry after {retry_after}s")

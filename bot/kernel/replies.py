@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 
@@ -21,8 +22,18 @@ Keyboard = tuple[tuple[Button, ...], ...]
 
 @dataclass(frozen=True)
 class Reply:
+    """A message: its text and buttons, and what it means where an app cannot show it as is.
+
+    `topic` is the template it was rendered from ("help/helper_found") and `values` the few plain
+    texts that say what it is about (names, the network, a title, a date as text): WhatsApp, which
+    outside its 24-hour window takes only templates approved beforehand, sends that topic's template
+    with these values instead (bot/transports/whatsapp/templates.py). Other apps ignore both.
+    """
+
     text: str
     buttons: Keyboard = field(default_factory=tuple)
+    topic: str | None = None
+    values: Mapping[str, str] | None = field(default=None, hash=False)
 
     @property
     def plain_text(self) -> str:

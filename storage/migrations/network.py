@@ -178,6 +178,13 @@ def _outbox_by_subject(op: Operations) -> None:
     op.create_index("ix_outbox_message_kind_ref_chat_id", "outbox_message", ["kind", "ref", "chat_id"])
 
 
+def _outbox_topics(op: Operations) -> None:
+    """An outbox message keeps what it means (its template and plain values), so WhatsApp can send
+    its approved template outside the 24-hour window."""
+    op.add_column("outbox_message", sa.Column("topic", sa.String(64), nullable=True))
+    op.add_column("outbox_message", sa.Column("template_values", sa.Text, nullable=True))
+
+
 MIGRATIONS = (
     Migration(1, "audit log", _create_audit_log),
     Migration(2, "help requests, offers, relay, scheduled jobs, settings", _create_help_and_jobs),
@@ -187,4 +194,5 @@ MIGRATIONS = (
     Migration(6, "scheduled jobs indexed by (status, due_at)", _jobs_by_status_and_time),
     Migration(7, "outbox messages indexed by (kind, ref, chat_id)", _outbox_by_subject),
     Migration(8, "steps applied by an update, so a replay applies nothing twice", remember_applied_steps),
+    Migration(9, "outbox messages keep their topic and template values", _outbox_topics),
 )

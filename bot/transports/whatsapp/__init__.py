@@ -3,7 +3,9 @@
 What others use: `WhatsAppDoor` (webhook routes and port), `RoutingPort` (both apps at once),
 `run_whatsapp` (WhatsApp alone). The rest is the door's own: `inbound`
 (Meta's webhook JSON), `words` (plain words as commands), `ids` (wamids as the core's integers),
-`port` (sending, and the rule for edits), `errors` (pywa's errors as the port's).
+`port` (sending, the rule for edits and the 24-hour window), `templates` (the approved template of
+each unprompted message), `submission` (those templates as Meta takes them), `errors` (pywa's errors
+as the port's).
 """
 
 from bot.transports.whatsapp.door import PATH, WhatsAppDoor

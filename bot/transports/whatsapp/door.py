@@ -6,8 +6,12 @@ constant time; anything else gets 401 and a log line). Each person's message bec
 event under the update id its wamid stands for (`ids.number_of`), kept by the core before Meta
 hears 200: a restart loses nothing Meta delivered, and a redelivery is found kept and handled
 once. Statuses of the bot's own messages are read too: a `failed` one marks that message's outbox
-row failed. A person is found by their wa_id in `storage.identities` (a newcomer gets a person id
-of their own); their phone number stays there and never reaches an event or a log line.
+row failed, unless it failed for being outside the 24-hour window (131047) and its topic has a
+template: then the template goes instead (`again_as_template`), and the row keeps the template's id.
+A tap on a template's button shows the message the template stood for (kept by the port, or for an
+outbox message after a restart, its row), or the menu when neither is known. A person is found by
+their wa_id in `storage.identities` (a newcomer gets a person id of their own); their phone number
+stays there and never reaches an event or a log line.
 """
 
 from __future__ import annotations
@@ -22,14 +26,19 @@ from aiohttp import web
 from pywa_async.client import WhatsApp
 
 from bot.application.settings import CannotStart, Settings
+from bot.delivery.outbox import reply_of
+from bot.kernel import commands
 from bot.kernel.core import Buurtbot
 from bot.kernel.events import ButtonPress, ChatRef, Event, Message, Sender
 from bot.kernel.port import DoorError
+from bot.kernel.replies import Reply
 from bot.transports.webhook import MAX_BODY_BYTES, MAX_DEPTH, WebhookServer, nested_deeper_than
+from bot.transports.whatsapp.errors import OUTSIDE_WINDOW
 from bot.transports.whatsapp.ids import number_of
 from bot.transports.whatsapp.inbound import SIGNATURE_HEADER, Inbound, Status, read_webhook, signature_ok
 from bot.transports.whatsapp.port import WhatsAppPort, press_id
 from bot.transports.whatsapp.render import read_page_id
+from bot.transports.whatsapp.templates import OPEN_PAYLOAD, template_for
 from bot.transports.whatsapp.words import as_typed
 from storage.identities import WHATSAPP, AppIdentities, is_app_person
 from storage.models import DeliveryStatus
@@ -41,7 +50,7 @@ log = logging.getLogger(__name__)
 logging.getLogger("pywa").setLevel(logging.WARNING)
 
 PATH = "/whatsapp"
-PAGE_TAPS_REMEMBERED = 1024  # "Meer…" taps answered lately, so a redelivered one is not answered twice
+TAPS_REMEMBERED = 1024  # "Meer…" and template taps answered here lately, so a redelivered one is not answered twice
 # A failed status with one of these codes: the person cannot get WhatsApp messages from us.
 UNREACHABLE_CODES = frozenset({131026})
 
@@ -87,9 +96,10 @@ class WhatsAppDoor:
             identities=self._identities,
             renderer=village.renderer,
             default_language=settings.default_language,
+            clock=village.clock,
         )
         self._people: set[int] = set()  # who is reached on WhatsApp (all ids of the app range, and these)
-        self._pages_answered: deque[str] = deque(maxlen=PAGE_TAPS_REMEMBERED)
+        self._taps_answered: deque[str] = deque(maxlen=TAPS_REMEMBERED)
         self._server: WebhookServer | None = None
 
     async def open(self) -> None:
@@ -168,14 +178,18 @@ class WhatsAppDoor:
             if read_page_id(message.data) is not None:
                 await self._next_page(message, person_id, tapped)
                 return None
+            if message.data == OPEN_PAYLOAD:
+                if await self._reopened(message, person_id, tapped):
+                    return None
+                return Message(update_id, sender, chat, f"/{commands.MENU.name}", update_id)
             return ButtonPress(update_id, sender, chat, tapped, message.data, press_id(person_id, message.answers))
         text = as_typed(message.text, first=not arrived.known)
         return Message(update_id, sender, chat, text, update_id)
 
     async def _next_page(self, message: Inbound, person_id: int, tapped: int) -> None:
-        if message.wamid in self._pages_answered:
+        if message.wamid in self._taps_answered:
             return
-        self._pages_answered.append(message.wamid)
+        self._taps_answered.append(message.wamid)
         try:
             sent = await self.port.send_page(person_id, tapped, message.data or "")
         except DoorError as error:
@@ -184,9 +198,59 @@ class WhatsAppDoor:
         if sent is None:
             log.info("%s tapped 'more' under a list this run did not send; nothing to page", person_id)
 
+    async def _reopened(self, message: Inbound, person_id: int, tapped: int) -> bool:
+        """A tap on a template's button: the message it stood for, now free-form (the tap opened
+        the window). False when that message is not known here: the person gets the menu."""
+        if message.wamid in self._taps_answered:
+            return True
+        reply = self.port.held(tapped) or await self._from_outbox(person_id, tapped)
+        if reply is None:
+            log.info("%s tapped a template's button whose message is not known here; showing the menu", person_id)
+            return False
+        self._taps_answered.append(message.wamid)
+        try:
+            await self.port.send(person_id, reply)
+        except DoorError as error:
+            log.warning("could not show %s the message behind a template: %s", person_id, error)
+        return True
+
+    async def _from_outbox(self, person_id: int, message_id: int) -> Reply | None:
+        """The outbox message sent to this person under `message_id`, as its Reply, if any."""
+        for membership in await self._core.village.stores.directory.memberships_of(person_id):
+            found = await self._outbox.sent_message(membership.network.slug, chat_id=person_id, message_id=message_id)
+            if found is not None:
+                return reply_of(found)
+        return None
+
+    async def again_as_template(self, person_id: int, message_id: int) -> bool:
+        """A message Meta refused after taking it, for being outside the 24-hour window: its topic's
+        template goes instead, and an outbox row keeps the template's id. False when it cannot (no
+        template, the message not known here, or the template refused too)."""
+        reply = await self.port.sent_reply(message_id) or await self._from_outbox(person_id, message_id)
+        if reply is None or template_for(reply.topic) is None:
+            topic = None if reply is None else reply.topic
+            log.warning(
+                "message %s to %s was outside the 24-hour window and has no template (%s)",
+                message_id,
+                person_id,
+                topic or "not known here",
+            )
+            return False
+        try:
+            sent = await self.port.send_template(person_id, reply)
+        except DoorError as error:
+            log.warning("message %s to %s: its template could not go either: %s", message_id, person_id, error)
+            return False
+        for membership in await self._core.village.stores.directory.memberships_of(person_id):
+            await self._outbox.sent_again(
+                membership.network.slug, chat_id=person_id, message_id=message_id, new_message_id=sent
+            )
+        return True
+
     async def _status(self, status: Status) -> None:
-        """A failed message marks its outbox row (if it was one: a reply has none); the others say
-        only that it arrived, which the outbox already counts as sent."""
+        """A failed message marks its outbox row (if it was one: a reply has none), or goes again as
+        its template when it failed for the 24-hour window; the others say only that it arrived,
+        which the outbox already counts as sent."""
         if status.status != "failed":
             return
         person_id = await self._identities.person_of(WHATSAPP, status.wa_id)
@@ -194,8 +258,10 @@ class WhatsAppDoor:
         if person_id is None:
             log.info("a WhatsApp message to someone no longer known failed (error %s)", code)
             return
-        outcome = DeliveryStatus.UNREACHABLE if code in UNREACHABLE_CODES else DeliveryStatus.FAILED
         message_id = number_of(status.wamid)
+        if code == OUTSIDE_WINDOW and await self.again_as_template(person_id, message_id):
+            return
+        outcome = DeliveryStatus.UNREACHABLE if code in UNREACHABLE_CODES else DeliveryStatus.FAILED
         now = self._core.village.clock.now()
         marked = 0
         for membership in await self._core.village.stores.directory.memberships_of(person_id):
