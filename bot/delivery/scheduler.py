@@ -23,11 +23,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from sqlalchemy import Table, bindparam, update
-from sqlmodel import col, select
-from sqlmodel.ext.asyncio.session import AsyncSession
-
 from bot.kernel.clock import Clock
+from storage.jobs import Outcome
 from storage.models import JobStatus, Network, ScheduledJob
 from storage.network import NetworkStore
 from storage.stores import Stores
@@ -83,7 +80,7 @@ class _Batch:
     """Jobs claimed together, and what became of each so far."""
 
     claimed: list[ScheduledJob]
-    outcomes: list[tuple[int, JobStatus, datetime]] = field(default_factory=list)
+    outcomes: list[Outcome] = field(default_factory=list)
     in_hand: list[ScheduledJob] = field(default_factory=list)  # begun, not finished
 
 
@@ -184,16 +181,8 @@ class Scheduler:
     async def _run_batch(self, network: Network, store: NetworkStore, now: datetime, limit: int) -> tuple[Ran, int]:
         """Claims up to `limit` due jobs (found and claimed in one transaction), runs them and writes
         their outcomes; returns what happened and how many due jobs were found."""
-        async with store.transaction() as session:
-            query = (
-                select(ScheduledJob)
-                .where(col(ScheduledJob.status) == JobStatus.PENDING, col(ScheduledJob.due_at) <= now)
-                .order_by(col(ScheduledJob.due_at), col(ScheduledJob.id))
-                .limit(limit)
-            )
-            jobs = (await session.exec(query)).all()
-            to_run, settled = self._sort_out(network, jobs, now)
-            batch = _Batch(await self._claim(session, to_run, settled))
+        claim = await store.claim_due_jobs(now, limit, lambda jobs: self._sort_out(network, jobs, now))
+        batch = _Batch(claim.claimed)
         try:
             for group in self._groups(batch.claimed):
                 if self._stopping:
@@ -201,7 +190,9 @@ class Scheduler:
                 batch.in_hand = group
                 outcomes = await self._run_group(network, group)
                 at = self._clock.now()
-                batch.outcomes.extend((job.id or 0, outcome, at) for job, outcome in zip(group, outcomes, strict=True))
+                batch.outcomes.extend(
+                    Outcome(job.id or 0, outcome, at) for job, outcome in zip(group, outcomes, strict=True)
+                )
                 batch.in_hand = []
                 # SQLite runs in the event loop's thread, so a pass of many jobs would otherwise
                 # hold the loop throughout: updates and the outbox's sender get their turn here.
@@ -209,21 +200,21 @@ class Scheduler:
         finally:
             await self._settle(network, store, batch)
         done = sum(status == JobStatus.DONE for _, status, _ in batch.outcomes)
-        failed = len(batch.outcomes) - done + sum(status == JobStatus.FAILED for _, status, _ in settled)
-        return Ran(done, sum(status == JobStatus.SKIPPED for _, status, _ in settled), failed), len(jobs)
+        failed = len(batch.outcomes) - done + sum(status == JobStatus.FAILED for _, status, _ in claim.settled)
+        return Ran(done, sum(status == JobStatus.SKIPPED for _, status, _ in claim.settled), failed), claim.found
 
     def _sort_out(
         self, network: Network, jobs: Sequence[ScheduledJob], now: datetime
-    ) -> tuple[list[ScheduledJob], list[tuple[int, JobStatus, datetime]]]:
+    ) -> tuple[list[ScheduledJob], list[Outcome]]:
         """The jobs to run, and the others with what becomes of them: failed (no runner) or skipped (too late)."""
         to_run: list[ScheduledJob] = []
-        settled: list[tuple[int, JobStatus, datetime]] = []
+        settled: list[Outcome] = []
         for job in jobs:
             assert job.id is not None
             known = job.kind in JobKind._value2member_map_
             if not known or (job.kind not in self._runners and job.kind not in self._batch_runners):
                 log.error("%s: no runner for job %s (%s); marked failed", network.slug, job.id, job.kind)
-                settled.append((job.id, JobStatus.FAILED, now))
+                settled.append(Outcome(job.id, JobStatus.FAILED, now))
             elif now - job.due_at > GRACE[JobKind(job.kind)]:
                 log.warning(
                     "%s: job %s (%s %s) was due %s, too long ago; skipped",
@@ -233,30 +224,10 @@ class Scheduler:
                     job.ref,
                     job.due_at,
                 )
-                settled.append((job.id, JobStatus.SKIPPED, now))
+                settled.append(Outcome(job.id, JobStatus.SKIPPED, now))
             else:
                 to_run.append(job)
         return to_run, settled
-
-    @staticmethod
-    async def _claim(
-        session: AsyncSession, to_run: Sequence[ScheduledJob], settled: Sequence[tuple[int, JobStatus, datetime]]
-    ) -> list[ScheduledJob]:
-        """In the transaction that found them: the jobs to run marked running, the others skipped or
-        failed. Returns the jobs this scheduler claimed (a job another pass took is left out)."""
-        connection = await session.connection()
-        if settled:
-            await connection.execute(_SETTLE.where(_JOBS.c.status == JobStatus.PENDING), _rows(settled))
-        if not to_run:
-            return []
-        claim = (
-            update(_JOBS)
-            .where(_JOBS.c.id.in_([job.id for job in to_run]), _JOBS.c.status == JobStatus.PENDING)
-            .values(status=JobStatus.RUNNING, finished_at=None)
-            .returning(_JOBS.c.id)
-        )
-        claimed = set((await connection.execute(claim)).scalars().all())
-        return [job for job in to_run if job.id in claimed]
 
     def _groups(self, jobs: Sequence[ScheduledJob]) -> list[list[ScheduledJob]]:
         """What runs at once, in due order: a job alone, or every job of a kind with a batch runner
@@ -305,20 +276,11 @@ class Scheduler:
         begun (a stop came) wait again. A job its runner planned anew (pending again) is left be."""
         outcomes = list(batch.outcomes)
         cut_off = self._clock.now()
-        outcomes.extend((job.id, JobStatus.INTERRUPTED, cut_off) for job in batch.in_hand if job.id is not None)
+        outcomes.extend(Outcome(job.id, JobStatus.INTERRUPTED, cut_off) for job in batch.in_hand if job.id is not None)
         finished = {job_id for job_id, _, _ in outcomes}
-        not_begun = [job.id for job in batch.claimed if job.id not in finished]
+        not_begun = [job.id for job in batch.claimed if job.id is not None and job.id not in finished]
         try:
-            async with store.transaction() as session:
-                connection = await session.connection()
-                if outcomes:
-                    await connection.execute(_SETTLE.where(_JOBS.c.status == JobStatus.RUNNING), _rows(outcomes))
-                if not_begun:
-                    await connection.execute(
-                        update(_JOBS)
-                        .where(_JOBS.c.id.in_(not_begun), _JOBS.c.status == JobStatus.RUNNING)
-                        .values(status=JobStatus.PENDING)
-                    )
+            await store.settle_jobs(outcomes, not_begun=not_begun)
         except Exception:
             # Left running: the next pass marks them interrupted. Run again they never are.
             log.exception("%s: could not write the outcome of %s job(s)", network.slug, len(batch.claimed))
@@ -360,17 +322,3 @@ class Scheduler:
                 seconds = min(max((next_due - self._clock.now()).total_seconds(), 0.0), LONGEST_SLEEP_S)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._plan.bell.wait(), timeout=seconds)
-
-
-# The job table itself (not the ORM class): many rows in one statement, no session bookkeeping.
-_JOBS: Table = ScheduledJob.__table__  # type: ignore[attr-defined]
-# One statement for many jobs: each row gives the job, its final status and when it got there.
-_SETTLE = (
-    update(_JOBS)
-    .where(_JOBS.c.id == bindparam("job_id"))
-    .values(status=bindparam("to_status"), finished_at=bindparam("at"))
-)
-
-
-def _rows(outcomes: Sequence[tuple[int, JobStatus, datetime]]) -> list[dict[str, object]]:
-    return [{"job_id": job_id, "to_status": status, "at": at} for job_id, status, at in outcomes]

@@ -5,16 +5,13 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
-from sqlalchemy import delete
-from sqlmodel import col, select
-
 from bot.delivery.messenger import Messenger
 from bot.joining import Networks, Standing
 from bot.kernel.events import ChatRef
 from bot.kernel.permissions import Action
 from bot.kernel.port import DoorError
 from bot.kernel.refusals import Reason, Refusal
-from storage.models import GroupJoinRequest, LinkedGroup, MembershipStatus, Network, Person
+from storage.models import MembershipStatus, Network, Person
 from storage.stores import Stores
 
 log = logging.getLogger(__name__)
@@ -45,20 +42,9 @@ class Groups:
         # must not be able to take it for his network.
         if not await self._is_group_admin(chat.id, standing.person.id):
             raise Refusal(Reason.NOT_GROUP_ADMIN)
-        async with self._stores.directory.transaction() as session:
-            row = await session.get(LinkedGroup, chat.id)
-            if row is None:
-                session.add(
-                    LinkedGroup(
-                        chat_id=chat.id,
-                        network_id=network.id or 0,
-                        title=chat.title or "",
-                        linked_by=standing.person.id,
-                        linked_at=now,
-                    )
-                )
-            else:
-                row.network_id, row.linked_by, row.linked_at = network.id or 0, standing.person.id, now
+        await self._stores.directory.link_group(
+            chat_id=chat.id, network_id=network.id or 0, title=chat.title or "", linked_by=standing.person.id, now=now
+        )
         return network
 
     async def unlink(self, standing: Standing, chat: ChatRef) -> Network:
@@ -67,8 +53,7 @@ class Groups:
             raise Refusal(Reason.NOT_LINKED)
         if not standing.may_in(network.id or 0, Action.LINK_GROUP):
             raise Refusal(Reason.NOT_YOUR_NETWORK, network=network.name)
-        async with self._stores.directory.transaction() as session:
-            await session.exec(delete(LinkedGroup).where(col(LinkedGroup.chat_id) == chat.id))
+        await self._stores.directory.unlink_group(chat.id)
         return network
 
     async def answers_in(self, standing: Standing, chat: ChatRef) -> bool:
@@ -90,41 +75,24 @@ class Groups:
             return False
 
     async def network_of(self, chat_id: int) -> Network | None:
-        async with self._stores.directory.transaction() as session:
-            row = await session.get(LinkedGroup, chat_id)
-        return await self._stores.directory.network(row.network_id) if row else None
+        return await self._stores.directory.linked_network(chat_id)
 
     async def groups_of(self, network: Network) -> list[int]:
-        async with self._stores.directory.transaction() as session:
-            return list(
-                (await session.exec(select(LinkedGroup.chat_id).where(LinkedGroup.network_id == network.id))).all()
-            )
+        return await self._stores.directory.linked_groups(network.id)
 
     async def is_member(self, person: Person, network: Network) -> bool:
         membership = await self._stores.directory.membership_of(person.id, network.id or 0)
         return membership is not None and membership.status == MembershipStatus.ACTIVE
 
     async def remember_request(self, chat_id: int, person: Person, now: datetime) -> None:
-        async with self._stores.directory.transaction() as session:
-            if await session.get(GroupJoinRequest, (chat_id, person.id)) is None:
-                session.add(GroupJoinRequest(chat_id=chat_id, person_id=person.id, requested_at=now))
+        await self._stores.directory.remember_join_request(chat_id=chat_id, person_id=person.id, now=now)
 
     async def let_in(self, person: Person, network: Network, *, approve: bool = True) -> int:
         """Decides the person's waiting requests to join the network's groups; returns how many."""
         groups = await self.groups_of(network)
-        async with self._stores.directory.transaction() as session:
-            query = select(GroupJoinRequest).where(
-                GroupJoinRequest.person_id == person.id, col(GroupJoinRequest.chat_id).in_(groups)
-            )
-            waiting = (await session.exec(query)).all()
         let_in = 0
-        for request in waiting:
-            if await self._messenger.decide_join_request(request.chat_id, person.id, approve=approve):
+        for chat_id in await self._stores.directory.waiting_join_requests(person.id, groups):
+            if await self._messenger.decide_join_request(chat_id, person.id, approve=approve):
                 let_in += 1
-            async with self._stores.directory.transaction() as session:
-                await session.exec(
-                    delete(GroupJoinRequest).where(
-                        col(GroupJoinRequest.chat_id) == request.chat_id, col(GroupJoinRequest.person_id) == person.id
-                    )
-                )
+            await self._stores.directory.drop_join_request(chat_id=chat_id, person_id=person.id)
         return let_in
