@@ -118,18 +118,6 @@ class Village:
             mark_unreachable=unreachable,
             on_report=announcements.report,
         )
-        scheduler = Scheduler(
-            stores,
-            clock,
-            jobs,
-            runners={
-                JobKind.HELP_ESCALATE: help_jobs.escalate,
-                JobKind.HELP_FOLLOW_UP: help_jobs.follow_up,
-                JobKind.HELP_EXPIRE: help_jobs.expire,
-                JobKind.HELP_RETENTION: help_.purge,
-            },
-            batch_runners={JobKind.EVENT_REMIND: activities.remind_all},
-        )
         contacts = Contacts(
             ContactRows(directory),
             clock,
@@ -142,9 +130,21 @@ class Village:
         )
         contact_messages = ContactMessages(post, contacts)
         contact_jobs = ContactJobs(contacts, contact_messages, clock)
-        # Contact requests live in the directory, not in a network's job table: their round runs
-        # after each pass of the scheduler (see bot/contacts/jobs.py).
-        scheduler.listeners.append(contact_jobs.after_pass)
+        scheduler = Scheduler(
+            stores,
+            clock,
+            jobs,
+            runners={
+                JobKind.HELP_ESCALATE: help_jobs.escalate,
+                JobKind.HELP_FOLLOW_UP: help_jobs.follow_up,
+                JobKind.HELP_EXPIRE: help_jobs.expire,
+                JobKind.HELP_RETENTION: help_.purge,
+            },
+            batch_runners={JobKind.EVENT_REMIND: activities.remind_all},
+            # Contact requests live in the directory, not in a network's job table: their round
+            # (escalating what is untaken after a day, retention) runs after each pass.
+            rounds=(contact_jobs.run_due,),
+        )
         privacy = Privacy(
             PrivacyRows(stores),
             AppIdentities(directory),

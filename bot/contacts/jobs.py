@@ -12,15 +12,11 @@ once a day.
 
 from __future__ import annotations
 
-import asyncio
-import logging
 from datetime import datetime, timedelta
 
 from bot.contacts.messages import ContactMessages
 from bot.contacts.service import Contacts
 from bot.kernel.clock import Clock
-
-log = logging.getLogger(__name__)
 
 PURGE_EVERY = timedelta(days=1)
 
@@ -30,18 +26,7 @@ class ContactJobs:
         self._contacts = contacts
         self._messages = messages
         self._clock = clock
-        self._round: asyncio.Task[None] | None = None
         self._purged_at: datetime | None = None
-
-    def after_pass(self, _ran: object) -> None:
-        """Called after each pass of the scheduler: starts a round, unless one is under way."""
-        if self._round is None or self._round.done():
-            self._round = asyncio.get_running_loop().create_task(self._logged_round())
-
-    async def settled(self) -> None:
-        """Returns once the round under way (if any) is over."""
-        if self._round is not None:
-            await asyncio.wait({self._round})
 
     async def run_due(self) -> int:
         """Tells the community managers of each request untaken a day after its buurtverbinders
@@ -56,9 +41,3 @@ class ContactJobs:
             self._purged_at = now
             await self._contacts.purge()
         return len(due)
-
-    async def _logged_round(self) -> None:
-        try:
-            await self.run_due()
-        except Exception:
-            log.exception("a round of contact requests failed; the next pass of the scheduler tries again")

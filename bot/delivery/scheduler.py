@@ -121,6 +121,7 @@ class Scheduler:
         *,
         runners: Mapping[str, JobRunner] | None = None,
         batch_runners: Mapping[str, BatchRunner] | None = None,
+        rounds: Sequence[Callable[[], Awaitable[object]]] = (),
     ) -> None:
         """`runners` run the jobs of their kind one at a time; `batch_runners` get a network's
         claimed jobs of their kind together."""
@@ -129,6 +130,9 @@ class Scheduler:
         self._plan = plan
         self._runners: dict[str, JobRunner] = dict(runners or {})
         self._batch_runners: dict[str, BatchRunner] = dict(batch_runners or {})
+        # Village-wide work that is no network's job (contact requests live in the directory):
+        # run after each pass, a failure logged and tried again at the next.
+        self._rounds = tuple(rounds)
         self._task: asyncio.Task[None] | None = None
         self._pass = asyncio.Lock()
         self._stopping = False
@@ -149,6 +153,11 @@ class Scheduler:
                 if self._stopping:
                     break
                 ran += await self._run_network(network, now)
+            for work in self._rounds:
+                try:
+                    await work()
+                except Exception:
+                    log.exception("a round after the scheduler's pass failed; the next pass tries again")
             ran = Ran(ran.done, ran.skipped, ran.failed, time.monotonic() - started)
         for listener in self.listeners:
             listener(ran)
