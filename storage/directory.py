@@ -18,11 +18,7 @@ storage/known.py true. Callers use the one store: `stores.directory.get_person(.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from datetime import datetime
 from typing import Any
-
-from sqlmodel import col, select
 
 from storage.arrivals import Arrival, Arrivals, Arriving
 from storage.engine import sqlite_url
@@ -34,7 +30,6 @@ from storage.kept_updates import KeptUpdates
 from storage.known import DirectorySession, Known
 from storage.memberships import MembershipRecords
 from storage.migrations.directory import MIGRATIONS
-from storage.models import ContactRequest
 from storage.networks import DuplicateNetworkError, NetworkRecords
 from storage.people import PeopleRecords
 
@@ -64,16 +59,3 @@ class DirectoryStore(
     @classmethod
     def at(cls, path: Any) -> DirectoryStore:
         return cls(sqlite_url(path))
-
-    # --- contact requests of the offline route ---------------------------------------------
-
-    async def add_contact_request(self, *, person_id: int, street_text: str, now: datetime) -> ContactRequest:
-        async with self.transaction() as session:
-            request = ContactRequest(person_id=person_id, street_text=street_text, created_at=now)
-            session.add(request)
-            return request
-
-    async def open_contact_requests(self) -> Sequence[ContactRequest]:
-        async with self.transaction() as session:
-            query = select(ContactRequest).where(col(ContactRequest.handled_at).is_(None))
-            return (await session.exec(query.order_by(col(ContactRequest.created_at)))).all()
