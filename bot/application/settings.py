@@ -50,6 +50,7 @@ class Settings(BaseSettings):
     whatsapp_app_secret: str = ""
     whatsapp_verify_token: str = ""
     whatsapp_api_base_url: str = "https://graph.facebook.com"
+    whatsapp_rate: float = Field(default=80.0, gt=0, le=1000)
     # The bot's WhatsApp number in international form, kept as digits only (as wa.me links want it).
     whatsapp_number: str = ""
 

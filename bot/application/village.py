@@ -10,7 +10,7 @@ from bot.activities import Activities, ActivityMessages
 from bot.announcements import Announcements
 from bot.application.settings import Settings
 from bot.contacts import ContactJobs, ContactMessages, Contacts
-from bot.delivery.budget import RateBudget
+from bot.delivery.budget import TELEGRAM, PairRate, RateBudget, SendBudgets, TelegramChats
 from bot.delivery.messenger import Messenger
 from bot.delivery.outbox import Outbox, Turns
 from bot.delivery.post import Post
@@ -27,7 +27,7 @@ from bot.neighbour_help import Help, HelpJobs, HelpMessages
 from bot.network_admin import NetworkAdmin
 from bot.privacy import Privacy
 from storage.contacts import ContactRows
-from storage.identities import AppIdentities
+from storage.identities import WHATSAPP, AppIdentities
 from storage.network_admin import NetworkAdminRows
 from storage.outbox import OutboxRows
 from storage.privacy import PrivacyRows
@@ -77,8 +77,13 @@ class Village:
         async def unreachable(person_id: int, now: datetime | None = None) -> None:
             await directory.mark_unreachable(person_id, now or clock.now())
 
-        budget = RateBudget(settings.broadcast_rate)
-        messenger = Messenger(on_unreachable=unreachable, budget=budget)
+        budgets = SendBudgets(
+            {
+                TELEGRAM: RateBudget(settings.broadcast_rate, chats=TelegramChats()),
+                WHATSAPP: RateBudget(settings.whatsapp_rate, chats=PairRate()),
+            }
+        )
+        messenger = Messenger(on_unreachable=unreachable, budget=budgets)
         turns = Turns()
         outbox_rows = OutboxRows(stores)
         outbox = Outbox(outbox_rows, clock, turns)
@@ -111,7 +116,7 @@ class Village:
             turns=turns,
             clock=clock,
             messenger=messenger,
-            budget=budget,
+            budgets=budgets,
             networks=directory.networks,
             network_by_slug=directory.network_by_slug,
             written_stamp=stores.written_stamp,

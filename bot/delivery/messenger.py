@@ -1,12 +1,13 @@
-"""Sends interactive replies through the door, within the send budget, riding out rate limits and hiccups."""
+"""Sends interactive replies through the door, within each app's send budget, riding out rate limits and hiccups."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Protocol, TypeVar
+from typing import TypeVar
 
+from bot.delivery.budget import ChatApps, PairRateLimited, RateBudget, SendBudgets
 from bot.kernel.port import (
     BlockedByUser,
     ChatNotFound,
@@ -28,33 +29,29 @@ LONGEST_WAIT_S = 30.0  # an interactive reply will not wait longer than this for
 T = TypeVar("T")
 
 
-class SendBudget(Protocol):
-    """The village's one budget of messages a second (the outbox's `RateBudget`)."""
-
-    async def for_reply(self) -> None: ...
-
-    def landed(self) -> None: ...
-
-    def pause(self, seconds: float) -> None: ...
-
-
 class Messenger:
     """The core's way out: one door attached, retries handled, unreachable people logged.
 
-    Every message sent or edited takes a slot of the send budget first (replies go before the
-    outbox, and wait briefly when a second is full); answering a button press and deciding a
-    join request are not messages and do not.
+    Every message sent or edited takes a slot of its app's send budget first (replies go before
+    that app's outbox, and wait briefly when its second is full, or for their own chat); answering
+    a button press and deciding a join request are not messages and do not.
     """
 
     def __init__(
-        self, on_unreachable: Callable[[int], Awaitable[None]] | None = None, budget: SendBudget | None = None
+        self,
+        on_unreachable: Callable[[int], Awaitable[None]] | None = None,
+        budget: SendBudgets | RateBudget | None = None,
     ) -> None:
         self._port: OutboundPort | None = None
         self._on_unreachable = on_unreachable
-        self._budget = budget
+        self._budgets = SendBudgets.one(budget) if isinstance(budget, RateBudget) else budget
 
     def attach(self, port: OutboundPort) -> None:
+        """The door to send through; a port that knows each chat's app (both apps at once) says
+        which budget a chat's messages take."""
         self._port = port
+        if self._budgets is not None and isinstance(port, ChatApps):
+            self._budgets.route(port.app_of)
 
     @property
     def port(self) -> OutboundPort:
@@ -65,7 +62,7 @@ class Messenger:
     async def send(self, chat_id: int, reply: Reply) -> int | None:
         """The message id, or None when the chat cannot be reached (blocked, gone)."""
         try:
-            return await self._with_retries(lambda: self.port.send(chat_id, reply), counted=True)
+            return await self._with_retries(lambda: self.port.send(chat_id, reply), chat_id=chat_id, counted=True)
         except (BlockedByUser, ChatNotFound) as error:
             log.info("chat %s unreachable: %s", chat_id, error)
             if isinstance(error, BlockedByUser) and self._on_unreachable is not None:
@@ -77,7 +74,7 @@ class Messenger:
     ) -> int | None:
         try:
             return await self._with_retries(
-                lambda: self.port.send_document(chat_id, filename, content, caption), counted=True
+                lambda: self.port.send_document(chat_id, filename, content, caption), chat_id=chat_id, counted=True
             )
         except (BlockedByUser, ChatNotFound) as error:
             log.info("chat %s unreachable for a file: %s", chat_id, error)
@@ -85,7 +82,7 @@ class Messenger:
 
     async def edit(self, chat_id: int, message_id: int, reply: Reply) -> bool:
         try:
-            await self._with_retries(lambda: self.port.edit(chat_id, message_id, reply), counted=True)
+            await self._with_retries(lambda: self.port.edit(chat_id, message_id, reply), chat_id=chat_id, counted=True)
         except MessageNotModified:
             return True
         except MessageGone:
@@ -97,7 +94,9 @@ class Messenger:
 
     async def decide_join_request(self, chat_id: int, user_id: int, *, approve: bool) -> bool:
         try:
-            await self._with_retries(lambda: self.port.decide_join_request(chat_id, user_id, approve=approve))
+            await self._with_retries(
+                lambda: self.port.decide_join_request(chat_id, user_id, approve=approve), chat_id=chat_id
+            )
         except DoorError as error:  # the request was withdrawn or already handled in the group
             log.info("join request of %s in %s could not be decided: %s", user_id, chat_id, error)
             return False
@@ -110,16 +109,24 @@ class Messenger:
             # A press answered too late (Telegram allows about 15 s) is harmless.
             log.info("could not answer button press %s: %s", press_id, error)
 
-    async def _with_retries(self, call: Callable[[], Awaitable[T]], *, counted: bool = False) -> T:
-        """Makes the call, again after a rate limit or a hiccup; a `counted` call (a message) takes
-        a slot of the budget for each attempt."""
+    async def _with_retries(
+        self, call: Callable[[], Awaitable[T]], *, chat_id: int | None = None, counted: bool = False
+    ) -> T:
+        """Makes the call, again after a rate limit or a hiccup; a `counted` call (a message) takes a
+        slot of its chat's app's budget for each attempt. A rate limit pauses that app's budget, or
+        holds back only this chat when it is about this chat alone (`PairRateLimited`)."""
         delay = BACKOFF_S
+        budget = None if chat_id is None or self._budgets is None else self._budgets.of(chat_id)
         for attempt in range(1, ATTEMPTS + 1):
             try:
-                return await (self._within_budget(call) if counted else call())
+                if budget is not None and chat_id is not None and counted:
+                    return await self._within(budget, chat_id, call)
+                return await call()
             except RateLimited as error:
-                if self._budget is not None:
-                    self._budget.pause(error.retry_after)  # Telegram's limit holds for every message
+                if budget is not None and chat_id is not None and isinstance(error, PairRateLimited):
+                    budget.back_off(chat_id, error.retry_after)
+                elif budget is not None:
+                    budget.pause(error.retry_after)  # the app's limit holds for every message
                 if attempt == ATTEMPTS or error.retry_after > LONGEST_WAIT_S:
                     raise
                 log.warning("rate limited; waiting %ss", error.retry_after)
@@ -132,11 +139,10 @@ class Messenger:
                 delay *= 2
         raise AssertionError("unreachable")
 
-    async def _within_budget(self, call: Callable[[], Awaitable[T]]) -> T:
-        if self._budget is None:
-            return await call()
-        await self._budget.for_reply()
+    @staticmethod
+    async def _within(budget: RateBudget, chat_id: int, call: Callable[[], Awaitable[T]]) -> T:
+        await budget.for_reply(chat_id)
         try:
             return await call()
         finally:
-            self._budget.landed()
+            budget.landed()

@@ -1,11 +1,14 @@
 """The outbox's one sender: hands queued messages to the app within its limits, and records each result.
 
-Every message the bot sends or edits, replies included, takes a slot of one send budget
-(`bot.delivery.budget.RateBudget`): replies first, and the outbox every slot they leave, never
-more than BROADCAST_RATE in any second; never more than one message a second to one chat (one
-per three seconds to a group); on 429 it waits `retry_after` and pauses; on 403 the person is
-marked unreachable and never tried again; transient errors are retried with backoff. Networks
-take turns, a batch each.
+Every message the bot sends or edits, replies included, takes a slot of its app's send budget
+(`bot.delivery.budget`): replies first, and the outbox every slot they leave, never more than the
+app's rate in any second (BROADCAST_RATE on Telegram, WHATSAPP_RATE on WhatsApp), and never more
+often to one chat than the app allows (on Telegram one a second, one per three seconds to a
+group; on WhatsApp the pair rate). Each app has a lane of its own (`bot.delivery.lanes`): a
+batch claimed is shared out among them, and each goes at its own app's pace. On the app's rate
+limit (429, 130429) that app's budget pauses; on a refusal for one person (131056) only they wait;
+on 403 the person is marked unreachable and never tried again; transient errors are retried
+with backoff. Networks take turns, a batch each.
 
 Only the running bot sends (it holds DATA_DIR's lock, see bot/application/data_lock.py); what another
 process queues (a CLI command) is found when the sender looks at the stores again, every
@@ -27,7 +30,8 @@ from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from bot.delivery.budget import RateBudget
+from bot.delivery.budget import PairRateLimited, RateBudget, SendBudgets
+from bot.delivery.lanes import Item, Lane
 from bot.delivery.messenger import Messenger
 from bot.delivery.outbox import Turns, reply_of
 from bot.kernel import failpoints
@@ -38,11 +42,13 @@ from storage.outbox import ClaimedRow, OutboxRows, Report, Result
 
 log = logging.getLogger(__name__)
 
-PER_CHAT_GAP_S = 1.0  # a private chat: at most one message a second
-PER_GROUP_GAP_S = 3.0  # a group: at most twenty a minute
 MAX_ATTEMPTS = 5
 CLAIM_BATCH = 16  # rows marked 'sending' in one transaction; each is handed over in its own slot
-IN_FLIGHT = 16  # messages handed over whose answers are not back yet, at most
+IN_FLIGHT = 16  # messages of one app handed over whose answers are not back yet, at most
+# Rows claimed and waiting in the lanes, at most. An announcement to residents of both apps has
+# their rows mixed: for the faster app to keep its pace, the slower one's rows are claimed ahead
+# of it (half a village's announcement, at most; a help request still goes first in its lane).
+AHEAD_ROWS = 4096
 IDLE_POLL_S = 0.2  # how often to look again when every waiting row waits for a retry time
 LOOK_AGAIN_S = 2.0  # how often the sender looks for messages another process queued
 RECORD_ATTEMPTS = 3  # a result that cannot be written is tried again this often, then sent again after a restart
@@ -75,7 +81,7 @@ class Sender:
         turns: Turns,
         clock: Clock,
         messenger: Messenger,
-        budget: RateBudget,
+        budgets: SendBudgets,
         networks: NetworksLookup,
         network_by_slug: NetworkLookup,
         written_stamp: Callable[[str], tuple[int, ...]],
@@ -86,15 +92,15 @@ class Sender:
         self._turns = turns
         self._clock = clock
         self._messenger = messenger
-        self.budget = budget
+        self.budgets = budgets
+        self._lanes = {budget: Lane(budget, IN_FLIGHT) for budget in budgets}
+        self._lane_room = asyncio.Event()  # a lane handed a row over: there may be room to claim more
         self._networks = networks
         self._network_by_slug = network_by_slug
         self._written_stamp = written_stamp
         self._mark_unreachable = mark_unreachable
         self._on_report = on_report
         self._task: asyncio.Task[None] | None = None
-        self._last_send: dict[int, float] = {}
-        self._in_flight: asyncio.Semaphore | None = None  # made on first use, in the running loop
         self._sending: set[asyncio.Task[None]] = set()  # one per message under way
         self._landing: dict[str, tuple[Network, list[_Outcome]]] = {}  # results not recorded yet
         self._recording: asyncio.Task[None] | None = None
@@ -133,6 +139,12 @@ class Sender:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
+        handing = [lane.task for lane in self._lanes.values() if lane.task is not None]
+        for task in handing:  # the rows not handed over stay 'sending': sent after the restart
+            task.cancel()
+        await asyncio.gather(*handing, return_exceptions=True)
+        for lane in self._lanes.values():
+            lane.clear()
         if self._sending:
             _, late = await asyncio.wait(set(self._sending), timeout=STOP_WAIT_S)
             for task in late:  # left 'sending': sent again after the restart
@@ -163,8 +175,13 @@ class Sender:
                 return
 
     async def _quiet(self) -> None:
-        while self._sending or self._reporting or (self._recording is not None and not self._recording.done()):
-            await asyncio.gather(*self._sending, *self._reporting, return_exceptions=True)
+        while (
+            (handing := [lane.task for lane in self._lanes.values() if lane.task is not None and not lane.task.done()])
+            or self._sending
+            or self._reporting
+            or (self._recording is not None and not self._recording.done())
+        ):
+            await asyncio.gather(*handing, *self._sending, *self._reporting, return_exceptions=True)
             await self._recorded()
 
     async def _run(self) -> None:
@@ -205,6 +222,10 @@ class Sender:
         network = await self._network_by_slug(slug)
         if network is None:
             return False
+        while not self._lanes_want_more():
+            self._lane_room.clear()
+            self._keep_lanes_going()
+            await self._lane_room.wait()
         rows, waiting = await self._rows.claim(slug, now=self._clock.now(), limit=CLAIM_BATCH)
         if not rows:
             await self._report_finished(network)
@@ -217,57 +238,70 @@ class Sender:
         await self._hand_over(network, rows)
         return True
 
+    def _lanes_want_more(self) -> bool:
+        """Whether to claim another batch: every lane is running low, or one is that had rows in
+        the latest claims (so the next may have more for it), and not too many rows wait."""
+        lanes = self._lanes.values()
+        if sum(len(lane) for lane in lanes) >= AHEAD_ROWS:
+            return False
+        low = [lane for lane in lanes if len(lane) < CLAIM_BATCH]
+        return len(low) == len(lanes) or any(lane.wanted for lane in low)
+
     async def _hand_over(self, network: Network, rows: Sequence[ClaimedRow]) -> None:
-        """Starts sending each row in a slot of the budget, never to one chat more often than it
-        allows; each result is recorded as it lands. Rows not handed over when this is cancelled
-        stay 'sending' and are sent after the restart (they never went out)."""
-        if self._in_flight is None:
-            self._in_flight = asyncio.Semaphore(IN_FLIGHT)
-        now = time.monotonic()
-        self._last_send = {chat: at for chat, at in self._last_send.items() if now - at < PER_GROUP_GAP_S}
-        waiting = list(rows)
-        while waiting:
-            now = time.monotonic()
-            row = next((r for r in waiting if self._chat_free_at(r.chat_id) <= now), None)
-            if row is None:
-                await asyncio.sleep(min(self._chat_free_at(r.chat_id) for r in waiting) - now)
-                continue
-            await self._in_flight.acquire()
-            try:
-                await self.budget.for_broadcast()
-            except BaseException:
-                self._in_flight.release()
-                raise
-            waiting.remove(row)
-            self._last_send[row.chat_id] = time.monotonic()
-            task = asyncio.create_task(self._send_one(network, row))
-            self._sending.add(task)
-            task.add_done_callback(self._sending.discard)
+        """Shares the rows out among the apps' lanes; each lane hands its own over in its app's
+        budget, never to one chat more often than the app allows, and each result is recorded as
+        it lands. Rows not handed over at a stop stay 'sending' and are sent after the restart
+        (they never went out)."""
+        shares: dict[RateBudget, list[ClaimedRow]] = {}
+        for row in rows:
+            shares.setdefault(self.budgets.of(row.chat_id), []).append(row)
+        for budget, lane in self._lanes.items():
+            lane.share(network, shares.get(budget, ()))
+        self._keep_lanes_going()
 
-    def _chat_free_at(self, chat_id: int) -> float:
-        gap = PER_GROUP_GAP_S if chat_id < 0 else PER_CHAT_GAP_S
-        return self._last_send.get(chat_id, -math.inf) + gap
+    def _keep_lanes_going(self) -> None:
+        for lane in self._lanes.values():
+            if len(lane) and (lane.task is None or lane.task.done()):
+                lane.task = asyncio.create_task(self._run_lane(lane))
 
-    async def _send_one(self, network: Network, row: ClaimedRow) -> None:
-        """Sends one row (in the budget slot taken for it) and has its result recorded at once."""
-        assert self._in_flight is not None
+    async def _run_lane(self, lane: Lane) -> None:
         try:
-            outcome = await self._deliver(network, row)
+            await lane.hand_over(self._start_sending, self._lane_room.set)
+        except Exception:  # a bug: the lane starts again shortly
+            log.exception("a lane of the outbox failed")
+            await asyncio.sleep(1.0)
         finally:
-            self.budget.landed()
-            self._in_flight.release()
+            self._lane_room.set()
+
+    def _start_sending(self, item: Item, lane: Lane) -> None:
+        task = asyncio.create_task(self._send_one(*item, lane))
+        self._sending.add(task)
+        task.add_done_callback(self._sending.discard)
+
+    async def _send_one(self, network: Network, row: ClaimedRow, lane: Lane) -> None:
+        """Sends one row (in the budget slot taken for it) and has its result recorded at once."""
+        assert lane.in_flight is not None
+        try:
+            outcome = await self._deliver(network, row, lane.budget)
+        finally:
+            lane.budget.landed()
+            lane.in_flight.release()
         self._record(network, outcome)
         if outcome.status == DeliveryStatus.SENT and row.kind == OutboxKind.ANNOUNCEMENT and row.chat_id < 0:
             await self._pin(network, row.chat_id, outcome.message_id or 0)
 
-    async def _deliver(self, network: Network, row: ClaimedRow) -> _Outcome:
+    async def _deliver(self, network: Network, row: ClaimedRow, budget: RateBudget) -> _Outcome:
         unchanged = _Outcome(row, DeliveryStatus.PENDING, row.attempts, row.not_before)
         try:
             message_id = await self._messenger.port.send(row.chat_id, reply_of(row))
             failpoints.failpoint(failpoints.OUTBOX_HANDED_OVER)
+        except PairRateLimited as error:
+            log.info("%s: %s gets messages too fast; they wait %ss", network.slug, row.chat_id, error.retry_after)
+            budget.back_off(row.chat_id, error.retry_after)
+            return unchanged
         except RateLimited as error:
-            log.warning("rate limited; pausing the sender for %ss", error.retry_after)
-            self.budget.pause(error.retry_after)
+            log.warning("rate limited; pausing the app's sending for %ss", error.retry_after)
+            budget.pause(error.retry_after)
             return unchanged
         except (BlockedByUser, ChatNotFound) as error:
             log.info("%s: %s is unreachable: %s", network.slug, row.chat_id, error)
@@ -341,7 +375,8 @@ class Sender:
     async def _pin(self, network: Network, chat_id: int, message_id: int) -> None:
         """An announcement in a street's group is pinned there. Without the right to pin (the
         group's admins decide) it stays an ordinary message: delivered all the same."""
-        await self.budget.for_broadcast()  # a pin is a message in the group: it counts
+        budget = self.budgets.of(chat_id)
+        await budget.for_broadcast()  # a pin is a message in the group: it counts
         try:
             await self._messenger.port.pin(chat_id, message_id)
         except DoorError as error:
@@ -349,7 +384,7 @@ class Sender:
         except Exception:  # a bug: the message was sent, and that is what the outbox records
             log.exception("%s: pinning %s in %s failed", network.slug, message_id, chat_id)
         finally:
-            self.budget.landed()
+            budget.landed()
 
     async def _settle(self, network: Network, outcomes: Sequence[_Outcome]) -> set[int]:
         """Records results in one transaction; returns the announcements they finished."""
