@@ -134,6 +134,12 @@ def test_no_handler_touches_the_stores() -> None:
     assert offenders == []
 
 
+def test_only_storage_builds_sql() -> None:
+    # Services speak in domain objects; every statement (and every SQLite assumption) is in storage/.
+    sql = ("sqlalchemy", "sqlmodel", "aiosqlite", "sqlite3")
+    assert layer_breaches("bot", sql) == [] and layer_breaches("handlers", sql) == []
+
+
 def test_storage_knows_nothing_of_the_bot_or_its_handlers() -> None:
     assert layer_breaches("storage", ("bot", "handlers")) == []
 

@@ -5,10 +5,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
-import sqlite3
 import sys
 from collections.abc import Awaitable, Callable
-from contextlib import closing
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, TypeVar
@@ -26,9 +24,9 @@ from bot.joining import split_streets
 from bot.kernel.refusals import Refusal
 from bot.kernel.replies import html_to_plain
 from bot.language.renderer import Renderer
+from storage.backup import copy_store, restore_store, stores_in, unreadable
 from storage.errors import StoreProblem
 from storage.models import JoinPolicy
-from storage.soundness import damage
 
 T = TypeVar("T")
 
@@ -221,14 +219,7 @@ def backup_command(target: Path) -> None:
         typer.echo(f"buurtbot: no stores in {settings.data_dir} to back up", err=True)
         raise typer.Exit(1)
     for source in sources:
-        destination = target / source.relative_to(settings.data_dir)
-        destination.parent.mkdir(parents=True, exist_ok=True)
-        live, copy = sqlite3.connect(source), sqlite3.connect(destination)
-        try:
-            live.backup(copy)
-        finally:
-            copy.close()
-            live.close()
+        copy_store(source, target / source.relative_to(settings.data_dir))
     typer.echo(f"backed up {len(sources)} stores to {target}")
 
 
@@ -258,16 +249,16 @@ def _restore(settings: Settings, source: Path, *, force: bool) -> None:
     if source.resolve() == settings.data_dir.resolve():
         typer.echo(f"buurtbot: {source} is DATA_DIR itself; restore from the folder a backup was made into", err=True)
         raise typer.Exit(1)
-    stores = _stores_in(source)
+    stores = stores_in(source)
     if not (source / "directory.db").is_file():
         typer.echo(f"buurtbot: {source} has no directory.db, so it is not a backup made by buurtbot backup", err=True)
         raise typer.Exit(1)
     for store in stores:
-        problem = _unreadable(store)
+        problem = unreadable(store)
         if problem:
             typer.echo(f"buurtbot: {store} cannot be restored: {problem}; nothing was changed", err=True)
             raise typer.Exit(1)
-    present = _stores_in(settings.data_dir)
+    present = stores_in(settings.data_dir)
     if present:
         if not force:
             typer.echo(
@@ -279,35 +270,8 @@ def _restore(settings: Settings, source: Path, *, force: bool) -> None:
         aside = _move_aside(settings.data_dir, present)
         typer.echo(f"moved the stores that were in {settings.data_dir} to {aside}")
     for store in stores:
-        destination = settings.data_dir / store.relative_to(source)
-        destination.parent.mkdir(parents=True, exist_ok=True)
-        kept, restored = _read_only(store), sqlite3.connect(destination)
-        try:
-            kept.backup(restored)
-        finally:
-            restored.close()
-            kept.close()
+        restore_store(store, settings.data_dir / store.relative_to(source))
     typer.echo(f"restored {len(stores)} stores from {source} into {settings.data_dir}")
-
-
-def _unreadable(store: Path) -> str | None:
-    """Why SQLite cannot read STORE as a sound database, or None when it can."""
-    try:
-        with closing(_read_only(store)) as connection:
-            return damage(connection)
-    except sqlite3.Error as error:
-        return str(error)
-
-
-def _read_only(store: Path) -> sqlite3.Connection:
-    """A connection that can neither change a backup nor create a missing file."""
-    return sqlite3.connect(f"{store.resolve().as_uri()}?mode=ro", uri=True)
-
-
-def _stores_in(folder: Path) -> list[Path]:
-    """directory.db (first, if there) and every network store in FOLDER."""
-    directory = folder / "directory.db"
-    return [*([directory] if directory.exists() else []), *sorted((folder / "networks").glob("*.db"))]
 
 
 def _move_aside(data_dir: Path, stores: list[Path]) -> Path:
