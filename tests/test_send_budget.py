@@ -1,13 +1,16 @@
-"""One send budget for every message: replies, edits, the outbox and its delivery report together
-never put more than BROADCAST_RATE messages in one second, and no reply is dropped.
+"""One send budget per app for every message: replies, edits, the outbox and its delivery report together
+never put more than BROADCAST_RATE messages in one second on Telegram (WHATSAPP_RATE on WhatsApp),
+and no reply is dropped.
 
-Through the aiogram door over real HTTP against the fake Bot API. The fake server counts
-Telegram's overall limit over the messages it records; edits count against it too, so the
-seconds are counted here over both (`most_in_one_second`).
+Through the aiogram door over real HTTP against the fake Bot API (and, both apps at once, the
+WhatsApp door against the fake Graph API). The fake Bot API counts Telegram's overall limit over
+the messages it records; edits count against it too, so the seconds are counted here over both
+(`most_in_one_second`).
 """
 
 from __future__ import annotations
 
+import asyncio
 import bisect
 from collections import Counter
 from pathlib import Path
@@ -17,9 +20,12 @@ import pytest
 import bot.transports.aiogram_door  # noqa: F401 - aiogram takes seconds to import; pay it at collection
 from bench.common import MEMBER_BASE, VERBINDER_BASE, seed_village
 from bot.application.settings import Settings
-from bot.kernel.clock import ManualClock
-from tests.doors import TelegramHarness, Who, start_door
+from bot.kernel.clock import ManualClock, SystemClock
+from bot.transports.whatsapp.ids import number_of
+from storage.identities import FIRST_APP_PERSON_ID
+from tests.doors import TelegramHarness, WhatsAppHarness, Who, start_door, wa_id_of
 from tests.fakebotapi import FakeBotAPI
+from tests.test_app_budgets import mixed_seed
 
 RATE = 30  # BROADCAST_RATE's default, and Telegram's limit
 STRANGERS = 700_000  # people the bot has never met
@@ -108,3 +114,31 @@ async def test_an_announcement_while_residents_talk_their_replies_and_the_report
     assert "300 verstuurd" in (report["text"] or "")
     assert api.rate_violations == 0, api.violations[:3]
     assert most_in_one_second(api) <= RATE  # the report included
+
+
+@pytest.mark.timeout(180)
+async def test_a_burst_from_both_apps_gets_every_reply_and_neither_apps_limit_is_broken(settings: Settings) -> None:
+    # WhatsApp's throughput lowered to 20 a second (the fake's and the bot's): its replies must keep
+    # to WhatsApp's budget, whatever Telegram's has left, and Telegram's to Telegram's.
+    on_whatsapp = [FIRST_APP_PERSON_ID + n for n in range(60)]
+    on_telegram = [STRANGERS + n for n in range(60)]
+    both = settings.model_copy(update={"whatsapp_rate": 20.0})
+    async with FakeBotAPI(token="123456:BOTH", enforce_rate_limits=True) as api:
+        door = await start_door("whatsapp", both, SystemClock(), api, mixed_seed([], on_whatsapp))
+        assert isinstance(door, WhatsAppHarness)
+        graph = door.graph
+        graph.enforce_rate_limits, graph.throughput = True, 20
+        asked = [api.push_message(person, "/privacy", first_name="Buur", language_code="nl") for person in on_telegram]
+        deliveries = await asyncio.gather(
+            *(graph.send_text_from_user(wa_id_of(person), "privacy", name="Buur") for person in on_whatsapp)
+        )
+        asked += [number_of(delivery.message_id or "") for delivery in deliveries]
+        for update_id in asked:
+            await door.handled.wait(update_id)
+        await door.stop()
+    assert Counter(int(r["chat_id"]) for r in api.sent) == dict.fromkeys(on_telegram, 1)
+    per_person = {len(graph.messages_to(wa_id_of(person))) for person in on_whatsapp}
+    assert len(per_person) == 1 and per_person != {0}  # every WhatsApp resident had the same answer
+    assert api.rate_violations == 0, api.violations[:3]
+    assert most_in_one_second(api) <= RATE
+    assert graph.rate_violations == [], graph.rate_violations[:3]
