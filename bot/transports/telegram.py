@@ -7,12 +7,11 @@ import contextlib
 import gc
 import hashlib
 import logging
-import signal
 from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 from urllib.parse import urlsplit
 
-from bot.application.build import asked_to_stop_early, build_bot
+from bot.application.build import build_bot, stopping_on_signals
 from bot.application.settings import CannotStart, Runtime, Settings
 from bot.kernel.core import Buurtbot
 from bot.kernel.events import Event
@@ -88,51 +87,43 @@ async def run_telegram(
     own on WEBHOOK_LISTEN while Telegram polls), each message sent through the person's app.
     """
     stop = stop or asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        with contextlib.suppress(NotImplementedError, RuntimeError):
-            loop.add_signal_handler(signum, stop.set)
-    if asked_to_stop_early():
-        stop.set()
-
-    core = core or build_bot(settings, door="telegram")
-    runtime = make_runtime(settings, core)
-    whatsapp = _whatsapp_door(settings, core) if with_whatsapp else None
-    core.attach(runtime.port if whatsapp is None else _routing_port(runtime.port, whatsapp))
-    starting_core = False
-    menus: asyncio.Task[None] | None = None
-    try:
-        username = await _essential(runtime.open, "getMe", settings)
-        core.village.identity.username = username
-        starting_core = True
-        await core.start()
-        if whatsapp is not None:
-            await whatsapp.open()
-        menus = asyncio.create_task(_set_commands(runtime.port, core.command_menus()))
-        # What is alive now (modules, the frameworks' models, the stores' mappings) lives as long
-        # as the process: taken out of the garbage collector's sight, each full collection walks
-        # only what came after. Without this one walked some 400,000 objects every few hundred
-        # updates, a third of a second each on the benchmark machine.
-        gc.collect()
-        gc.freeze()
-        if settings.webhook_url:
-            await _serve_webhook(settings, core, runtime, stop, whatsapp)
-        elif whatsapp is not None:
-            await _poll_beside_whatsapp(settings, runtime, stop, username, whatsapp)
-        else:
-            await _poll(settings, runtime, stop, username)
-    finally:
-        if menus is not None:
-            menus.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await menus
-        if starting_core:
-            await core.stop()  # waits for the updates in hand, then closes the stores
-        await runtime.close()
-        if whatsapp is not None:
-            await whatsapp.close()
-        for signum in (signal.SIGTERM, signal.SIGINT):
-            loop.remove_signal_handler(signum)
+    with stopping_on_signals(stop):
+        core = core or build_bot(settings, door="telegram")
+        runtime = make_runtime(settings, core)
+        whatsapp = _whatsapp_door(settings, core) if with_whatsapp else None
+        core.attach(runtime.port if whatsapp is None else _routing_port(runtime.port, whatsapp))
+        starting_core = False
+        menus: asyncio.Task[None] | None = None
+        try:
+            username = await _essential(runtime.open, "getMe", settings)
+            core.village.identity.username = username
+            starting_core = True
+            await core.start()
+            if whatsapp is not None:
+                await whatsapp.open()
+            menus = asyncio.create_task(_set_commands(runtime.port, core.command_menus()))
+            # What is alive now (modules, the frameworks' models, the stores' mappings) lives as long
+            # as the process: taken out of the garbage collector's sight, each full collection walks
+            # only what came after. Without this one walked some 400,000 objects every few hundred
+            # updates, a third of a second each on the benchmark machine.
+            gc.collect()
+            gc.freeze()
+            if settings.webhook_url:
+                await _serve_webhook(settings, core, runtime, stop, whatsapp)
+            elif whatsapp is not None:
+                await _poll_beside_whatsapp(settings, runtime, stop, username, whatsapp)
+            else:
+                await _poll(settings, runtime, stop, username)
+        finally:
+            if menus is not None:
+                menus.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await menus
+            if starting_core:
+                await core.stop()  # waits for the updates in hand, then closes the stores
+            await runtime.close()
+            if whatsapp is not None:
+                await whatsapp.close()
     log.info("stopped")
     return 0
 

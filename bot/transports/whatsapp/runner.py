@@ -7,11 +7,9 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-import signal
 
-from bot.application.build import asked_to_stop_early, build_bot
+from bot.application.build import build_bot, stopping_on_signals
 from bot.application.settings import CannotStart, Settings
 from bot.kernel.core import Buurtbot
 from bot.transports.webhook import WebhookServer
@@ -23,33 +21,26 @@ log = logging.getLogger(__name__)
 async def run_whatsapp(settings: Settings, stop: asyncio.Event | None = None, core: Buurtbot | None = None) -> int:
     """Serves WhatsApp's webhook until SIGTERM/SIGINT (or `stop`); finishes the updates in hand."""
     stop = stop or asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        with contextlib.suppress(NotImplementedError, RuntimeError):
-            loop.add_signal_handler(signum, stop.set)
-    if asked_to_stop_early():
-        stop.set()
-    core = core or build_bot(settings, door="whatsapp")
-    door = WhatsAppDoor(settings, core)
-    core.attach(door.port)
-    server = WebhookServer()
-    door.serve_on(server)
-    started = False
-    try:
-        await core.start()
-        started = True
-        await door.open()
-        await serve(server, settings)
-        log.info("Buurtbot serves WhatsApp at %s on %s", PATH, settings.webhook_listen)
-        await stop.wait()
-        log.info("stopping: taking no new updates, finishing those in hand")
-    finally:
-        await server.stop()
-        if started:
-            await core.stop()
-        await door.close()
-        for signum in (signal.SIGTERM, signal.SIGINT):
-            loop.remove_signal_handler(signum)
+    with stopping_on_signals(stop):
+        core = core or build_bot(settings, door="whatsapp")
+        door = WhatsAppDoor(settings, core)
+        core.attach(door.port)
+        server = WebhookServer()
+        door.serve_on(server)
+        started = False
+        try:
+            await core.start()
+            started = True
+            await door.open()
+            await serve(server, settings)
+            log.info("Buurtbot serves WhatsApp at %s on %s", PATH, settings.webhook_listen)
+            await stop.wait()
+            log.info("stopping: taking no new updates, finishing those in hand")
+        finally:
+            await server.stop()
+            if started:
+                await core.stop()
+            await door.close()
     log.info("stopped")
     return 0
 
