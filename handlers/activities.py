@@ -25,8 +25,7 @@ from bot.kernel.permissions import Action
 from bot.kernel.refusals import Reason, Refusal
 from bot.kernel.replies import Button, keyboard
 from bot.kernel.router import Router
-from bot.language.dates import When
-from handlers.date_steps import DateStep
+from handlers.date_steps import AskWhen, DateStep
 from handlers.keyboards import cancel_only
 
 ANSWERS = {"y": Answer.YES, "m": Answer.MAYBE, "n": Answer.NO}
@@ -133,22 +132,22 @@ async def _ask_when(ctx: Context, data: dict[str, Any]) -> None:
     await ctx.reply("activity/ask_when", buttons=cancel_only(ctx.label))
 
 
-def _read_back(when: When) -> dict[str, Any]:
-    return {"starts_at": when.at, "has_time": when.has_time}
+def _activity_when(flow: Flow, tap: Tap, ask: AskWhen) -> DateStep:
+    """An activity starts at a time everyone can come: a day without one is asked "hoe laat?"."""
+    return DateStep(
+        flow=flow,
+        yes=tap,
+        tap=tap,
+        moment="starts_at",
+        with_time="has_time",
+        confirm="activity/confirm_when",
+        ask=ask,
+        ask_time="activity/ask_time",
+        time_not_understood="activity/time_not_understood",
+    )
 
 
-# An activity starts at a time everyone can come: a day without one is asked "hoe laat?".
-NEW_EVENT_WHEN = DateStep(
-    flow=Flow.NEW_EVENT,
-    yes=Tap.EVENT_WHEN_OK,
-    tap=Tap.EVENT_WHEN_OK,
-    moment="starts_at",
-    confirm="activity/confirm_when",
-    values=_read_back,
-    ask=_ask_when,
-    ask_time="activity/ask_time",
-    time_not_understood="activity/time_not_understood",
-)
+NEW_EVENT_WHEN = _activity_when(Flow.NEW_EVENT, Tap.EVENT_WHEN_OK, _ask_when)
 
 
 async def when_pressed(ctx: Context) -> None:
@@ -326,17 +325,7 @@ async def _ask_new_when(ctx: Context, data: dict[str, Any]) -> None:
     await ctx.reply("activity/ask_new_when", buttons=cancel_only(ctx.label), **activity_values(view))
 
 
-MOVE_WHEN = DateStep(
-    flow=Flow.MOVE_EVENT,
-    yes=Tap.EVENT_MOVE_OK,
-    tap=Tap.EVENT_MOVE_OK,
-    moment="starts_at",
-    confirm="activity/confirm_when",
-    values=_read_back,
-    ask=_ask_new_when,
-    ask_time="activity/ask_time",
-    time_not_understood="activity/time_not_understood",
-)
+MOVE_WHEN = _activity_when(Flow.MOVE_EVENT, Tap.EVENT_MOVE_OK, _ask_new_when)
 
 
 async def move_pressed(ctx: Context) -> None:

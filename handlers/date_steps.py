@@ -37,6 +37,8 @@ HAS_TIME = "has_time"  # whether the moment (read back, or offered) has a time o
 
 WHICH_DAY = "common/which_day"
 
+AskWhen = Callable[[Context, dict[str, Any]], Awaitable[None]]  # asks "when?" (again), given the flow's data
+
 
 @dataclass(frozen=True)
 class DateStep:
@@ -45,15 +47,19 @@ class DateStep:
     # The other buttons of this step, with AGAIN or PICK as their first argument: the flow's handler of
     # this tap lets `pressed` handle them first.
     tap: Tap
-    moment: str  # the name the moment read back has in the flow's data
+    moment: str  # the name the moment read back has in the flow's data and in the templates
+    with_time: str  # the name the templates give whether the moment has a time of day
     confirm: str  # the template reading the moment back, with the values of `values`
-    values: Callable[[When], dict[str, Any]]
-    ask: Callable[[Context, dict[str, Any]], Awaitable[None]]  # asks "when?" (again), given the flow's data
+    ask: AskWhen
     # Set where the flow needs a time of day: the template asking "hoe laat?" (with the values of
     # `values`), and the one for an answer that is not a time.
     ask_time: str = ""
     time_not_understood: str = ""
     default_hour: int = 10
+
+    def values(self, when: When) -> dict[str, Any]:
+        """The moment as this step's templates take it."""
+        return {self.moment: when.at, self.with_time: when.has_time}
 
     def kept(self, data: dict[str, Any]) -> dict[str, Any]:
         """The flow's data without what this step keeps while it is on."""
