@@ -13,10 +13,9 @@ from bot.kernel.context import Context
 from bot.kernel.flows import Flow, Step
 from bot.kernel.limits import BEHALF_TEXT_MAX, REQUESTS_PAGE
 from bot.kernel.permissions import Action
-from bot.kernel.refusals import Reason, Refusal
+from bot.kernel.refusals import Reason, Refusal, checked_text
 from bot.kernel.replies import Button, Keyboard, keyboard
 from bot.kernel.router import Router
-from bot.language.dates import When
 from bot.neighbour_help import (
     Category,
     Draft,
@@ -133,12 +132,7 @@ async def behalf_contact_given(ctx: Context) -> None:
 
 
 def _short_text(text: str) -> str:
-    text = " ".join(text.split())
-    if not text:
-        raise Refusal(Reason.EMPTY_TEXT)
-    if len(text) > BEHALF_TEXT_MAX:
-        raise Refusal(Reason.TOO_LONG, limit=BEHALF_TEXT_MAX)
-    return text
+    return checked_text(" ".join(text.split()), BEHALF_TEXT_MAX)
 
 
 async def behalf_consented(ctx: Context) -> None:
@@ -182,18 +176,14 @@ async def _ask_when(ctx: Context, data: dict[str, Any]) -> None:
     await ctx.reply("help/ask_when", buttons=buttons)
 
 
-def _read_back(when: When) -> dict[str, Any]:
-    return {"needed_at": when.at, "needed_has_time": when.has_time}
-
-
 # Help is needed on a day, at a time only if the asker gives one: no time is asked for.
 HELP_WHEN = DateStep(
     flow=Flow.ASK,
     yes=Tap.ASK_WHEN_OK,
     tap=Tap.ASK_WHEN,
     moment="needed_at",
+    with_time="needed_has_time",
     confirm="help/confirm_when",
-    values=_read_back,
     ask=_ask_when,
 )
 

@@ -25,7 +25,7 @@ from bot.kernel import failpoints
 from bot.kernel.clock import Clock
 from bot.kernel.limits import EVENTS_PER_DAY_MAX
 from bot.kernel.permissions import Action
-from bot.kernel.refusals import Reason, Refusal
+from bot.kernel.refusals import Reason, Refusal, checked_text
 from bot.kernel.replies import Reply
 from bot.network_admin import settings_of
 from storage.activities import ActivityRows, RsvpRow, RsvpTurn
@@ -56,13 +56,8 @@ class Activities:
     # --- checking what was typed ----------------------------------------------------------
 
     @staticmethod
-    def check_text(text: str, limit: int, *, required: bool = True) -> str:
-        text = text.strip()
-        if required and not text:
-            raise Refusal(Reason.EMPTY_TEXT)
-        if len(text) > limit:
-            raise Refusal(Reason.TOO_LONG, limit=limit)
-        return text
+    def check_text(text: str, limit: int) -> str:
+        return checked_text(text, limit)
 
     @staticmethod
     def check_capacity(text: str) -> int:

@@ -13,7 +13,7 @@ from bot.groups import Groups
 from bot.joining import Networks, Standing
 from bot.kernel import failpoints
 from bot.kernel.permissions import Action
-from bot.kernel.refusals import Reason, Refusal
+from bot.kernel.refusals import Reason, Refusal, checked_text
 from bot.kernel.replies import Reply
 from bot.language.renderer import Renderer
 from storage.announcements import Announcements as AnnouncementRows
@@ -57,12 +57,7 @@ class Announcements:
         self._language_of = language_of
 
     def check_text(self, text: str) -> str:
-        text = text.strip()
-        if not text:
-            raise Refusal(Reason.EMPTY_TEXT)
-        if len(text) > TEXT_MAX:
-            raise Refusal(Reason.TOO_LONG, limit=TEXT_MAX)
-        return text
+        return checked_text(text, TEXT_MAX)
 
     async def recipients(self, network: Network, *, besides: int) -> list[Person]:
         directory = self._stores.directory

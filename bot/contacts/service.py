@@ -18,7 +18,7 @@ from enum import StrEnum
 from bot.joining import Standing, StreetSearch
 from bot.kernel.clock import Clock
 from bot.kernel.limits import FLOW_TTL
-from bot.kernel.refusals import Reason, Refusal
+from bot.kernel.refusals import Reason, Refusal, checked_text
 from storage.contacts import ContactRows, notices_of
 from storage.models import ContactRequest, MemberRole, Network, Person
 
@@ -328,11 +328,7 @@ class Contacts:
         """Checks a message to pass on; returns its recipient, the text, and whether it still has to
         be passed on (False: it was, before a crash). Messages are passed on, never kept."""
         recipient = await self.partner(standing, request_id)
-        text = text.strip()
-        if not text:
-            raise Refusal(Reason.EMPTY_TEXT)
-        if len(text) > MESSAGE_MAX:
-            raise Refusal(Reason.TOO_LONG, limit=MESSAGE_MAX)
+        text = checked_text(text, MESSAGE_MAX)
         done = await self._rows.applied(key)
         if done is not None and done.kind == WRITE_STEP:
             return recipient, text, not done.told

@@ -48,3 +48,13 @@ class Refusal(Exception):
         super().__init__(reason.value)
         self.reason = reason
         self.values = values
+
+
+def checked_text(text: str, limit: int) -> str:
+    """What a user typed, without the spaces around it; refused if that is nothing or longer than `limit`."""
+    text = text.strip()
+    if not text:
+        raise Refusal(Reason.EMPTY_TEXT)
+    if len(text) > limit:
+        raise Refusal(Reason.TOO_LONG, limit=limit)
+    return text

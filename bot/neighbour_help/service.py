@@ -17,7 +17,7 @@ from bot.kernel import failpoints
 from bot.kernel.clock import Clock
 from bot.kernel.limits import OPEN_REQUESTS_MAX
 from bot.kernel.permissions import Action
-from bot.kernel.refusals import Reason, Refusal
+from bot.kernel.refusals import Reason, Refusal, checked_text
 from bot.neighbour_help.views import Asked, Asker, Category, Draft, RequestView, help_ref
 from bot.network_admin import settings_of
 from storage.help import HelpRows
@@ -47,12 +47,7 @@ class Help:
     # --- asking ---------------------------------------------------------------------------
 
     def check_description(self, text: str) -> str:
-        text = text.strip()
-        if not text:
-            raise Refusal(Reason.EMPTY_TEXT)
-        if len(text) > DESCRIPTION_MAX:
-            raise Refusal(Reason.TOO_LONG, limit=DESCRIPTION_MAX)
-        return text
+        return checked_text(text, DESCRIPTION_MAX)
 
     async def ask(
         self, standing: Standing, network: Network, draft: Draft, now: datetime, *, key: str | None = None
@@ -312,11 +307,7 @@ class Help:
         same text (`key`, its update) handled again after a crash keeps it once; the view's `tell`
         says whether it still has to be passed on."""
         view = await self.view(network_id, request_id)
-        text = text.strip()
-        if not text:
-            raise Refusal(Reason.EMPTY_TEXT)
-        if len(text) > RELAY_MAX:
-            raise Refusal(Reason.TOO_LONG, limit=RELAY_MAX)
+        text = checked_text(text, RELAY_MAX)
         # Who they are to the request comes first: to anyone else it is the same stale button,
         # whatever state the request is in (a refusal must not tell a stranger that).
         asker_id = view.request.requester_id or view.request.entered_by
