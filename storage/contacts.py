@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from datetime import datetime
 
-from sqlalchemy import Table, and_, or_, select
+from sqlalchemy import Table, Update, and_, or_, select
 from sqlalchemy.engine import Row
 
 from storage import steps
@@ -102,11 +102,7 @@ class ContactRows:
             .where(_REQUEST.c.id == request_id, _REQUEST.c.person_id == person_id, _REQUEST.c.consent_at.is_(None))
             .values(consent_at=now, escalate_at=escalate_at)
         )
-        async with self._directory.connection() as connection:
-            agreed = bool((await connection.execute(statement)).rowcount)
-            if agreed:
-                await steps.record(connection, key, kind=step_kind, ref=str(request_id), now=now)
-        return agreed
+        return await self._change(statement, request_id, now, key=key, step_kind=step_kind)
 
     async def drop_drafts(self, person_id: int, request_id: int | None = None) -> int:
         """Removes the person's drafts (or the one given): they said no, or began again."""
@@ -123,22 +119,25 @@ class ContactRows:
             .where(_REQUEST.c.id == request_id, _REQUEST.c.taken_by.is_(None), _REQUEST.c.handled_at.is_(None))
             .values(taken_by=person_id, taken_at=now)
         )
-        async with self._directory.connection() as connection:
-            taken = bool((await connection.execute(statement)).rowcount)
-            if taken:
-                await steps.record(connection, key, kind=step_kind, ref=str(request_id), now=now)
-        return taken
+        return await self._change(statement, request_id, now, key=key, step_kind=step_kind)
 
     async def close(self, request_id: int, now: datetime, *, key: str | None, step_kind: str) -> bool:
         """Marks the request done; False if it was done already."""
         statement = (
             _REQUEST.update().where(_REQUEST.c.id == request_id, _REQUEST.c.handled_at.is_(None)).values(handled_at=now)
         )
+        return await self._change(statement, request_id, now, key=key, step_kind=step_kind)
+
+    async def _change(
+        self, statement: Update, request_id: int, now: datetime, *, key: str | None, step_kind: str
+    ) -> bool:
+        """Runs a conditional UPDATE of the request; if it changed it, the step is kept in the same
+        transaction. False if the condition no longer held (someone else was first, or it was done)."""
         async with self._directory.connection() as connection:
-            closed = bool((await connection.execute(statement)).rowcount)
-            if closed:
+            changed = bool((await connection.execute(statement)).rowcount)
+            if changed:
                 await steps.record(connection, key, kind=step_kind, ref=str(request_id), now=now)
-        return closed
+        return changed
 
     async def due_for_escalation(self, now: datetime) -> list[ContactRequest]:
         """Requests still untaken and open whose time to go to the community managers has come."""
