@@ -421,12 +421,8 @@ def _in_a_while(phrase: str) -> timedelta | None:
 
 
 def _take_day_part(phrase: str) -> tuple[str, DayPart | None]:
-    matches = list(DAY_PART_PATTERN.finditer(phrase))
-    if not matches:
-        return phrase, None
-    if len(matches) > 1:
-        raise WhenNotUnderstood(f"more than one part of the day in {phrase!r}")
-    return _without(phrase, matches[0]), DAY_PARTS[matches[0]["part"]]
+    phrase, match = _take_one(DAY_PART_PATTERN, phrase, "part of the day")
+    return phrase, None if match is None else DAY_PARTS[match["part"]]
 
 
 def _take_clock(phrase: str, part: DayPart | None) -> tuple[str, time | None]:
@@ -463,12 +459,9 @@ def _clock(match: re.Match[str], part: DayPart | None) -> time:
 
 
 def _take_weekday(phrase: str) -> tuple[str, tuple[int, WeekdayMode] | None]:
-    matches = list(WEEKDAY_PATTERN.finditer(phrase))
-    if not matches:
+    phrase, match = _take_one(WEEKDAY_PATTERN, phrase, "weekday")
+    if match is None:
         return phrase, None
-    if len(matches) > 1:
-        raise WhenNotUnderstood(f"more than one weekday in {phrase!r}")
-    phrase = _without(phrase, matches[0])
     if LAST_PATTERN.search(phrase):
         raise WhenInPast(f"{phrase!r} points back")
     mode = WeekdayMode.COMING
@@ -476,7 +469,7 @@ def _take_weekday(phrase: str) -> tuple[str, tuple[int, WeekdayMode] | None]:
         if found := pattern.search(phrase):
             phrase, mode = _without(phrase, found), meaning
             break
-    return phrase, (WEEKDAYS[matches[0]["day"]], mode)
+    return phrase, (WEEKDAYS[match["day"]], mode)
 
 
 def _weekday(weekday: int, mode: WeekdayMode, today: date) -> tuple[date, timedelta]:
@@ -503,12 +496,8 @@ def _nearest_weekday(
 
 
 def _take_holiday(phrase: str) -> tuple[str, str | None]:
-    matches = list(HOLIDAY_PATTERN.finditer(phrase))
-    if not matches:
-        return phrase, None
-    if len(matches) > 1:
-        raise WhenNotUnderstood(f"more than one holiday in {phrase!r}")
-    return _without(phrase, matches[0]), HOLIDAY_NAMES[matches[0]["holiday"]]
+    phrase, match = _take_one(HOLIDAY_PATTERN, phrase, "holiday")
+    return phrase, None if match is None else HOLIDAY_NAMES[match["holiday"]]
 
 
 def _holiday(holiday: str, rest: str, today: date) -> tuple[date, date | None]:
@@ -596,6 +585,16 @@ def _soon(local_now: datetime) -> datetime:
     seconds = now.minute * 60 + now.second + now.microsecond / 1_000_000
     soon = now + timedelta(seconds=-seconds % (15 * 60))
     return soon if soon.astimezone(local_now.tzinfo).date() == local_now.date() else now
+
+
+def _take_one(pattern: re.Pattern[str], phrase: str, what: str) -> tuple[str, re.Match[str] | None]:
+    """The phrase without what `pattern` found in it, and what it found; more than one is not understood."""
+    matches = list(pattern.finditer(phrase))
+    if not matches:
+        return phrase, None
+    if len(matches) > 1:
+        raise WhenNotUnderstood(f"more than one {what} in {phrase!r}")
+    return _without(phrase, matches[0]), matches[0]
 
 
 def _without(phrase: str, match: re.Match[str]) -> str:
