@@ -19,7 +19,6 @@ from bot.kernel.port import CommandMenu, DoorError, OutboundPort, RateLimited, T
 from bot.transports.errors import TokenRefused
 
 if TYPE_CHECKING:
-    from bot.transports.webhook import WebhookServer
     from bot.transports.whatsapp import WhatsAppDoor
 
 log = logging.getLogger(__name__)
@@ -207,23 +206,15 @@ async def _poll_beside_whatsapp(
     settings: Settings, runtime: TelegramRuntime, stop: asyncio.Event, username: str, whatsapp: WhatsAppDoor
 ) -> None:
     """Telegram polls; WhatsApp's webhook (and /healthz) listen on WEBHOOK_LISTEN meanwhile."""
-    from bot.transports.webhook import WebhookServer
+    from bot.transports.webhook import WebhookServer, listen
 
     server = WebhookServer()
     whatsapp.serve_on(server)
-    await _listen(server, settings)
+    await listen(server, settings)
     try:
         await _poll(settings, runtime, stop, username)
     finally:
         await server.stop()
-
-
-async def _listen(server: WebhookServer, settings: Settings) -> None:
-    host, port = settings.listen_address
-    try:
-        await server.start(host, port)
-    except OSError as error:
-        raise CannotStart(f"WEBHOOK_LISTEN: cannot listen on {host}:{port}: {error.strerror or error}") from error
 
 
 async def _serve_webhook(
@@ -233,7 +224,7 @@ async def _serve_webhook(
     stop: asyncio.Event,
     whatsapp: WhatsAppDoor | None = None,
 ) -> None:
-    from bot.transports.webhook import WebhookServer
+    from bot.transports.webhook import WebhookServer, listen
 
     secret = webhook_secret(settings)
     server = WebhookServer()
@@ -244,7 +235,7 @@ async def _serve_webhook(
             whatsapp.serve_on(server)
         except ValueError as error:
             raise CannotStart(f"WEBHOOK_URL: its path {path} is WhatsApp's; choose another") from error
-    await _listen(server, settings)
+    await listen(server, settings)
     try:
         await _essential(lambda: runtime.set_webhook(settings.webhook_url, secret), "setWebhook", settings)
         log.info("Buurtbot serves its webhook %s with %s", settings.webhook_url, runtime.name)

@@ -21,6 +21,7 @@ from typing import Any
 
 from aiohttp import web
 
+from bot.application.settings import CannotStart, Settings
 from bot.kernel.events import Event
 
 log = logging.getLogger(__name__)
@@ -161,6 +162,15 @@ class WebhookServer:
             return self.refuse(request, 408, f"the body did not arrive within {BODY_TIMEOUT_S:g} s")
         except web.HTTPRequestEntityTooLarge:
             return self.refuse(request, 413, f"a body of more than {MAX_BODY_BYTES} bytes is not an update")
+
+
+async def listen(server: WebhookServer, settings: Settings) -> None:
+    """Starts `server` on WEBHOOK_LISTEN; an address it cannot listen on is a `CannotStart` naming the setting."""
+    host, port = settings.listen_address
+    try:
+        await server.start(host, port)
+    except OSError as error:
+        raise CannotStart(f"WEBHOOK_LISTEN: cannot listen on {host}:{port}: {error.strerror or error}") from error
 
 
 class RefusalLog:

@@ -10,9 +10,9 @@ import asyncio
 import logging
 
 from bot.application.build import build_bot, stopping_on_signals
-from bot.application.settings import CannotStart, Settings
+from bot.application.settings import Settings
 from bot.kernel.core import Buurtbot
-from bot.transports.webhook import WebhookServer
+from bot.transports.webhook import WebhookServer, listen
 from bot.transports.whatsapp.door import PATH, WhatsAppDoor
 
 log = logging.getLogger(__name__)
@@ -32,7 +32,7 @@ async def run_whatsapp(settings: Settings, stop: asyncio.Event | None = None, co
             await core.start()
             started = True
             await door.open()
-            await serve(server, settings)
+            await listen(server, settings)
             log.info("Buurtbot serves WhatsApp at %s on %s", PATH, settings.webhook_listen)
             await stop.wait()
             log.info("stopping: taking no new updates, finishing those in hand")
@@ -43,11 +43,3 @@ async def run_whatsapp(settings: Settings, stop: asyncio.Event | None = None, co
             await door.close()
     log.info("stopped")
     return 0
-
-
-async def serve(server: WebhookServer, settings: Settings) -> None:
-    host, port = settings.listen_address
-    try:
-        await server.start(host, port)
-    except OSError as error:
-        raise CannotStart(f"WEBHOOK_LISTEN: cannot listen on {host}:{port}: {error.strerror or error}") from error
