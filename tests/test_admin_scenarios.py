@@ -85,7 +85,8 @@ async def test_settings_change_how_the_network_works(village: Village, clock: Ma
 async def test_jan_chooses_how_long_closed_help_requests_are_kept(village: Village, clock: ManualClock) -> None:
     anna = await member(village, "Anna")
     await asks_for_groceries(anna, when="morgen")
-    await anna.taps("Gelukt, bedankt!")  # closed today
+    await anna.taps("Gelukt, bedankt!")  # nobody took it: she is asked first
+    await anna.taps("Ja, sluit mijn vraag")  # closed today
     jan = village.jan
     await jan.says("/instellingen")
     assert "na 12 maanden gewist" in jan.last_text
