@@ -27,7 +27,6 @@ from bot.delivery.budget import (
     PAIR_INTERVAL_S,
     TELEGRAM,
     PairRate,
-    PairRateLimited,
     RateBudget,
     SendBudgets,
     TelegramChats,
@@ -36,7 +35,7 @@ from bot.delivery.budget import (
 from bot.delivery.messenger import Messenger
 from bot.kernel.clock import SystemClock
 from bot.kernel.core import Buurtbot
-from bot.kernel.port import RateLimited
+from bot.kernel.port import PairRateLimited, RateLimited
 from bot.kernel.replies import Reply
 from bot.transports.memory import MemoryDoor
 from storage.identities import FIRST_APP_PERSON_ID, WHATSAPP

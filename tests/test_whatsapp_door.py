@@ -232,3 +232,28 @@ async def test_the_bots_own_calls_to_meta_are_well_formed(door: WhatsAppHarness)
     assert endpoint == "messages" and body["to"] == ANNA_PHONE and body["recipient_type"] == "individual"
     assert json.dumps(body)  # plain JSON, as Meta takes it
     assert door.graph.violations == []
+
+
+def test_meta_pair_rate_holds_back_one_person_and_throughput_the_whole_app() -> None:
+    from bot.kernel.port import PairRateLimited, RateLimited
+    from bot.transports.whatsapp.errors import door_error
+
+    assert isinstance(door_error(131056), PairRateLimited)  # too many to one person: only they wait
+    throughput = door_error(130429)
+    assert isinstance(throughput, RateLimited) and not isinstance(throughput, PairRateLimited)
+
+
+def test_both_apps_at_once_a_chat_takes_the_budget_of_its_own_app() -> None:
+    from bot.delivery.budget import TELEGRAM
+    from bot.transports.whatsapp.routing import RoutingPort
+    from storage.identities import WHATSAPP
+
+    class Reaches:
+        port = None
+
+        def reaches(self, chat_id: int) -> bool:
+            return chat_id == 2**53 + 7
+
+    routing = RoutingPort(telegram=None, whatsapp=Reaches())  # type: ignore[arg-type]
+    assert routing.app_of(2**53 + 7) == WHATSAPP
+    assert routing.app_of(123456) == TELEGRAM and routing.app_of(-100123) == TELEGRAM

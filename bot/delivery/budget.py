@@ -18,7 +18,6 @@ import time
 from collections.abc import Awaitable, Callable, Iterator, Mapping
 from typing import Protocol, runtime_checkable
 
-from bot.kernel.port import RateLimited
 from storage.identities import WHATSAPP, is_app_person
 
 TELEGRAM = "telegram"
@@ -40,13 +39,6 @@ PAIR_BURST = 40
 # a day of announcements and reminders never makes a reply to them wait.
 OUTBOX_PAIR_BURST = 10
 _PRUNE_EVERY = 1024  # sends between sweeps of the per-chat tables (chats no rule holds back any more)
-
-
-class PairRateLimited(RateLimited):
-    """Too many messages to one person (WhatsApp's pair rate, error 131056): only they wait.
-
-    A `RateLimited` all the same, so whatever does not know the difference waits as for any rate
-    limit; the outbox and the messenger hold back that one person and send on to everyone else."""
 
 
 class ChatRule(Protocol):

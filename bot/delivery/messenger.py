@@ -7,7 +7,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
-from bot.delivery.budget import ChatApps, PairRateLimited, RateBudget, SendBudgets
+from bot.delivery.budget import ChatApps, RateBudget, SendBudgets
 from bot.kernel.port import (
     BlockedByUser,
     ChatNotFound,
@@ -15,6 +15,7 @@ from bot.kernel.port import (
     MessageGone,
     MessageNotModified,
     OutboundPort,
+    PairRateLimited,
     RateLimited,
     TransientDoorError,
 )

@@ -30,13 +30,13 @@ from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from bot.delivery.budget import PairRateLimited, RateBudget, SendBudgets
+from bot.delivery.budget import RateBudget, SendBudgets
 from bot.delivery.lanes import Item, Lane
 from bot.delivery.messenger import Messenger
 from bot.delivery.outbox import Turns, reply_of
 from bot.kernel import failpoints
 from bot.kernel.clock import Clock
-from bot.kernel.port import BlockedByUser, ChatNotFound, DoorError, RateLimited, TransientDoorError
+from bot.kernel.port import BlockedByUser, ChatNotFound, DoorError, PairRateLimited, RateLimited, TransientDoorError
 from storage.models import Announcement, DeliveryStatus, Network, OutboxKind
 from storage.outbox import ClaimedRow, OutboxRows, Report, Result
 

@@ -32,6 +32,13 @@ class RateLimited(DoorError):
         self.retry_after = retry_after
 
 
+class PairRateLimited(RateLimited):
+    """Too many messages to one person (WhatsApp's pair rate, error 131056): only they wait.
+
+    A `RateLimited` all the same, so whatever does not know the difference waits as for any rate
+    limit; the outbox and the messenger hold back that one person and send on to everyone else."""
+
+
 class TransientDoorError(DoorError):
     """A network hiccup or a server error: worth retrying."""
 

@@ -15,7 +15,14 @@ from typing import TypeVar
 import httpx
 from pywa.errors import WhatsAppError
 
-from bot.kernel.port import ChatNotFound, DoorError, NotDeliverable, RateLimited, TransientDoorError
+from bot.kernel.port import (
+    ChatNotFound,
+    DoorError,
+    NotDeliverable,
+    PairRateLimited,
+    RateLimited,
+    TransientDoorError,
+)
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -59,8 +66,8 @@ def door_error(code: int, http_status: int | None = None) -> DoorError:
     """The core's error for Meta's error code (and the HTTP status it came with)."""
     if code == 130429:
         return RateLimited(THROUGHPUT_PAUSE_S)
-    if code == 131056:
-        return RateLimited(PAIR_RATE_PAUSE_S)
+    if code == 131056:  # about this one person: only they wait
+        return PairRateLimited(PAIR_RATE_PAUSE_S)
     if code == 131048:
         return RateLimited(SPAM_PAUSE_S)
     if code in UNDELIVERABLE_CODES:

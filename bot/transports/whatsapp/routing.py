@@ -9,10 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from bot.delivery.budget import TELEGRAM
 from bot.kernel.port import CommandMenu, OutboundPort
 from bot.kernel.replies import Reply
 from bot.transports.whatsapp.door import WhatsAppDoor
 from bot.transports.whatsapp.port import is_whatsapp_press
+from storage.identities import WHATSAPP
 
 
 class RoutingPort:
@@ -21,6 +23,10 @@ class RoutingPort:
     def __init__(self, telegram: OutboundPort, whatsapp: WhatsAppDoor) -> None:
         self._telegram = telegram
         self._whatsapp = whatsapp
+
+    def app_of(self, chat_id: int) -> str:
+        """Which app a chat is on: its messages take that app's send budget."""
+        return WHATSAPP if self._whatsapp.reaches(chat_id) else TELEGRAM
 
     def _to(self, chat_id: int) -> OutboundPort:
         return self._whatsapp.port if self._whatsapp.reaches(chat_id) else self._telegram
