@@ -457,10 +457,12 @@ async def _relay(ctx: Context, network_id: int, request_id: int, text: str) -> N
 async def done_check(ctx: Context) -> None:
     """ "Gelukt" on a request nobody took yet: asked first, so one mis-tap closes nothing."""
     view = await ctx.village.help.view(ctx.int_arg(0), ctx.int_arg(1))
-    if view.request.status == HelpStatus.CLAIMED:  # taken since the button was made: nothing to ask
+    if view.request.status != HelpStatus.OPEN:
+        # Taken since the button was made: nothing to ask. (Closed already: `done` says so, or,
+        # for this same tap handled again after a crash, finishes telling.)
         await done(ctx)
         return
-    if not ctx.village.help.is_asker(ctx.standing, view) or view.request.status != HelpStatus.OPEN:
+    if not ctx.village.help.is_asker(ctx.standing, view):
         raise Refusal(Reason.STALE_BUTTON)
     buttons = keyboard(
         Button(ctx.label("close_my_request"), encode(Tap.DONE, *refs(view))),
