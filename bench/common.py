@@ -20,7 +20,7 @@ import statistics
 import sys
 import time
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from multiprocessing.connection import Connection
@@ -110,42 +110,44 @@ def _serve(conn: Connection, token: str, enforce_rate_limits: bool) -> None:
 
 
 async def _serve_async(conn: Connection, token: str, enforce_rate_limits: bool) -> None:
-    loop = asyncio.get_running_loop()
     async with FakeBotAPI(token, enforce_rate_limits=enforce_rate_limits) as api:
-        control = _Control(api)
         conn.send(api.base_url)
-        while True:
-            name, args = await loop.run_in_executor(None, conn.recv)
-            if name == "stop":
-                break
-            try:
-                conn.send(("ok", await getattr(control, name)(*args)))
-            except Exception as error:  # handed back to the benchmark, which raises it
-                conn.send(("error", repr(error)))
+        await answer_calls(conn, _Control(api))
     conn.send(("ok", None))
 
 
-class ServerProcess:
-    """A FakeBotAPI in a child process, driven from the benchmark's event loop."""
+async def answer_calls(conn: Connection, control: object) -> None:
+    """In a child server: runs each call the parent sends on `control`, until "stop"."""
+    loop = asyncio.get_running_loop()
+    while True:
+        name, args = await loop.run_in_executor(None, conn.recv)
+        if name == "stop":
+            return
+        try:
+            conn.send(("ok", await getattr(control, name)(*args)))
+        except Exception as error:  # handed back to the benchmark, which raises it
+            conn.send(("error", repr(error)))
 
-    def __init__(self, token: str = "123456:BENCH", *, enforce_rate_limits: bool = True) -> None:
-        self.token = token
-        self.enforce_rate_limits = enforce_rate_limits
-        self.base_url = ""
+
+class ChildServer:
+    """A fake server in a child process (spawned), driven over a pipe from the benchmark's event
+    loop: the child first sends what the parent needs to reach it, then answers calls by name."""
+
+    name = "fake server"
+
+    def __init__(self) -> None:
         self._conn: Connection | None = None
         self._process: multiprocessing.process.BaseProcess | None = None
         self._lock = asyncio.Lock()
 
-    async def __aenter__(self) -> ServerProcess:
+    async def _spawn(self, target: Callable[..., None], *args: Any) -> Any:
+        """Starts `target(child_end, *args)` in a child process; returns what it sends first."""
         context = multiprocessing.get_context("spawn")
         parent, child = context.Pipe()
-        self._process = context.Process(
-            target=_serve, args=(child, self.token, self.enforce_rate_limits), daemon=True, name="fakebotapi"
-        )
+        self._process = context.Process(target=target, args=(child, *args), daemon=True, name=self.name)
         self._process.start()
         self._conn = parent
-        self.base_url = await asyncio.to_thread(parent.recv)
-        return self
+        return await asyncio.to_thread(parent.recv)
 
     async def __aexit__(self, *_: object) -> None:
         await self._call("stop")
@@ -159,8 +161,24 @@ class ServerProcess:
             conn.send((name, args))
             status, result = await asyncio.to_thread(conn.recv)
         if status != "ok":
-            raise RuntimeError(f"fake Bot API: {name}: {result}")
+            raise RuntimeError(f"{self.name}: {name}: {result}")
         return result
+
+
+class ServerProcess(ChildServer):
+    """A FakeBotAPI in a child process, driven from the benchmark's event loop."""
+
+    name = "fakebotapi"
+
+    def __init__(self, token: str = "123456:BENCH", *, enforce_rate_limits: bool = True) -> None:
+        super().__init__()
+        self.token = token
+        self.enforce_rate_limits = enforce_rate_limits
+        self.base_url = ""
+
+    async def __aenter__(self) -> ServerProcess:
+        self.base_url = await self._spawn(_serve, self.token, self.enforce_rate_limits)
+        return self
 
     async def push(self, messages: Sequence[tuple[int, str, str]], rate: float | None = None) -> list[Push]:
         return list(await self._call("push", list(messages), rate))

@@ -9,13 +9,13 @@ here compare with the benchmark's.
 from __future__ import annotations
 
 import asyncio
-import multiprocessing
 import time
 from collections import Counter
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from typing import Any
 
+from bench.common import ChildServer, answer_calls
 from tests.fakegraphapi import FakeGraphAPI
 
 Accepted = tuple[str, float, str]  # wa_id, accepted at (monotonic), text
@@ -108,7 +108,6 @@ def _serve(conn: Connection, options: GraphOptions) -> None:
 
 
 async def _serve_async(conn: Connection, options: GraphOptions) -> None:
-    loop = asyncio.get_running_loop()
     graph = FakeGraphAPI(
         webhook_url=options.webhook_url,
         enforce_rate_limits=options.enforce_rate_limits,
@@ -121,50 +120,23 @@ async def _serve_async(conn: Connection, options: GraphOptions) -> None:
     async with graph:
         control = _Control(graph)
         conn.send(await control.identity())
-        while True:
-            name, args = await loop.run_in_executor(None, conn.recv)
-            if name == "stop":
-                break
-            try:
-                conn.send(("ok", await getattr(control, name)(*args)))
-            except Exception as error:  # handed back to the benchmark, which raises it
-                conn.send(("error", repr(error)))
+        await answer_calls(conn, control)
     conn.send(("ok", None))
 
 
-class GraphProcess:
+class GraphProcess(ChildServer):
     """A FakeGraphAPI in a child process: `identity` holds its base URL, token, phone id and secrets."""
 
+    name = "fakegraphapi"
+
     def __init__(self, options: GraphOptions) -> None:
+        super().__init__()
         self.options = options
         self.identity: dict[str, str] = {}
-        self._conn: Connection | None = None
-        self._process: multiprocessing.process.BaseProcess | None = None
-        self._lock = asyncio.Lock()
 
     async def __aenter__(self) -> GraphProcess:
-        context = multiprocessing.get_context("spawn")
-        parent, child = context.Pipe()
-        self._process = context.Process(target=_serve, args=(child, self.options), daemon=True, name="fakegraphapi")
-        self._process.start()
-        self._conn = parent
-        self.identity = await asyncio.to_thread(parent.recv)
+        self.identity = await self._spawn(_serve, self.options)
         return self
-
-    async def __aexit__(self, *_: object) -> None:
-        await self._call("stop")
-        assert self._process is not None
-        await asyncio.to_thread(self._process.join, 10)
-
-    async def _call(self, name: str, *args: Any) -> Any:
-        assert self._conn is not None
-        conn = self._conn
-        async with self._lock:
-            conn.send((name, args))
-            status, result = await asyncio.to_thread(conn.recv)
-        if status != "ok":
-            raise RuntimeError(f"fake Graph API: {name}: {result}")
-        return result
 
     def settings(self) -> dict[str, Any]:
         """The bot's WHATSAPP_ settings for this fake."""

@@ -2,33 +2,17 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import hashlib
 import itertools
 import time
+
+from tests.fakebotapi.common import Signal
 
 from .errors import JSON
 from .records import Clock, OutboundMessage, Template, UploadedMedia, Violation
 
 COUNTRY_PREFIXES = {"31": "NL", "32": "BE", "33": "FR", "44": "GB", "49": "DE", "1": "US"}
 """Calling codes the fake knows, for the country part of a business-scoped user id."""
-
-
-class Signal:
-    """Wakes every waiter on fire(); waiters re-check their condition afterwards."""
-
-    def __init__(self) -> None:
-        self._event = asyncio.Event()
-
-    def fire(self) -> None:
-        self._event.set()
-        self._event = asyncio.Event()
-
-    async def wait(self, seconds: float) -> None:
-        event = self._event
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(event.wait(), max(seconds, 0))
 
 
 class State:
