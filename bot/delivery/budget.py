@@ -160,9 +160,6 @@ class RateBudget:
     def now(self) -> float:
         return self._clock()
 
-    async def sleep_until(self, when: float) -> None:
-        await self._sleep(max(when - self._clock(), _SLACK_S))
-
     def free_at(self, chat_id: int) -> float:
         """When the outbox may send this chat its next message (on `now`'s clock)."""
         return self.chats.free_at(chat_id, reply=False)

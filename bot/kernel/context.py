@@ -14,7 +14,6 @@ from bot.kernel.events import ButtonPress, Event, JoinRequest, Message
 from bot.kernel.flows import Flow, Step, as_read
 from bot.kernel.refusals import Reason, Refusal
 from bot.kernel.replies import Keyboard, Reply, html_to_plain
-from bot.language.dates import When, WhenInPast, WhenNotUnderstood, parse_when
 from storage.models import Person
 from storage.views import FlowState
 
@@ -78,15 +77,6 @@ class Context:
             return self.pressed.int_arg(index)
         except BadButton as error:
             raise Refusal(Reason.STALE_BUTTON) from error
-
-    def when_typed(self, *, default_hour: int = 10) -> When:
-        """The moment the person typed, in the village's time zone; nonsense or the past is refused."""
-        try:
-            return parse_when(self.text, self.now, self.village.settings.zone, default_hour=default_hour)
-        except WhenInPast as error:
-            raise Refusal(Reason.WHEN_IN_PAST) from error
-        except WhenNotUnderstood as error:
-            raise Refusal(Reason.WHEN_NOT_UNDERSTOOD) from error
 
     def in_flow(self, flow: Flow, *steps: Step) -> FlowState:
         """The current flow state if it is `flow` (at one of `steps`); otherwise the button is stale."""

@@ -37,10 +37,6 @@ class Inbound:
     data: str | None = None
     answers: str | None = None  # the wamid of the bot's message it answers (a tap's `context`)
 
-    @property
-    def is_tap(self) -> bool:
-        return self.data is not None
-
 
 @dataclass(frozen=True)
 class Status:
